@@ -1,0 +1,281 @@
+/*
+ * dpsim.h - deep perceptual similarity (LPIPS and friends) in C11.
+ *
+ * The flow is: create a context (one per thread), load a model (immutable,
+ * shareable by any number of threads and contexts), extract the features of
+ * each image once, then compare any two feature objects as often as needed.
+ *
+ *     dpsim_ctx *ctx;  dpsim_model *model;  dpsim_model_options opt;
+ *     dpsim_ctx_create(&ctx, NULL);
+ *     dpsim_model_options_init(&opt);                  // SqueezeNet 1.1, LPIPS v0.1
+ *     if (dpsim_model_load(ctx, &opt, &model) != DPSIM_OK)
+ *         fprintf(stderr, "%s\n", dpsim_ctx_last_error(ctx));
+ *     dpsim_features *fa, *fb;
+ *     dpsim_extract(ctx, model, pixels_a, w, h, &fa);  // pixels: (3, h, w) floats in [0,1]
+ *     dpsim_extract(ctx, model, pixels_b, w, h, &fb);
+ *     double d;
+ *     dpsim_compare(ctx, model, fa, fb, &d, NULL, NULL);
+ *
+ * Threads: a dpsim_model is read-only after dpsim_model_load and may be used
+ * from any number of threads at once. A dpsim_ctx holds scratch memory and the
+ * last error message: never use one context from two threads at the same time.
+ * dpsim_features are read-only after extraction and may be shared too.
+ *
+ * Memory: the caller owns every buffer it passes in; the library keeps no
+ * caller pointer after a call returns. Objects the library allocates are freed
+ * with their matching *_free function, which accepts NULL. On failure every
+ * out-parameter is left untouched.
+ *
+ * Errors: every fallible function returns a dpsim_status. dpsim_strerror()
+ * names the class of error; dpsim_ctx_last_error() holds the detail (which
+ * file, which tensor, what was expected). The library never prints, never
+ * exits and never aborts on bad input.
+ */
+#ifndef DPSIM_DPSIM_H
+#define DPSIM_DPSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpsim/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(DPSIM_BUILDING_DLL)
+#define DPSIM_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define DPSIM_API __attribute__((visibility("default")))
+#else
+#define DPSIM_API
+#endif
+
+/* ---- status codes (values are pinned) ---- */
+
+typedef enum dpsim_status {
+    DPSIM_OK = 0,
+    DPSIM_E_INVAL = -1,       /* an argument is invalid (NULL, out of range, ...) */
+    DPSIM_E_NOMEM = -2,       /* an allocation failed */
+    DPSIM_E_IO = -3,          /* a file could not be opened, read or written */
+    DPSIM_E_FORMAT = -4,      /* a file's content is malformed or unsupported */
+    DPSIM_E_SHAPE = -5,       /* sizes do not fit (image too small, size mismatch, tensor shape) */
+    DPSIM_E_UNSUPPORTED = -6, /* a valid request this build cannot do */
+    DPSIM_E_ABI = -7,         /* header and library versions disagree */
+    DPSIM_E_NOT_FOUND = -8,   /* weights or another needed file were not found */
+    DPSIM_E_LIMIT = -9        /* an input exceeds a documented limit (e.g. image size) */
+} dpsim_status;
+
+/** Short, static description of a status code. Never NULL. */
+DPSIM_API const char *dpsim_strerror(dpsim_status status);
+
+/** MAJOR*10000 + MINOR*100 + PATCH of the linked library. */
+DPSIM_API unsigned dpsim_version_number(void);
+/** "MAJOR.MINOR.PATCH" of the linked library. */
+DPSIM_API const char *dpsim_version_string(void);
+
+/* ---- context: scratch memory and last error, one per thread ---- */
+
+typedef struct dpsim_ctx dpsim_ctx;
+
+typedef struct dpsim_config {
+    unsigned abi;  /* set by dpsim_config_init */
+    int n_threads; /* worker threads for one extraction; 0 or 1 = the calling thread only */
+} dpsim_config;
+
+DPSIM_API dpsim_status dpsim_config_init_abi(dpsim_config *config, unsigned abi);
+static inline dpsim_status dpsim_config_init(dpsim_config *config)
+{
+    return dpsim_config_init_abi(config, DPSIM_ABI_VERSION);
+}
+
+/**
+ * Create a context. @param config NULL for defaults.
+ * @return DPSIM_OK, DPSIM_E_NOMEM, DPSIM_E_ABI or DPSIM_E_INVAL.
+ */
+DPSIM_API dpsim_status dpsim_ctx_create(dpsim_ctx **out, const dpsim_config *config);
+DPSIM_API void dpsim_ctx_free(dpsim_ctx *ctx);
+/** Detail of the last failure in this context ("" if none). Valid until the next call with ctx. */
+DPSIM_API const char *dpsim_ctx_last_error(const dpsim_ctx *ctx);
+
+/* ---- networks ---- */
+
+typedef enum dpsim_net {
+    DPSIM_NET_SQUEEZE = 0, /* torchvision squeezenet1_1 */
+    DPSIM_NET_ALEX = 1,    /* torchvision alexnet */
+    DPSIM_NET_VGG16 = 2    /* torchvision vgg16 */
+} dpsim_net;
+
+typedef enum dpsim_lpips_version {
+    DPSIM_LPIPS_V0_1 = 0, /* x = 2v-1, then (x - shift) / scale: the current LPIPS */
+    DPSIM_LPIPS_V0_0 = 1  /* x = 2v-1 fed to the net as is (historic; reproduces old papers) */
+} dpsim_lpips_version;
+
+/** Short name ("squeeze", "alex", "vgg") or NULL for an unknown net. */
+DPSIM_API const char *dpsim_net_name(dpsim_net net);
+/** torchvision name ("squeezenet1_1", "alexnet", "vgg16") or NULL. */
+DPSIM_API const char *dpsim_net_torchvision_name(dpsim_net net);
+/** Parse "squeeze"/"squeezenet1_1", "alex"/"alexnet", "vgg"/"vgg16". */
+DPSIM_API dpsim_status dpsim_net_parse(const char *name, dpsim_net *out);
+
+#define DPSIM_MAX_TAPS 32
+
+/* ---- model: trunk weights + per-channel weights + settings, immutable ---- */
+
+typedef struct dpsim_model dpsim_model;
+
+typedef struct dpsim_model_options {
+    unsigned abi;                /* set by dpsim_model_options_init */
+    dpsim_net net;               /* default DPSIM_NET_SQUEEZE */
+    dpsim_lpips_version version; /* default DPSIM_LPIPS_V0_1 */
+    int use_lin;                 /* 1 (default): learned LPIPS weights; 0: all ones (baseline) */
+    int n_taps;                  /* 0 (default): the LPIPS taps of the net */
+    int taps[DPSIM_MAX_TAPS];    /* `features` indices, strictly increasing */
+    const char *trunk_path;      /* NULL: look up (see dpsim_weights_locate) */
+    const char *lin_path;        /* NULL: look up; ignored when use_lin == 0 */
+} dpsim_model_options;
+
+DPSIM_API dpsim_status dpsim_model_options_init_abi(dpsim_model_options *opt, unsigned abi);
+static inline dpsim_status dpsim_model_options_init(dpsim_model_options *opt)
+{
+    return dpsim_model_options_init_abi(opt, DPSIM_ABI_VERSION);
+}
+
+/**
+ * Load a model: read and validate the trunk and (if use_lin) the per-channel
+ * weights, repack them for computation. Checkpoints are PyTorch files (legacy
+ * or zip format, read without executing anything) or safetensors.
+ * Custom taps with use_lin need a lin file whose tensors match those taps.
+ * @return DPSIM_OK; DPSIM_E_NOT_FOUND when weights are not found (the detail
+ *   lists where they were looked for); DPSIM_E_FORMAT/E_SHAPE for bad files.
+ */
+DPSIM_API dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt,
+                                        dpsim_model **out);
+DPSIM_API void dpsim_model_free(dpsim_model *model);
+
+DPSIM_API dpsim_net dpsim_model_net(const dpsim_model *model);
+DPSIM_API int dpsim_model_n_taps(const dpsim_model *model);
+/** `features` index and channel count of tap i (0 <= i < n_taps). */
+DPSIM_API dpsim_status dpsim_model_tap(const dpsim_model *model, int i, int *index, int *channels);
+/** Smallest accepted input width/height (square inputs; each side is checked alone). */
+DPSIM_API int dpsim_model_min_size(const dpsim_model *model);
+/**
+ * One-line provenance: net, taps, method, version, preprocessing, eps and
+ * weight sha256 prefixes. Writes at most len bytes including the NUL.
+ * @return the length of the full line (like snprintf).
+ */
+DPSIM_API size_t dpsim_model_provenance(const dpsim_model *model, char *buf, size_t len);
+/** Full path and hex sha256 of the trunk (which = 0) or lin (which = 1) file; NULL if none. */
+DPSIM_API const char *dpsim_model_weights_path(const dpsim_model *model, int which);
+DPSIM_API const char *dpsim_model_weights_sha256(const dpsim_model *model, int which);
+
+/* ---- features: what the net extracts from one image ---- */
+
+typedef struct dpsim_features dpsim_features;
+
+/**
+ * Run the net on one image and keep the tap activations.
+ * @param pixels (3, height, width) planar float, row-major, values in [0,1]; caller-owned.
+ * @return DPSIM_OK; DPSIM_E_SHAPE if the image is smaller than dpsim_model_min_size;
+ *   DPSIM_E_LIMIT if it is larger than DPSIM_MAX_PIXELS.
+ */
+DPSIM_API dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *model,
+                                     const float *pixels, int width, int height,
+                                     dpsim_features **out);
+DPSIM_API void dpsim_features_free(dpsim_features *features);
+DPSIM_API int dpsim_features_width(const dpsim_features *features);
+DPSIM_API int dpsim_features_height(const dpsim_features *features);
+
+/**
+ * Distance between two feature sets made by the same model from images of the
+ * same size.
+ * @param distance out: the total distance.
+ * @param per_tap  NULL, or caller buffer of dpsim_model_n_taps(model) terms.
+ * @param map      NULL, or caller buffer (height, width): the spatial distance
+ *                 map (LPIPS spatial=True: each tap's weighted squared
+ *                 difference upsampled bilinearly to the input size, summed).
+ */
+DPSIM_API dpsim_status dpsim_compare(dpsim_ctx *ctx, const dpsim_model *model,
+                                     const dpsim_features *a, const dpsim_features *b,
+                                     double *distance, double *per_tap, float *map);
+
+/* ---- images: decoding, resizing, writing ---- */
+
+/** Largest accepted image, in pixels (width * height). Larger ones are refused up front. */
+#define DPSIM_MAX_PIXELS (64 * 1024 * 1024)
+#define DPSIM_MAX_SIDE 65535
+
+typedef struct dpsim_image {
+    int width;
+    int height;
+    float *pixels;    /* (3, height, width) planar, row-major, values in [0,1] */
+    int src_channels; /* channels in the file: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
+    int src_bits;     /* bits per channel in the file: 8 or 16 (palette: 8) */
+    int alpha_dropped;/* 1 if the file had an alpha channel, which was ignored */
+    char format[8];   /* "png", "jpeg", "bmp", "gif", "webp" */
+} dpsim_image;
+
+/**
+ * Decode a PNG (8/16-bit, gray, palette, alpha), JPEG, BMP, GIF (first frame)
+ * or WebP file, chosen by content, not by name. Gray is replicated to RGB,
+ * alpha is dropped (alpha_dropped says so).
+ */
+DPSIM_API dpsim_status dpsim_image_read(dpsim_ctx *ctx, const char *path, dpsim_image **out);
+/** Same from memory; name is used in error messages only. */
+DPSIM_API dpsim_status dpsim_image_read_memory(dpsim_ctx *ctx, const void *data, size_t size,
+                                               const char *name, dpsim_image **out);
+/** A new black image (owned by the library). */
+DPSIM_API dpsim_status dpsim_image_create(dpsim_ctx *ctx, int width, int height, dpsim_image **out);
+DPSIM_API void dpsim_image_free(dpsim_image *image);
+/** Bilinear resize (antialiased when shrinking) to width x height into a new image. */
+DPSIM_API dpsim_status dpsim_image_resize(dpsim_ctx *ctx, const dpsim_image *in, int width,
+                                          int height, dpsim_image **out);
+/** Centre crop to width x height (<= the input size) into a new image. */
+DPSIM_API dpsim_status dpsim_image_crop_center(dpsim_ctx *ctx, const dpsim_image *in, int width,
+                                               int height, dpsim_image **out);
+/**
+ * Write 8-bit RGB (interleaved, (height, width, 3)) as PNG to path. The file is
+ * written under a temporary name in the same folder and renamed on success, so
+ * a failure never leaves a partial file or harms an existing one.
+ */
+DPSIM_API dpsim_status dpsim_png_write_rgb8(dpsim_ctx *ctx, const char *path, const uint8_t *rgb,
+                                            int width, int height);
+
+/* ---- weights files ---- */
+
+typedef enum dpsim_weights_kind {
+    DPSIM_WEIGHTS_TRUNK = 0, /* the network's `features` */
+    DPSIM_WEIGHTS_LIN = 1    /* LPIPS per-channel weights for (net, version) */
+} dpsim_weights_kind;
+
+/**
+ * Find a weights file without loading it. Order: $DPSIM_WEIGHTS, ~/.cache/dpsim,
+ * ~/.cache/torch/hub/checkpoints (trunks only). Layout inside the first two:
+ *   squeezenet1_1/features.pth | squeezenet1_1-b8a52dc0.pth
+ *   alexnet/features.pth       | alexnet-owt-7be5be79.pth
+ *   vgg16/features.pth         | vgg16-397923af.pth
+ *   lpips/v0.1/{squeeze,alex,vgg}.pth, lpips/v0.0/{squeeze,alex,vgg}.pth
+ * @param path out: the file found (NUL-terminated, at most len bytes).
+ * @param searched out, may be NULL: the places looked at, separated by "; ".
+ * @return DPSIM_OK or DPSIM_E_NOT_FOUND.
+ */
+DPSIM_API dpsim_status dpsim_weights_locate(dpsim_weights_kind kind, dpsim_net net,
+                                            dpsim_lpips_version version, char *path, size_t len,
+                                            char *searched, size_t searched_len);
+
+/**
+ * Write size bytes to path atomically: a temporary file in the same folder,
+ * renamed over path only once everything is written. On failure path is
+ * untouched and no temporary file remains.
+ */
+DPSIM_API dpsim_status dpsim_file_write_atomic(dpsim_ctx *ctx, const char *path, const void *data,
+                                               size_t size);
+
+/** Hex sha256 (65 bytes with NUL) of a file. */
+DPSIM_API dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char hex[65]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DPSIM_DPSIM_H */

@@ -1,0 +1,59 @@
+/*
+ * alloc.c - allocator wrappers. With -DDPSIM_ALLOC_FAILURE_INJECTION the
+ * environment variable DPSIM_FAIL_ALLOC=N makes the N-th allocation (1-based)
+ * and every later one fail, for error-path tests.
+ */
+#include "core/alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef DPSIM_ALLOC_FAILURE_INJECTION
+#include <stdatomic.h>
+static atomic_long alloc_count;
+
+static int alloc_should_fail(void)
+{
+    const char *limit = getenv("DPSIM_FAIL_ALLOC");
+    if (!limit || !*limit)
+        return 0;
+    long n = atomic_fetch_add(&alloc_count, 1) + 1;
+    return n >= atol(limit);
+}
+#else
+static int alloc_should_fail(void) { return 0; }
+#endif
+
+void *dp_malloc(size_t size)
+{
+    if (alloc_should_fail())
+        return NULL;
+    return malloc(size ? size : 1);
+}
+
+void *dp_calloc(size_t count, size_t size)
+{
+    if (alloc_should_fail())
+        return NULL;
+    if (count == 0 || size == 0)
+        count = size = 1;
+    return calloc(count, size);
+}
+
+void *dp_realloc(void *ptr, size_t size)
+{
+    if (alloc_should_fail())
+        return NULL;
+    return realloc(ptr, size ? size : 1);
+}
+
+void dp_free(void *ptr) { free(ptr); }
+
+char *dp_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = dp_malloc(n);
+    if (copy)
+        memcpy(copy, s, n);
+    return copy;
+}

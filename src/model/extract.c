@@ -1,0 +1,110 @@
+/*
+ * extract.c - features of one image: check its size, preprocess it the
+ * LPIPS way for the model's version, run the trunk, keep every tap.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx.h"
+#include "model/model.h"
+
+/* LPIPS ScalingLayer constants, applied in float32 like the reference. */
+static const float lpips_shift[3] = {-0.030f, -0.088f, -0.188f};
+static const float lpips_scale[3] = {0.458f, 0.448f, 0.450f};
+
+/* v (3, h, w) in [0,1] -> x (3, h, w) fed to the net. */
+static void preprocess(dpsim_lpips_version version, const float *v, size_t hw, float *x)
+{
+    for (int c = 0; c < 3; c++) {
+        const float *src = v + (size_t)c * hw;
+        float *dst = x + (size_t)c * hw;
+        for (size_t i = 0; i < hw; i++) {
+            float centred = (float)(2.0 * (double)src[i] - 1.0);
+            dst[i] = version == DPSIM_LPIPS_V0_0 ? centred
+                                                 : (centred - lpips_shift[c]) / lpips_scale[c];
+        }
+    }
+}
+
+static dpsim_status check_pixels(const float *v, size_t n, errbuf *e)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i]))
+            return err_set(e, DPSIM_E_INVAL, "image pixel %zu is %s, expected a value in [0,1]",
+                           i, isnan(v[i]) ? "NaN" : "Inf");
+    return DPSIM_OK;
+}
+
+dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pixels, int width,
+                           int height, dpsim_features **out)
+{
+    ctx_clear(ctx);
+    if (!m || !pixels || !out)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract: NULL argument");
+    errbuf *e = ctx ? &ctx->err : NULL;
+    if (width <= 0 || height <= 0)
+        return err_set(e, DPSIM_E_SHAPE, "image size %dx%d, expected positive sides", width,
+                       height);
+    if (width > DPSIM_MAX_SIDE || height > DPSIM_MAX_SIDE ||
+        (size_t)width * height > DPSIM_MAX_PIXELS)
+        return err_set(e, DPSIM_E_LIMIT, "image size %dx%d exceeds the limit (%d per side, %d "
+                       "pixels)", width, height, DPSIM_MAX_SIDE, DPSIM_MAX_PIXELS);
+    if (width < m->min_side || height < m->min_side)
+        return err_set(e, DPSIM_E_SHAPE,
+                       "image size %dx%d is too small for %s with taps up to features.%d, "
+                       "expected at least %dx%d",
+                       width, height, m->def->torchvision_name, m->last_layer, m->min_side,
+                       m->min_side);
+    const size_t hw = (size_t)width * height;
+    dpsim_status s = check_pixels(pixels, 3 * hw, e);
+    if (s != DPSIM_OK)
+        return s;
+
+    dpsim_features *f = dp_calloc(1, sizeof *f);
+    if (!f)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    f->fingerprint = m->fingerprint;
+    f->width = width;
+    f->height = height;
+    f->n_taps = m->n_taps;
+    size_t total = 0;
+    for (int i = 0; i < m->n_taps; i++) {
+        f->c[i] = m->tap_channels[i];
+        f->h[i] = net_side_after(m->def, m->taps[i], height);
+        f->w[i] = net_side_after(m->def, m->taps[i], width);
+        total += (size_t)f->c[i] * f->h[i] * f->w[i];
+    }
+    f->block = dp_malloc(total * sizeof(float));
+    float *x = dp_malloc(3 * hw * sizeof(float));
+    if (!f->block || !x) {
+        dp_free(x);
+        dpsim_features_free(f);
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for the features of a %dx%d image",
+                       width, height);
+    }
+    for (int i = 0, off = 0; i < m->n_taps; i++) {
+        f->tap[i] = f->block + off;
+        off += f->c[i] * f->h[i] * f->w[i];
+    }
+    preprocess(m->version, pixels, hw, x);
+    s = net_forward(m, x, height, width, f->tap, e);
+    dp_free(x);
+    if (s != DPSIM_OK) {
+        dpsim_features_free(f);
+        return s;
+    }
+    *out = f;
+    return DPSIM_OK;
+}
+
+void dpsim_features_free(dpsim_features *f)
+{
+    if (!f)
+        return;
+    dp_free(f->block);
+    dp_free(f);
+}
+
+int dpsim_features_width(const dpsim_features *f) { return f->width; }
+int dpsim_features_height(const dpsim_features *f) { return f->height; }

@@ -1,0 +1,504 @@
+/*
+ * model.c - loading a model: options, trunk weights matched to the net's
+ * layer table by torchvision name, LPIPS per-channel weights, provenance.
+ * Every tensor is checked (present, shape, finite) before use, and every
+ * failure names the file and the tensor.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx.h"
+#include "core/fileio.h"
+#include "core/sha256.h"
+#include "model/model.h"
+#include "weights/tensors.h"
+
+#define MAX_WEIGHTS_FILE ((size_t)4 << 30)
+
+// ---- options ----
+
+dpsim_status dpsim_model_options_init_abi(dpsim_model_options *opt, unsigned abi)
+{
+    if (!opt)
+        return DPSIM_E_INVAL;
+    if (abi != DPSIM_ABI_VERSION)
+        return DPSIM_E_ABI;
+    memset(opt, 0, sizeof *opt);
+    opt->abi = abi;
+    opt->net = DPSIM_NET_SQUEEZE;
+    opt->version = DPSIM_LPIPS_V0_1;
+    opt->use_lin = 1;
+    return DPSIM_OK;
+}
+
+static dpsim_status check_options(const dpsim_model_options *opt, const net_def **def, errbuf *e)
+{
+    if (opt->abi != DPSIM_ABI_VERSION)
+        return err_set(e, DPSIM_E_ABI, "model options: ABI %u, the library expects %u", opt->abi,
+                       DPSIM_ABI_VERSION);
+    *def = net_def_get(opt->net);
+    if (!*def)
+        return err_set(e, DPSIM_E_INVAL, "model options: unknown net %d", (int)opt->net);
+    if (opt->version != DPSIM_LPIPS_V0_1 && opt->version != DPSIM_LPIPS_V0_0)
+        return err_set(e, DPSIM_E_INVAL, "model options: unknown LPIPS version %d",
+                       (int)opt->version);
+    if (opt->n_taps < 0 || opt->n_taps > DPSIM_MAX_TAPS)
+        return err_set(e, DPSIM_E_INVAL, "taps: %d given, expected 1 to %d", opt->n_taps,
+                       DPSIM_MAX_TAPS);
+    for (int i = 0; i < opt->n_taps; i++) {
+        if (opt->taps[i] < 0 || opt->taps[i] >= (*def)->n_layers)
+            return err_set(e, DPSIM_E_INVAL, "taps: %d is not a layer of %s, expected 0 to %d",
+                           opt->taps[i], (*def)->torchvision_name, (*def)->n_layers - 1);
+        if (i > 0 && opt->taps[i] <= opt->taps[i - 1])
+            return err_set(e, DPSIM_E_INVAL, "taps: must be strictly increasing, got %d after %d",
+                           opt->taps[i], opt->taps[i - 1]);
+    }
+    return DPSIM_OK;
+}
+
+// ---- reading weights files ----
+
+static int looks_like_safetensors(const uint8_t *buf, size_t len)
+{
+    if (len < 9)
+        return 0;
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | buf[i];
+    return n > 0 && n <= len - 8 && buf[8] == '{';
+}
+
+/* Read a weights file (PyTorch checkpoint or safetensors) and hash it. */
+static dpsim_status read_weights(const char *path, tensor_list *list, char sha[65], errbuf *e)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    dpsim_status s = file_read_all(path, MAX_WEIGHTS_FILE, &buf, &len, e);
+    if (s != DPSIM_OK) {
+        err_prefix(e, "weights");
+        return s;
+    }
+    sha256_hex(buf, len, sha);
+    if (looks_like_safetensors(buf, len))
+        s = safetensors_read_memory(buf, len, list, e);
+    else
+        s = checkpoint_read_memory(buf, len, list, e);
+    dp_free(buf);
+    if (s != DPSIM_OK)
+        err_prefix(e, "weights '%s'", path);
+    return s;
+}
+
+static void shape_str(const tensor *t, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < t->ndim && used < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%lld", i ? "x" : "",
+                                 (long long)t->shape[i]);
+    if (t->ndim == 0)
+        snprintf(out, len, "scalar");
+}
+
+static dpsim_status check_finite(const char *path, const tensor *t, errbuf *e)
+{
+    for (size_t i = 0; i < t->numel; i++)
+        if (!isfinite(t->data[i]))
+            return err_set(e, DPSIM_E_FORMAT, "weights '%s': tensor '%s' holds %s at element %zu",
+                           path, t->name, isnan(t->data[i]) ? "NaN" : "Inf", i);
+    return DPSIM_OK;
+}
+
+/* Find `key` or `features.key`; check its shape is exactly dims[0..ndim). */
+static dpsim_status take_tensor(const tensor_list *list, const char *path, const char *key,
+                                int ndim, const int64_t *dims, float **out, errbuf *e)
+{
+    char prefixed[160];
+    snprintf(prefixed, sizeof prefixed, "features.%s", key);
+    const tensor *t = tensor_list_find(list, prefixed);
+    if (!t)
+        t = tensor_list_find(list, key);
+    char want[96] = "";
+    for (int i = 0, used = 0; i < ndim; i++)
+        used += snprintf(want + used, sizeof want - (size_t)used, "%s%lld", i ? "x" : "",
+                         (long long)dims[i]);
+    if (!t)
+        return err_set(e, DPSIM_E_FORMAT,
+                       "weights '%s': missing tensor '%s' (or '%s') of shape %s", path, key,
+                       prefixed, want);
+    int same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == dims[i];
+    if (!same) {
+        char got[96];
+        shape_str(t, got, sizeof got);
+        return err_set(e, DPSIM_E_SHAPE,
+                       "weights '%s': tensor '%s' has shape %s, expected %s (is this the "
+                       "trunk of another net?)",
+                       path, t->name, got, want);
+    }
+    dpsim_status s = check_finite(path, t, e);
+    if (s != DPSIM_OK)
+        return s;
+    *out = dp_malloc(t->numel * sizeof(float));
+    if (!*out)
+        return err_set(e, DPSIM_E_NOMEM, "weights '%s': out of memory", path);
+    memcpy(*out, t->data, t->numel * sizeof(float));
+    return DPSIM_OK;
+}
+
+static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
+                              int in_ch, int out_ch, int k, int stride, int pad, conv_params *p,
+                              errbuf *e)
+{
+    char key[128];
+    p->shape = (conv2d_shape){in_ch, out_ch, k, stride, pad};
+    int64_t wdims[4] = {out_ch, in_ch, k, k}, bdims[1] = {out_ch};
+    snprintf(key, sizeof key, "%s.weight", stem);
+    dpsim_status s = take_tensor(list, path, key, 4, wdims, &p->weight, e);
+    if (s != DPSIM_OK)
+        return s;
+    snprintf(key, sizeof key, "%s.bias", stem);
+    return take_tensor(list, path, key, 1, bdims, &p->bias, e);
+}
+
+/* Is `name` (after an optional "features." prefix) a tensor this net expects? */
+static int expected_name(const net_def *def, const char *name)
+{
+    if (strncmp(name, "features.", 9) == 0)
+        name += 9;
+    static const char *fire_parts[] = {"squeeze", "expand1x1", "expand3x3"};
+    for (int i = 0; i < def->n_layers; i++) {
+        const layer_def *l = &def->layers[i];
+        char want[64];
+        for (int part = 0; part < (l->op == OP_FIRE ? 3 : 1); part++) {
+            if (l->op != OP_CONV && l->op != OP_FIRE)
+                continue;
+            for (int b = 0; b < 2; b++) {
+                if (l->op == OP_FIRE)
+                    snprintf(want, sizeof want, "%d.%s.%s", i, fire_parts[part],
+                             b ? "bias" : "weight");
+                else
+                    snprintf(want, sizeof want, "%d.%s", i, b ? "bias" : "weight");
+                if (strcmp(name, want) == 0)
+                    return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list, errbuf *e)
+{
+    const net_def *def = m->def;
+    const char *path = m->trunk_path;
+    for (size_t i = 0; i < list->count; i++) {
+        const char *name = list->items[i].name;
+        if (strncmp(name, "classifier.", 11) == 0)
+            continue;
+        if (!expected_name(def, name))
+            return err_set(e, DPSIM_E_FORMAT,
+                           "weights '%s': unexpected tensor '%s', expected a torchvision %s "
+                           "state dict (features.N.weight/bias or N.weight/bias)",
+                           path, name, def->torchvision_name);
+    }
+    for (int i = 0; i < def->n_layers; i++) {
+        const layer_def *l = &def->layers[i];
+        layer_params *lp = &m->layers[i];
+        char stem[64];
+        dpsim_status s = DPSIM_OK;
+        if (l->op == OP_CONV) {
+            snprintf(stem, sizeof stem, "%d", i);
+            s = take_conv(list, path, stem, l->in_ch, l->out_ch, l->kernel, l->stride, l->pad,
+                          &lp->conv[0], e);
+        } else if (l->op == OP_FIRE) {
+            snprintf(stem, sizeof stem, "%d.squeeze", i);
+            s = take_conv(list, path, stem, l->in_ch, l->squeeze, 1, 1, 0, &lp->conv[0], e);
+            snprintf(stem, sizeof stem, "%d.expand1x1", i);
+            if (s == DPSIM_OK)
+                s = take_conv(list, path, stem, l->squeeze, l->e1, 1, 1, 0, &lp->conv[1], e);
+            snprintf(stem, sizeof stem, "%d.expand3x3", i);
+            if (s == DPSIM_OK)
+                s = take_conv(list, path, stem, l->squeeze, l->e3, 3, 1, 1, &lp->conv[2], e);
+        }
+        if (s != DPSIM_OK)
+            return s;
+    }
+    return DPSIM_OK;
+}
+
+static dpsim_status load_lin(dpsim_model *m, const tensor_list *list, errbuf *e)
+{
+    const char *path = m->lin_path;
+    for (int k = 0; k < m->n_taps; k++) {
+        char key[64];
+        snprintf(key, sizeof key, "lin%d.model.1.weight", k);
+        const tensor *t = tensor_list_find(list, key);
+        if (!t)
+            return err_set(e, DPSIM_E_FORMAT,
+                           "lin weights '%s': missing tensor '%s' for tap %d (features.%d, %d "
+                           "channels)",
+                           path, key, k, m->taps[k], m->tap_channels[k]);
+        int64_t c = m->tap_channels[k];
+        if (t->ndim != 4 || t->shape[0] != 1 || t->shape[1] != c || t->shape[2] != 1 ||
+            t->shape[3] != 1) {
+            char got[96];
+            shape_str(t, got, sizeof got);
+            return err_set(e, DPSIM_E_SHAPE,
+                           "lin weights '%s': tensor '%s' has shape %s, expected 1x%lldx1x1 "
+                           "(tap features.%d of %s)",
+                           path, key, got, (long long)c, m->taps[k], m->def->torchvision_name);
+        }
+        dpsim_status s = check_finite(path, t, e);
+        if (s != DPSIM_OK)
+            return s;
+        for (size_t i = 0; i < t->numel; i++)
+            if (t->data[i] < 0.0f)
+                return err_set(e, DPSIM_E_FORMAT,
+                               "lin weights '%s': tensor '%s' has a negative weight %g at "
+                               "channel %zu, expected all >= 0",
+                               path, key, (double)t->data[i], i);
+        m->lin[k] = dp_malloc((size_t)c * sizeof(float));
+        if (!m->lin[k])
+            return err_set(e, DPSIM_E_NOMEM, "lin weights '%s': out of memory", path);
+        memcpy(m->lin[k], t->data, (size_t)c * sizeof(float));
+    }
+    char extra[64];
+    snprintf(extra, sizeof extra, "lin%d.model.1.weight", m->n_taps);
+    if (tensor_list_find(list, extra))
+        return err_set(e, DPSIM_E_SHAPE,
+                       "lin weights '%s': has a tensor '%s' beyond the %d taps used; the file "
+                       "is for other taps",
+                       path, extra, m->n_taps);
+    return DPSIM_OK;
+}
+
+// ---- load / free ----
+
+static dpsim_status resolve_path(dpsim_weights_kind kind, const dpsim_model_options *opt,
+                                 const char *given, char **out, errbuf *e)
+{
+    char found[4096], searched[8192];
+    if (given) {
+        *out = dp_strdup(given);
+    } else {
+        if (dpsim_weights_locate(kind, opt->net, opt->version, found, sizeof found, searched,
+                                 sizeof searched) != DPSIM_OK) {
+            const net_def *def = net_def_get(opt->net);
+            if (kind == DPSIM_WEIGHTS_TRUNK)
+                return err_set(e, DPSIM_E_NOT_FOUND,
+                               "%s trunk weights not found (looked at: %s); set DPSIM_WEIGHTS "
+                               "to a folder holding %s/features.pth or %s, or run 'dpsim "
+                               "weights fetch'",
+                               def->torchvision_name, searched, def->torchvision_name,
+                               def->official_file);
+            return err_set(e, DPSIM_E_NOT_FOUND,
+                           "LPIPS %s lin weights for %s not found (looked at: %s); set "
+                           "DPSIM_WEIGHTS or run 'dpsim weights fetch'",
+                           opt->version == DPSIM_LPIPS_V0_0 ? "v0.0" : "v0.1", def->name,
+                           searched);
+        }
+        *out = dp_strdup(found);
+    }
+    return *out ? DPSIM_OK : err_set(e, DPSIM_E_NOMEM, "out of memory");
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+    return h;
+}
+
+static void set_fingerprint(dpsim_model *m)
+{
+    char buf[1024];
+    dpsim_model_provenance(m, buf, sizeof buf);
+    uint64_t h = fnv1a(0xcbf29ce484222325ULL, buf);
+    h = fnv1a(h, m->trunk_sha256);
+    m->fingerprint = fnv1a(h, m->lin_sha256);
+}
+
+dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dpsim_model **out)
+{
+    ctx_clear(ctx);
+    if (!opt || !out)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_model_load: NULL argument");
+    errbuf *e = ctx ? &ctx->err : NULL;
+    const net_def *def = NULL;
+    dpsim_status s = check_options(opt, &def, e);
+    if (s != DPSIM_OK)
+        return s;
+    if (opt->use_lin && opt->n_taps > 0 && !opt->lin_path) {
+        int is_default = opt->n_taps == def->n_lpips_taps;
+        for (int i = 0; is_default && i < opt->n_taps; i++)
+            is_default = opt->taps[i] == def->lpips_taps[i];
+        if (!is_default)
+            return err_set(e, DPSIM_E_INVAL,
+                           "taps: the LPIPS lin weights exist only for the default taps; use "
+                           "no lin weights (baseline) or give a lin file made for these taps");
+    }
+
+    dpsim_model *m = dp_calloc(1, sizeof *m);
+    if (!m)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    m->def = def;
+    m->version = opt->version;
+    m->use_lin = opt->use_lin != 0;
+    m->n_taps = opt->n_taps ? opt->n_taps : def->n_lpips_taps;
+    for (int i = 0; i < m->n_taps; i++) {
+        m->taps[i] = opt->n_taps ? opt->taps[i] : def->lpips_taps[i];
+        m->tap_channels[i] = net_layer_channels(def, m->taps[i]);
+    }
+    m->last_layer = m->taps[m->n_taps - 1];
+    m->min_side = net_min_side(def, m->last_layer);
+
+    tensor_list list = {0};
+    s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
+    if (s == DPSIM_OK)
+        s = read_weights(m->trunk_path, &list, m->trunk_sha256, e);
+    if (s == DPSIM_OK)
+        s = load_trunk(m, &list, e);
+    tensor_list_free(&list);
+    if (s == DPSIM_OK && m->use_lin) {
+        memset(&list, 0, sizeof list);
+        s = resolve_path(DPSIM_WEIGHTS_LIN, opt, opt->lin_path, &m->lin_path, e);
+        if (s == DPSIM_OK)
+            s = read_weights(m->lin_path, &list, m->lin_sha256, e);
+        if (s == DPSIM_OK)
+            s = load_lin(m, &list, e);
+        tensor_list_free(&list);
+    }
+    if (s != DPSIM_OK) {
+        dpsim_model_free(m);
+        return s;
+    }
+    set_fingerprint(m);
+    *out = m;
+    return DPSIM_OK;
+}
+
+void dpsim_model_free(dpsim_model *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; i < NET_MAX_LAYERS; i++)
+        for (int j = 0; j < 3; j++) {
+            dp_free(m->layers[i].conv[j].weight);
+            dp_free(m->layers[i].conv[j].bias);
+        }
+    for (int i = 0; i < DPSIM_MAX_TAPS; i++)
+        dp_free(m->lin[i]);
+    dp_free(m->trunk_path);
+    dp_free(m->lin_path);
+    dp_free(m);
+}
+
+// ---- accessors ----
+
+dpsim_net dpsim_model_net(const dpsim_model *m) { return m->def->net; }
+int dpsim_model_n_taps(const dpsim_model *m) { return m->n_taps; }
+int dpsim_model_min_size(const dpsim_model *m) { return m->min_side; }
+
+dpsim_status dpsim_model_tap(const dpsim_model *m, int i, int *index, int *channels)
+{
+    if (!m || i < 0 || i >= m->n_taps)
+        return DPSIM_E_INVAL;
+    if (index)
+        *index = m->taps[i];
+    if (channels)
+        *channels = m->tap_channels[i];
+    return DPSIM_OK;
+}
+
+const char *dpsim_model_weights_path(const dpsim_model *m, int which)
+{
+    return which == 0 ? m->trunk_path : which == 1 ? m->lin_path : NULL;
+}
+
+const char *dpsim_model_weights_sha256(const dpsim_model *m, int which)
+{
+    if (which == 0)
+        return m->trunk_sha256;
+    return which == 1 && m->lin_path ? m->lin_sha256 : NULL;
+}
+
+size_t dpsim_model_provenance(const dpsim_model *m, char *buf, size_t len)
+{
+    char taps[DPSIM_MAX_TAPS * 4 + 1] = "";
+    for (int i = 0, used = 0; i < m->n_taps; i++)
+        used += snprintf(taps + used, sizeof taps - (size_t)used, "%s%d", i ? "," : "",
+                         m->taps[i]);
+    const char *v = m->version == DPSIM_LPIPS_V0_0 ? "0.0" : "0.1";
+    const char *pre = m->version == DPSIM_LPIPS_V0_0 ? "2v-1" : "(2v-1-shift)/scale";
+    char lin[32];
+    if (m->use_lin)
+        snprintf(lin, sizeof lin, "%.8s", m->lin_sha256);
+    else
+        snprintf(lin, sizeof lin, "none");
+    int n = snprintf(buf, len,
+                     "net=%s taps=%s method=spatial version=%s lin=%s trunk=%.8s "
+                     "preprocess=%s eps=1e-10 dpsim=%s",
+                     m->def->torchvision_name, taps, v, lin, m->trunk_sha256, pre,
+                     DPSIM_VERSION_STRING);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+// ---- net names ----
+
+const char *dpsim_net_name(dpsim_net net)
+{
+    const net_def *def = net_def_get(net);
+    return def ? def->name : NULL;
+}
+
+const char *dpsim_net_torchvision_name(dpsim_net net)
+{
+    const net_def *def = net_def_get(net);
+    return def ? def->torchvision_name : NULL;
+}
+
+dpsim_status dpsim_net_parse(const char *name, dpsim_net *out)
+{
+    static const dpsim_net all[] = {DPSIM_NET_SQUEEZE, DPSIM_NET_ALEX, DPSIM_NET_VGG16};
+    if (!name || !out)
+        return DPSIM_E_INVAL;
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        const net_def *def = net_def_get(all[i]);
+        if (strcmp(name, def->name) == 0 || strcmp(name, def->torchvision_name) == 0 ||
+            (all[i] == DPSIM_NET_SQUEEZE && strcmp(name, "squeezenet") == 0) ||
+            (all[i] == DPSIM_NET_VGG16 && strcmp(name, "vgg16") == 0)) {
+            *out = all[i];
+            return DPSIM_OK;
+        }
+    }
+    return DPSIM_E_INVAL;
+}
+
+dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char hex[65])
+{
+    ctx_clear(ctx);
+    if (!path || !hex)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_file_sha256: NULL argument");
+    errbuf *e = ctx ? &ctx->err : NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return err_set(e, DPSIM_E_IO, "'%s': cannot open for reading", path);
+    sha256_state st;
+    sha256_init(&st);
+    uint8_t chunk[1 << 16];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        sha256_update(&st, chunk, got);
+    int failed = ferror(fp);
+    fclose(fp);
+    if (failed)
+        return err_set(e, DPSIM_E_IO, "'%s': read error (is it a directory?)", path);
+    uint8_t digest[32];
+    sha256_final(&st, digest);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    return DPSIM_OK;
+}

@@ -1,0 +1,228 @@
+/*
+ * test_vectors.c - whole-network parity with the PyTorch reference
+ * (tests/vectors/lpips.txt from tools/scripts/gen_vectors.py): distance and
+ * per-tap terms within 1e-5 relative, maps within 1e-4 of the map's maximum.
+ * Real-weight cases need $DPSIM_WEIGHTS and the shared images ($DPSIM_DATA,
+ * default $DPSIM_WEIGHTS/../data); random-trunk cases
+ * build their weights by formula (testgen.h) and need only the lin files.
+ * Usage: test_vectors [VECTOR_FILE] [CASE_SUBSTRING]
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "testgen.h"
+
+#define DIST_REL 1e-5
+#define MAP_REL 1e-4
+
+typedef struct vcase {
+    char id[128], net[16], version[8], trunk[32], taps[128], a[256], b[256], map[256];
+    int lin, w, h;
+    double distance;
+    double per_tap[DPSIM_MAX_TAPS];
+    int n_per_tap;
+} vcase;
+
+static int parse_case(char *line, vcase *c)
+{
+    memset(c, 0, sizeof *c);
+    for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            return 0;
+        *eq = '\0';
+        const char *k = tok, *v = eq + 1;
+#define COPY(field) snprintf(c->field, sizeof c->field, "%s", v)
+        if (!strcmp(k, "case")) COPY(id);
+        else if (!strcmp(k, "net")) COPY(net);
+        else if (!strcmp(k, "version")) COPY(version);
+        else if (!strcmp(k, "trunk")) COPY(trunk);
+        else if (!strcmp(k, "taps")) COPY(taps);
+        else if (!strcmp(k, "a")) COPY(a);
+        else if (!strcmp(k, "b")) COPY(b);
+        else if (!strcmp(k, "map")) COPY(map);
+        else if (!strcmp(k, "lin")) c->lin = atoi(v);
+        else if (!strcmp(k, "size")) sscanf(v, "%dx%d", &c->w, &c->h);
+        else if (!strcmp(k, "distance")) c->distance = strtod(v, NULL);
+        else if (!strcmp(k, "per_tap")) {
+            for (char *p = (char *)v; *p && c->n_per_tap < DPSIM_MAX_TAPS;) {
+                c->per_tap[c->n_per_tap++] = strtod(p, &p);
+                if (*p == ',')
+                    p++;
+            }
+        }
+#undef COPY
+    }
+    return c->id[0] != '\0';
+}
+
+/* Load an image spec into (3, h, w) floats; returns NULL when it cannot be had (skip). */
+static float *load_image(dpsim_ctx *ctx, const char *spec, int w, int h)
+{
+    float *px = malloc((size_t)3 * w * h * sizeof(float));
+    if (!px)
+        return NULL;
+    if (strncmp(spec, "gen:", 4) == 0) {
+        unsigned long long seed = strtoull(spec + 4, NULL, 10);
+        gen_image(seed, w, h, px);
+        return px;
+    }
+    /* the shared data folder: $DPSIM_DATA, else next to $DPSIM_WEIGHTS */
+    const char *data = getenv("DPSIM_DATA"), *weights = getenv("DPSIM_WEIGHTS");
+    char path[1024];
+    if (data)
+        snprintf(path, sizeof path, "%s/%s", data, spec + 5);
+    else if (weights)
+        snprintf(path, sizeof path, "%s/../data/%s", weights, spec + 5);
+    data = data ? data : weights;
+    dpsim_image *im = NULL;
+    if (!data || dpsim_image_read(ctx, path, &im) != DPSIM_OK || im->width != w ||
+        im->height != h) {
+        CHECK_MSG(data == NULL, "cannot read %s: %s", path, dpsim_ctx_last_error(ctx));
+        dpsim_image_free(im);
+        free(px);
+        return NULL;
+    }
+    memcpy(px, im->pixels, (size_t)3 * w * h * sizeof(float));
+    dpsim_image_free(im);
+    return px;
+}
+
+static char generated[8][1024];
+static int n_generated;
+
+/* Path of the trunk for a case: the real file or a generated safetensors file (cached). */
+static int trunk_path(const vcase *c, dpsim_net net, char *path, size_t len)
+{
+    if (!strcmp(c->trunk, "real")) {
+        return dpsim_weights_locate(DPSIM_WEIGHTS_TRUNK, net, DPSIM_LPIPS_V0_1, path, len, NULL,
+                                    0) == DPSIM_OK;
+    }
+    unsigned long long seed = strtoull(c->trunk + 7, NULL, 10); /* "random:S" */
+    snprintf(path, len, "/tmp/dpsim-test-%d-%s-%llu.safetensors", (int)getpid(), c->net, seed);
+    if (access(path, R_OK) == 0)
+        return 1;
+    tensor_list list = {0};
+    errbuf e;
+    int ok = gen_trunk(net_def_get(net), seed, &list) &&
+             safetensors_write_file(path, &list, NULL, &e) == DPSIM_OK;
+    tensor_list_free(&list);
+    CHECK_MSG(ok, "cannot write the random trunk %s", path);
+    if (ok && n_generated < 8)
+        snprintf(generated[n_generated++], sizeof generated[0], "%s", path);
+    return ok;
+}
+
+static int read_map(const char *vec_dir, const char *rel, float *map, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", vec_dir, rel);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return 0;
+    size_t got = fread(map, sizeof(float), n, fp);
+    fclose(fp);
+    return got == n;
+}
+
+static void run_case(dpsim_ctx *ctx, const vcase *c, const char *vec_dir)
+{
+    dpsim_model_options opt;
+    dpsim_model_options_init(&opt);
+    CHECK(dpsim_net_parse(c->net, &opt.net) == DPSIM_OK);
+    opt.version = strcmp(c->version, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
+    opt.use_lin = c->lin;
+    if (strcmp(c->taps, "default") != 0) {
+        char taps[128];
+        snprintf(taps, sizeof taps, "%s", c->taps);
+        for (char *t = strtok(taps, ","); t; t = strtok(NULL, ","))
+            opt.taps[opt.n_taps++] = atoi(t);
+    }
+    char trunk[1024];
+    if (!trunk_path(c, opt.net, trunk, sizeof trunk)) {
+        printf("skip %s: trunk weights not available\n", c->id);
+        return;
+    }
+    opt.trunk_path = trunk;
+    dpsim_model *m = NULL;
+    dpsim_status s = dpsim_model_load(ctx, &opt, &m);
+    if (s == DPSIM_E_NOT_FOUND && !getenv("DPSIM_WEIGHTS")) {
+        printf("skip %s: %s\n", c->id, dpsim_ctx_last_error(ctx));
+        return;
+    }
+    CHECK_MSG(s == DPSIM_OK, "%s: model: %s", c->id, dpsim_ctx_last_error(ctx));
+    float *pa = load_image(ctx, c->a, c->w, c->h), *pb = load_image(ctx, c->b, c->w, c->h);
+    size_t hw = (size_t)c->w * c->h;
+    float *map = malloc(hw * sizeof(float)), *want_map = malloc(hw * sizeof(float));
+    dpsim_features *fa = NULL, *fb = NULL;
+    if (s != DPSIM_OK || !pa || !pb || !map || !want_map)
+        goto done;
+    CHECK_MSG(dpsim_extract(ctx, m, pa, c->w, c->h, &fa) == DPSIM_OK, "%s: %s", c->id,
+              dpsim_ctx_last_error(ctx));
+    CHECK_MSG(dpsim_extract(ctx, m, pb, c->w, c->h, &fb) == DPSIM_OK, "%s: %s", c->id,
+              dpsim_ctx_last_error(ctx));
+    if (!fa || !fb)
+        goto done;
+    double d = -1, per_tap[DPSIM_MAX_TAPS];
+    CHECK(dpsim_compare(ctx, m, fa, fb, &d, per_tap, map) == DPSIM_OK);
+    CHECK(c->n_per_tap == dpsim_model_n_taps(m));
+    fprintf(stderr, "%-34s distance %.10e want %.10e rel %.2e\n", c->id, d, c->distance,
+            fabs(d - c->distance) / fabs(c->distance));
+    CHECK_REL(d, c->distance, DIST_REL, 1e-12);
+    for (int t = 0; t < c->n_per_tap; t++)
+        CHECK_REL(per_tap[t], c->per_tap[t], DIST_REL, 1e-12);
+    if (strcmp(c->map, "-") != 0) {
+        CHECK_MSG(read_map(vec_dir, c->map, want_map, hw), "%s: cannot read map %s", c->id,
+                  c->map);
+        double peak = 0, worst = 0;
+        for (size_t i = 0; i < hw; i++)
+            peak = fmax(peak, fabs(want_map[i]));
+        for (size_t i = 0; i < hw; i++)
+            worst = fmax(worst, fabs(map[i] - want_map[i]));
+        CHECK_MSG(worst <= MAP_REL * peak, "%s: map max |diff| %.3g, peak %.3g", c->id, worst,
+                  peak);
+    }
+done:
+    dpsim_features_free(fa);
+    dpsim_features_free(fb);
+    dpsim_model_free(m);
+    free(pa);
+    free(pb);
+    free(map);
+    free(want_map);
+}
+
+int main(int argc, char **argv)
+{
+    const char *root = getenv("DPSIM_SOURCE_ROOT");
+    char vec_path[1024], vec_dir[1024];
+    snprintf(vec_dir, sizeof vec_dir, "%s/tests/vectors", root ? root : ".");
+    snprintf(vec_path, sizeof vec_path, "%s/lpips.txt", vec_dir);
+    const char *file = argc > 1 ? argv[1] : vec_path, *only = argc > 2 ? argv[2] : NULL;
+    FILE *fp = fopen(file, "r");
+    if (!fp) {
+        fprintf(stderr, "cannot open %s\n", file);
+        return 1;
+    }
+    dpsim_ctx *ctx;
+    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
+    char line[8192];
+    int n = 0;
+    while (fgets(line, sizeof line, fp)) {
+        vcase c;
+        if (line[0] == '#' || !parse_case(line, &c))
+            continue;
+        if (only && !strstr(c.id, only))
+            continue;
+        run_case(ctx, &c, vec_dir);
+        n++;
+    }
+    fclose(fp);
+    dpsim_ctx_free(ctx);
+    for (int i = 0; i < n_generated; i++)
+        unlink(generated[i]);
+    CHECK_MSG(n > 0, "no vector cases in %s", file);
+    return check_report();
+}

@@ -1,0 +1,132 @@
+/*
+ * main.c - dpsim: deep perceptual similarity from the shell. Dispatches to
+ * the subcommands and holds the shared error helpers.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+    "usage: dpsim <command> [options]\n"
+    "\n"
+    "Deep perceptual similarity (LPIPS) between images, computed in C with the\n"
+    "official pretrained weights. Default metric: LPIPS v0.1 on SqueezeNet 1.1.\n"
+    "\n"
+    "commands:\n"
+    "  compare A B      distance between two images (see dpsim compare --help)\n"
+    "  weights [list]   show which weights files are found and where\n"
+    "  weights fetch    download the official weights files (needs network)\n"
+    "\n"
+    "options:\n"
+    "  -h, --help       this help\n"
+    "  --version        print the version\n"
+    "\n"
+    "examples:\n"
+    "  dpsim compare ref.png distorted.png\n"
+    "  dpsim compare --net alex --per-layer --json a.jpg b.jpg\n"
+    "  dpsim compare --map diff.png a.png b.png\n"
+    "  DPSIM_WEIGHTS=/data/weights dpsim weights\n"
+    "\n"
+    "exit status: 0 success, 1 data or I/O error, 2 usage error\n"
+    "weights are looked for in $DPSIM_WEIGHTS, ~/.cache/dpsim and\n"
+    "~/.cache/torch/hub/checkpoints (see dpsim weights --help)\n";
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dpsim: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+void cli_hint(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dpsim: hint: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_fail(const dpsim_ctx *ctx, dpsim_status status, const char *what)
+{
+    const char *detail = ctx ? dpsim_ctx_last_error(ctx) : "";
+    if (detail && *detail)
+        cli_error("%s", detail);
+    else
+        cli_error("%s: %s", what, dpsim_strerror(status));
+    return EXIT_DATA;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dpsim: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fprintf(stderr, "dpsim: hint: see 'dpsim %s--help'\n", cmd);
+    return EXIT_USAGE;
+}
+
+void json_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(fp, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(fp, "\\u%04x", *p);
+        else
+            fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+int parse_taps(const char *s, int *taps, int *n_taps, int max)
+{
+    int n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 0 || v > 1000 || n == max)
+            return 0;
+        taps[n++] = (int)v;
+        s = end;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return 0;
+    }
+    *n_taps = n;
+    return n > 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage, stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("dpsim %s\n", dpsim_version_string());
+        return EXIT_OK;
+    }
+    if (strcmp(cmd, "compare") == 0)
+        return cmd_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "weights") == 0)
+        return cmd_weights(argc - 1, argv + 1);
+    return cli_usage_error("", "unknown command '%s', expected compare or weights", cmd);
+}
