@@ -194,16 +194,6 @@ static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list, errbuf *
 {
     const net_def *def = m->def;
     const char *path = m->trunk_path;
-    for (size_t i = 0; i < list->count; i++) {
-        const char *name = list->items[i].name;
-        if (strncmp(name, "classifier.", 11) == 0)
-            continue;
-        if (!expected_name(def, name))
-            return err_set(e, DPSIM_E_FORMAT,
-                           "weights '%s': unexpected tensor '%s', expected a torchvision %s "
-                           "state dict (features.N.weight/bias or N.weight/bias)",
-                           path, name, def->torchvision_name);
-    }
     for (int i = 0; i < def->n_layers; i++) {
         const layer_def *l = &def->layers[i];
         layer_params *lp = &m->layers[i];
@@ -225,6 +215,16 @@ static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list, errbuf *
         }
         if (s != DPSIM_OK)
             return s;
+    }
+    for (size_t i = 0; i < list->count; i++) {
+        const char *name = list->items[i].name;
+        if (strncmp(name, "classifier.", 11) == 0)
+            continue;
+        if (!expected_name(def, name))
+            return err_set(e, DPSIM_E_FORMAT,
+                           "weights '%s': unexpected tensor '%s', expected a torchvision %s "
+                           "state dict (features.N.weight/bias or N.weight/bias)",
+                           path, name, def->torchvision_name);
     }
     return DPSIM_OK;
 }
