@@ -136,7 +136,7 @@ expect 0 "taps=2,5,12" -- "$DPSIM" compare --no-lin --taps 2,5,12 "$EX/ref.png" 
 expect 1 "default taps" -- "$DPSIM" compare --taps 2,5,12 "$EX/ref.png" "$EX/blur.png"
 expect 1 "at least 17x17" -- "$DPSIM" compare "$EX/tiny.png" "$EX/tiny.png"
 # wrong lin file (alex lin for squeeze) names the tensor
-expect 1 "lin0.model.1.weight" -- \
+expect 1 "lin1.model.1.weight. has shape 1x192x1x1, expected 1x128x1x1" -- \
     "$DPSIM" compare --lin "$DPSIM_WEIGHTS/lpips/v0.1/alex.pth" "$EX/ref.png" "$EX/blur.png"
 expect 0 "squeezenet1_1 trunk +found" -- "$DPSIM" weights
 # nothing lost: a failed run leaves an existing output untouched and creates no new one
