@@ -201,7 +201,11 @@ DPSIM_API dpsim_status dpsim_compare(dpsim_ctx *ctx, const dpsim_model *model,
 
 /* ---- images: decoding, resizing, writing ---- */
 
-/** Largest accepted image, in pixels (width * height). Larger ones are refused up front. */
+/**
+ * Largest accepted image: at most DPSIM_MAX_SIDE pixels per side and
+ * DPSIM_MAX_PIXELS pixels in all (width * height). A file whose header claims
+ * more is refused with DPSIM_E_LIMIT before any pixel memory is allocated.
+ */
 #define DPSIM_MAX_PIXELS (64 * 1024 * 1024)
 #define DPSIM_MAX_SIDE 65535
 
@@ -209,34 +213,70 @@ typedef struct dpsim_image {
     int width;
     int height;
     float *pixels;    /* (3, height, width) planar, row-major, values in [0,1] */
-    int src_channels; /* channels in the file: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA */
-    int src_bits;     /* bits per channel in the file: 8 or 16 (palette: 8) */
-    int alpha_dropped;/* 1 if the file had an alpha channel, which was ignored */
-    char format[8];   /* "png", "jpeg", "bmp", "gif", "webp" */
+    int src_channels; /* channels in the file: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA;
+                         palettised files count as 3, or 4 with transparency */
+    int src_bits;     /* bits per channel in the file: 8 or 16 (palette and < 8-bit: 8) */
+    int alpha_dropped;/* 1 if the file had an alpha channel or transparency, which was ignored */
+    char format[8];   /* "png", "jpeg", "bmp", "gif", "webp"; "" for dpsim_image_create */
 } dpsim_image;
 
 /**
- * Decode a PNG (8/16-bit, gray, palette, alpha), JPEG, BMP, GIF (first frame)
- * or WebP file, chosen by content, not by name. Gray is replicated to RGB,
- * alpha is dropped (alpha_dropped says so).
+ * Decode an image file, chosen by content (magic bytes), not by name:
+ *  - PNG: 8/16-bit gray, gray+alpha, RGB, RGBA, palette (with tRNS), interlaced;
+ *    16-bit samples keep their precision; no gamma correction is applied.
+ *  - JPEG: gray and YCbCr, baseline and progressive. CMYK/YCCK is refused with
+ *    DPSIM_E_UNSUPPORTED (it needs colour management).
+ *  - BMP: uncompressed 1/4/8-bit palettised, 16/32-bit BI_RGB or BI_BITFIELDS,
+ *    24-bit, bottom-up or top-down. RLE is refused with DPSIM_E_UNSUPPORTED.
+ *  - GIF: the first frame, drawn at its position on a black logical screen;
+ *    transparent pixels stay black.
+ *  - WebP: lossy and lossless still images (animations are refused).
+ * Values: an 8-bit sample p becomes (float)p / 255.0f, a 16-bit one
+ * (float)p / 65535.0f. Gray is replicated to R, G and B; alpha is ignored (not
+ * composited) and alpha_dropped says so. Files larger than 1 GiB are refused.
+ * @param out on success a new image, freed with dpsim_image_free; untouched on failure.
+ * @return DPSIM_OK; DPSIM_E_IO (missing, unreadable, a directory); DPSIM_E_FORMAT
+ *         (empty, truncated, malformed, not an image); DPSIM_E_UNSUPPORTED;
+ *         DPSIM_E_LIMIT; DPSIM_E_NOMEM; DPSIM_E_INVAL (NULL argument).
+ *         A truncated file always fails (a PNG needs its IEND, a JPEG its EOI,
+ *         a GIF its trailer). The detail names the file:
+ *         "image 'a.png': truncated PNG data (libpng: ...)".
  */
 DPSIM_API dpsim_status dpsim_image_read(dpsim_ctx *ctx, const char *path, dpsim_image **out);
-/** Same from memory; name is used in error messages only. */
+/** Same from memory; name is used in error messages only (NULL: "<memory>"). */
 DPSIM_API dpsim_status dpsim_image_read_memory(dpsim_ctx *ctx, const void *data, size_t size,
                                                const char *name, dpsim_image **out);
-/** A new black image (owned by the library). */
+/**
+ * A new black image (owned by the library; free with dpsim_image_free).
+ * @return DPSIM_OK, DPSIM_E_INVAL (a side < 1), DPSIM_E_LIMIT or DPSIM_E_NOMEM.
+ */
 DPSIM_API dpsim_status dpsim_image_create(dpsim_ctx *ctx, int width, int height, dpsim_image **out);
+/** Free an image made by the library. NULL is allowed. */
 DPSIM_API void dpsim_image_free(dpsim_image *image);
-/** Bilinear resize (antialiased when shrinking) to width x height into a new image. */
+/**
+ * Bilinear resize (antialiased when shrinking) to width x height into a new
+ * image, defined exactly as PyTorch's
+ * interpolate(x, size=(height, width), mode='bilinear', align_corners=False,
+ * antialias=True): when enlarging, plain bilinear with align_corners=False;
+ * when shrinking, a triangle filter widened by the scale factor; the same size
+ * gives an identical copy. The source description fields are copied.
+ * @return DPSIM_OK, DPSIM_E_INVAL, DPSIM_E_LIMIT or DPSIM_E_NOMEM.
+ */
 DPSIM_API dpsim_status dpsim_image_resize(dpsim_ctx *ctx, const dpsim_image *in, int width,
                                           int height, dpsim_image **out);
-/** Centre crop to width x height (<= the input size) into a new image. */
+/**
+ * Centre crop to width x height into a new image. The window starts at
+ * ((in->width - width) / 2, (in->height - height) / 2), rounded down.
+ * @return DPSIM_OK; DPSIM_E_SHAPE if the crop is larger than the image;
+ *         DPSIM_E_INVAL; DPSIM_E_NOMEM.
+ */
 DPSIM_API dpsim_status dpsim_image_crop_center(dpsim_ctx *ctx, const dpsim_image *in, int width,
                                                int height, dpsim_image **out);
 /**
  * Write 8-bit RGB (interleaved, (height, width, 3)) as PNG to path. The file is
  * written under a temporary name in the same folder and renamed on success, so
  * a failure never leaves a partial file or harms an existing one.
+ * @return DPSIM_OK, DPSIM_E_IO, DPSIM_E_INVAL, DPSIM_E_LIMIT or DPSIM_E_NOMEM.
  */
 DPSIM_API dpsim_status dpsim_png_write_rgb8(dpsim_ctx *ctx, const char *path, const uint8_t *rgb,
                                             int width, int height);

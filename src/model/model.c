@@ -15,8 +15,6 @@
 #include "model/model.h"
 #include "weights/tensors.h"
 
-#define MAX_WEIGHTS_FILE ((size_t)4 << 30)
-
 // ---- options ----
 
 dpsim_status dpsim_model_options_init_abi(dpsim_model_options *opt, unsigned abi)
@@ -60,31 +58,18 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
 
 // ---- reading weights files ----
 
-static int looks_like_safetensors(const uint8_t *buf, size_t len)
-{
-    if (len < 9)
-        return 0;
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--)
-        n = n << 8 | buf[i];
-    return n > 0 && n <= len - 8 && buf[8] == '{';
-}
-
 /* Read a weights file (PyTorch checkpoint or safetensors) and hash it. */
 static dpsim_status read_weights(const char *path, tensor_list *list, char sha[65], errbuf *e)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    dpsim_status s = file_read_all(path, MAX_WEIGHTS_FILE, &buf, &len, e);
+    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &buf, &len, e);
     if (s != DPSIM_OK) {
         err_prefix(e, "weights");
         return s;
     }
     sha256_hex(buf, len, sha);
-    if (looks_like_safetensors(buf, len))
-        s = safetensors_read_memory(buf, len, list, e);
-    else
-        s = checkpoint_read_memory(buf, len, list, e);
+    s = weights_read_memory(buf, len, list, e);
     dp_free(buf);
     if (s != DPSIM_OK)
         err_prefix(e, "weights '%s'", path);

@@ -64,8 +64,15 @@ const char *name_for_msg(char out[NAME_MSG_LEN], const void *name, size_t len);
 /*
  * The readers below fill *out (which must be an empty, zeroed list) only on
  * success and leave it untouched on failure. Errors read
- * "checkpoint 'path': <problem>" ("checkpoint: ..." for the _memory variants).
+ * "checkpoint 'path': <problem>" or "safetensors 'path': <problem>" (no path
+ * for the _memory variants); a file that cannot be read gives "'path': <why>".
+ * Files larger than WEIGHTS_MAX_FILE_SIZE fail with DPSIM_E_LIMIT.
  */
+#if SIZE_MAX > 0xffffffffu
+#define WEIGHTS_MAX_FILE_SIZE ((size_t)1 << 36)
+#else
+#define WEIGHTS_MAX_FILE_SIZE SIZE_MAX
+#endif
 
 /**
  * Read a PyTorch checkpoint (legacy pickle or zip, detected by content) holding
@@ -88,7 +95,8 @@ dpsim_status safetensors_read_memory(const uint8_t *buf, size_t len, tensor_list
 dpsim_status safetensors_write_file(const char *path, const tensor_list *list,
                                     const char *metadata_json, errbuf *e);
 
-/** Read either format: safetensors if the file looks like one, else a PyTorch checkpoint. */
+/** Read either format: safetensors if the data looks like one, else a PyTorch checkpoint. */
+dpsim_status weights_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e);
 dpsim_status weights_read_file(const char *path, tensor_list *out, errbuf *e);
 
 #endif

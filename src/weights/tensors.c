@@ -1,0 +1,228 @@
+/*
+ * tensors.c - the named tensor list every weights reader fills, the dtype
+ * conversions they share, and format detection for weights_read_file.
+ * A tensor's data is always numel contiguous float32 values owned by the list.
+ */
+#include "weights/tensors.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/fileio.h"
+
+// ---- list ----
+
+void tensor_list_free(tensor_list *list)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < list->count; i++) {
+        dp_free(list->items[i].name);
+        dp_free(list->items[i].data);
+    }
+    dp_free(list->items);
+    dp_free(list->metadata);
+    memset(list, 0, sizeof *list);
+}
+
+const tensor *tensor_list_find(const tensor_list *list, const char *name)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->items[i].name, name) == 0)
+            return &list->items[i];
+    return NULL;
+}
+
+dpsim_status tensor_list_add(tensor_list *list, const char *name, int ndim, const int64_t *shape,
+                             const float *data, errbuf *e)
+{
+    char shown[NAME_MSG_LEN];
+    name_for_msg(shown, name, strlen(name));
+    if (ndim < 0 || ndim > TENSOR_MAX_DIMS)
+        return err_set(e, DPSIM_E_SHAPE, "tensor '%s': %d dimensions, expected at most %d",
+                       shown, ndim, TENSOR_MAX_DIMS);
+    size_t numel = 1;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] < 0 || (uint64_t)shape[d] != (size_t)shape[d] ||
+            !size_mul(numel, (size_t)shape[d], &numel))
+            return err_set(e, DPSIM_E_SHAPE, "tensor '%s': dimension %d is %lld, out of range",
+                           shown, d, (long long)shape[d]);
+    }
+    size_t bytes;
+    if (!size_mul(numel, sizeof(float), &bytes))
+        return err_set(e, DPSIM_E_SHAPE, "tensor '%s': %zu elements is too many", shown, numel);
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 16, size;
+        tensor *grown;
+        if (!size_mul(cap, sizeof *grown, &size) || !(grown = dp_realloc(list->items, size)))
+            return err_set(e, DPSIM_E_NOMEM, "tensor '%s': out of memory", shown);
+        list->items = grown;
+        list->cap = cap;
+    }
+    tensor t = {0};
+    t.name = dp_strdup(name);
+    t.data = data ? dp_malloc(bytes) : dp_calloc(numel, sizeof(float));
+    if (!t.name || !t.data) {
+        dp_free(t.name);
+        dp_free(t.data);
+        return err_set(e, DPSIM_E_NOMEM, "tensor '%s': out of memory for %zu values", shown,
+                       numel);
+    }
+    if (data && bytes)
+        memcpy(t.data, data, bytes);
+    t.ndim = ndim;
+    for (int d = 0; d < ndim; d++)
+        t.shape[d] = shape[d];
+    t.numel = numel;
+    list->items[list->count++] = t;
+    return DPSIM_OK;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+dpsim_status tensor_list_check_unique(const tensor_list *list, errbuf *e)
+{
+    if (list->count < 2)
+        return DPSIM_OK;
+    const char **names = dp_malloc(list->count * sizeof *names);
+    if (!names)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory checking %zu tensor names", list->count);
+    for (size_t i = 0; i < list->count; i++)
+        names[i] = list->items[i].name;
+    qsort(names, list->count, sizeof *names, compare_names);
+    dpsim_status status = DPSIM_OK;
+    for (size_t i = 1; i < list->count; i++) {
+        if (strcmp(names[i - 1], names[i]) == 0) {
+            char shown[NAME_MSG_LEN];
+            status = err_set(e, DPSIM_E_FORMAT, "duplicate tensor name '%s'",
+                             name_for_msg(shown, names[i], strlen(names[i])));
+            break;
+        }
+    }
+    dp_free(names);
+    return status;
+}
+
+// ---- dtype conversion ----
+
+size_t tensor_dtype_size(tensor_dtype dt)
+{
+    switch (dt) {
+    case TENSOR_F64:
+        return 8;
+    case TENSOR_F16:
+    case TENSOR_BF16:
+        return 2;
+    case TENSOR_F32:
+        break;
+    }
+    return 4;
+}
+
+static float bits_to_float(uint32_t bits)
+{
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+static float half_to_float(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h >> 15) << 31;
+    uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    if (exp == 0x1f) /* inf or nan */
+        return bits_to_float(sign | 0x7f800000u | (mant << 13));
+    if (exp == 0) { /* zero or subnormal: mant * 2^-24 */
+        float v = (float)mant * 0x1p-24f;
+        return sign ? -v : v;
+    }
+    return bits_to_float(sign | ((exp + 112) << 23) | (mant << 13));
+}
+
+static double load_f64(const uint8_t *p)
+{
+    uint64_t bits = 0;
+    for (int k = 7; k >= 0; k--)
+        bits = bits << 8 | p[k];
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
+}
+
+void tensor_convert(float *dst, const uint8_t *src, size_t n, tensor_dtype dt)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (dt) {
+        case TENSOR_F32: {
+            const uint8_t *p = src + 4 * i;
+            dst[i] = bits_to_float((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                                   (uint32_t)p[3] << 24);
+            break;
+        }
+        case TENSOR_F64: {
+            double d = load_f64(src + 8 * i);
+            /* out-of-range double -> float conversion is undefined in C */
+            if (d > FLT_MAX)
+                dst[i] = INFINITY;
+            else if (d < -FLT_MAX)
+                dst[i] = -INFINITY;
+            else
+                dst[i] = (float)d;
+            break;
+        }
+        case TENSOR_F16:
+            dst[i] = half_to_float((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
+            break;
+        case TENSOR_BF16:
+            dst[i] = bits_to_float((uint32_t)src[2 * i] << 16 | (uint32_t)src[2 * i + 1] << 24);
+            break;
+        }
+    }
+}
+
+// ---- messages ----
+
+const char *name_for_msg(char out[NAME_MSG_LEN], const void *name, size_t len)
+{
+    const unsigned char *s = name;
+    size_t keep = len < NAME_MSG_LEN - 1 ? len : NAME_MSG_LEN - 4;
+    for (size_t i = 0; i < keep; i++)
+        out[i] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+    if (keep < len) {
+        memcpy(out + keep, "...", 3);
+        keep += 3;
+    }
+    out[keep] = '\0';
+    return out;
+}
+
+// ---- format detection ----
+
+dpsim_status weights_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e)
+{
+    /* safetensors: 8-byte header length, then the JSON header's '{' */
+    if (len >= 9 && buf[8] == '{')
+        return safetensors_read_memory(buf, len, out, e);
+    return checkpoint_read_memory(buf, len, out, e);
+}
+
+dpsim_status weights_read_file(const char *path, tensor_list *out, errbuf *e)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &buf, &len, e);
+    if (s != DPSIM_OK)
+        return s;
+    s = weights_read_memory(buf, len, out, e);
+    dp_free(buf);
+    if (s != DPSIM_OK)
+        err_prefix(e, "'%s'", path);
+    return s;
+}
