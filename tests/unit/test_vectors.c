@@ -90,6 +90,7 @@ static float *load_image(dpsim_ctx *ctx, const char *spec, int w, int h)
     return px;
 }
 
+static double worst_distance, worst_tap, worst_map; /* largest relative errors seen */
 static char generated[8][1024];
 static int n_generated;
 
@@ -171,8 +172,11 @@ static void run_case(dpsim_ctx *ctx, const vcase *c, const char *vec_dir)
     fprintf(stderr, "%-34s distance %.10e want %.10e rel %.2e\n", c->id, d, c->distance,
             fabs(d - c->distance) / fabs(c->distance));
     CHECK_REL(d, c->distance, DIST_REL, 1e-12);
-    for (int t = 0; t < c->n_per_tap; t++)
+    worst_distance = fmax(worst_distance, fabs(d - c->distance) / fabs(c->distance));
+    for (int t = 0; t < c->n_per_tap; t++) {
         CHECK_REL(per_tap[t], c->per_tap[t], DIST_REL, 1e-12);
+        worst_tap = fmax(worst_tap, fabs(per_tap[t] - c->per_tap[t]) / fabs(c->per_tap[t]));
+    }
     if (strcmp(c->map, "-") != 0) {
         CHECK_MSG(read_map(vec_dir, c->map, want_map, hw), "%s: cannot read map %s", c->id,
                   c->map);
@@ -181,6 +185,7 @@ static void run_case(dpsim_ctx *ctx, const vcase *c, const char *vec_dir)
             peak = fmax(peak, fabs(want_map[i]));
         for (size_t i = 0; i < hw; i++)
             worst = fmax(worst, fabs(map[i] - want_map[i]));
+        worst_map = fmax(worst_map, worst / peak);
         CHECK_MSG(worst <= MAP_REL * peak, "%s: map max |diff| %.3g, peak %.3g", c->id, worst,
                   peak);
     }
@@ -224,5 +229,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n_generated; i++)
         unlink(generated[i]);
     CHECK_MSG(n > 0, "no vector cases in %s", file);
+    printf("%d cases; largest relative error: distance %.2e, per-tap %.2e, map %.2e (of its "
+           "maximum)\n", n, worst_distance, worst_tap, worst_map);
     return check_report();
 }
