@@ -72,7 +72,7 @@ static dpsim_status read_weights(const char *path, tensor_list *list, char sha[6
     s = weights_read_memory(buf, len, list, e);
     dp_free(buf);
     if (s != DPSIM_OK)
-        err_prefix(e, "weights '%s'", path);
+        weights_error_name_file(e, path);
     return s;
 }
 

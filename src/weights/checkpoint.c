@@ -538,19 +538,3 @@ dpsim_status checkpoint_read_memory(const uint8_t *buf, size_t len, tensor_list 
         return err_set(e, DPSIM_E_INVAL, "checkpoint: NULL buffer or output");
     return read_labeled("checkpoint", buf, len, out, e);
 }
-
-dpsim_status checkpoint_read_file(const char *path, tensor_list *out, errbuf *e)
-{
-    if (!path || !out)
-        return err_set(e, DPSIM_E_INVAL, "checkpoint: NULL path or output");
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &buf, &len, e);
-    if (s)
-        return s;
-    char label[ERRBUF_LEN / 2];
-    snprintf(label, sizeof label, "checkpoint '%s'", path);
-    s = read_labeled(label, buf, len, out, e);
-    dp_free(buf);
-    return s;
-}

@@ -223,6 +223,22 @@ dpsim_status weights_read_file(const char *path, tensor_list *out, errbuf *e)
     s = weights_read_memory(buf, len, out, e);
     dp_free(buf);
     if (s != DPSIM_OK)
-        err_prefix(e, "'%s'", path);
+        weights_error_name_file(e, path);
     return s;
+}
+
+void weights_error_name_file(errbuf *e, const char *path)
+{
+    if (!e)
+        return;
+    /* the memory readers start their messages with the format: "checkpoint: ..." */
+    char *colon = strstr(e->msg, ": ");
+    size_t kind = colon ? (size_t)(colon - e->msg) : 0;
+    if (!colon || kind > 16) {
+        err_prefix(e, "weights '%s'", path);
+        return;
+    }
+    char named[ERRBUF_LEN];
+    snprintf(named, sizeof named, "%.*s '%s': %s", (int)kind, e->msg, path, colon + 2);
+    memcpy(e->msg, named, sizeof named);
 }

@@ -82,11 +82,9 @@ const char *name_for_msg(char out[NAME_MSG_LEN], const void *name, size_t len);
  * checked against the file. Float/Double/Half/BFloat16 storages are converted to
  * float32; other storage types are rejected naming the key.
  */
-dpsim_status checkpoint_read_file(const char *path, tensor_list *out, errbuf *e);
 dpsim_status checkpoint_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e);
 
 /** Read a safetensors file (F32, F64, F16, BF16 tensors converted to float32). */
-dpsim_status safetensors_read_file(const char *path, tensor_list *out, errbuf *e);
 dpsim_status safetensors_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e);
 /**
  * Write tensors as F32 safetensors; metadata_json is NULL or a JSON object of
@@ -98,5 +96,7 @@ dpsim_status safetensors_write_file(const char *path, const tensor_list *list,
 /** Read either format: safetensors if the data looks like one, else a PyTorch checkpoint. */
 dpsim_status weights_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e);
 dpsim_status weights_read_file(const char *path, tensor_list *out, errbuf *e);
+/** Turn a memory reader's "checkpoint: <problem>" into "checkpoint '<path>': <problem>". */
+void weights_error_name_file(errbuf *e, const char *path);
 
 #endif

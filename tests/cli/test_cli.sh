@@ -69,7 +69,7 @@ expect 1 "sizes differ: '.*ref.png' is 96x80, '.*small.png' is 64x48" -- \
     "$DPSIM" compare "$EX/ref.png" "$EX/small.png"
 expect 1 "trunk weights not found" -- \
     env DPSIM_WEIGHTS="$TMP/none" HOME="$TMP" "$DPSIM" compare "$EX/ref.png" "$EX/blur.png"
-expect 1 "weights '$TMP/text.png'" -- \
+expect 1 "checkpoint '$TMP/text.png'" -- \
     "$DPSIM" compare --trunk "$TMP/text.png" "$EX/ref.png" "$EX/blur.png"
 expect 0 "missing" -- env DPSIM_WEIGHTS="$TMP/none" HOME="$TMP" "$DPSIM" weights
 # downloading with no network (a proxy that refuses) fails cleanly and says where files go

@@ -155,7 +155,7 @@ static void test_real_structure(const char *weights)
     errbuf e = {{0}};
     tensor_list l = {0};
     snprintf(path, sizeof path, "%s/lpips/v0.1/alex.pth", weights);
-    CHECK_MSG(checkpoint_read_file(path, &l, &e) == DPSIM_OK, "%s", e.msg);
+    CHECK_MSG(weights_read_file(path, &l, &e) == DPSIM_OK, "%s", e.msg);
     static const int64_t channels[5] = {64, 192, 384, 256, 256};
     for (int k = 0; k < 5; k++) {
         char name[64];
@@ -167,7 +167,7 @@ static void test_real_structure(const char *weights)
     }
     tensor_list_free(&l);
     snprintf(path, sizeof path, "%s/squeezenet1_1/features.pth", weights);
-    CHECK_MSG(checkpoint_read_file(path, &l, &e) == DPSIM_OK, "%s", e.msg);
+    CHECK_MSG(weights_read_file(path, &l, &e) == DPSIM_OK, "%s", e.msg);
     CHECK(l.count == 50 && strcmp(l.items[0].name, "0.weight") == 0);
     tensor_list_free(&l);
 }
@@ -210,7 +210,7 @@ static void test_hostile_files(void)
         tensor_list l = {0};
         errbuf e = {{0}};
         const char *path = fixture_path(hostile[i].file);
-        dpsim_status s = checkpoint_read_file(path, &l, &e);
+        dpsim_status s = weights_read_file(path, &l, &e);
         CHECK_MSG(s != DPSIM_OK, "%s was accepted", hostile[i].file);
         CHECK_MSG(strstr(e.msg, hostile[i].needle) != NULL, "%s: message '%s' lacks '%s'",
                   hostile[i].file, e.msg, hostile[i].needle);
@@ -297,7 +297,7 @@ static void test_hostile_memory(void)
     CHECK(checkpoint_read_memory((const uint8_t *)"PK\x03\x04", 4, &l, &e) == DPSIM_E_FORMAT);
     CHECK(strstr(e.msg, "zip:") != NULL);
     CHECK(checkpoint_read_memory(NULL, 0, &l, &e) == DPSIM_E_INVAL);
-    CHECK(checkpoint_read_file("fixtures/no-such-file.pth", &l, &e) == DPSIM_E_IO);
+    CHECK(weights_read_file("fixtures/no-such-file.pth", &l, &e) == DPSIM_E_IO);
     CHECK(list_is_empty(&l));
 }
 

@@ -98,7 +98,7 @@ static void test_round_trip(void)
     const char *meta = "{\"net\":\"squeeze\",\"note\":\"a \\\"b\\\" \\u00e9\"}";
     const char *path = temp_path();
     CHECK_MSG(safetensors_write_file(path, &l, meta, &e) == DPSIM_OK, "%s", e.msg);
-    CHECK_MSG(safetensors_read_file(path, &back, &e) == DPSIM_OK, "%s", e.msg);
+    CHECK_MSG(weights_read_file(path, &back, &e) == DPSIM_OK, "%s", e.msg);
     CHECK(back.count == l.count);
     for (size_t i = 0; i < l.count && i < back.count; i++) {
         const tensor *x = &l.items[i], *y = &back.items[i];
@@ -124,7 +124,7 @@ static void test_round_trip(void)
 
     /* no metadata: none read back */
     CHECK(safetensors_write_file(path, &l, NULL, &e) == DPSIM_OK);
-    CHECK(safetensors_read_file(path, &back, &e) == DPSIM_OK && back.metadata == NULL);
+    CHECK(weights_read_file(path, &back, &e) == DPSIM_OK && back.metadata == NULL);
     tensor_list_free(&back);
 
     /* refused writes leave the previous file alone */
@@ -137,7 +137,7 @@ static void test_round_trip(void)
     tensor_list_free(&l);
     CHECK(tensor_list_add(&l, "__metadata__", 0, NULL, NULL, &e) == DPSIM_OK);
     CHECK(safetensors_write_file(path, &l, NULL, &e) == DPSIM_E_INVAL);
-    CHECK(safetensors_read_file(path, &back, &e) == DPSIM_OK && back.count == 4);
+    CHECK(weights_read_file(path, &back, &e) == DPSIM_OK && back.count == 4);
     tensor_list_free(&back);
     tensor_list_free(&l);
     CHECK(safetensors_write_file("/nonexistent-dir/x.safetensors", &l, NULL, &e) == DPSIM_E_IO);

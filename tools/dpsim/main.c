@@ -34,13 +34,18 @@ static const char usage[] =
     "weights are looked for in $DPSIM_WEIGHTS, ~/.cache/dpsim and\n"
     "~/.cache/torch/hub/checkpoints (see dpsim weights --help)\n";
 
+static void say(const char *kind, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "dpsim: %s: ", kind);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("dpsim: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("error", fmt, ap);
     va_end(ap);
 }
 
@@ -48,9 +53,7 @@ void cli_hint(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("dpsim: hint: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("hint", fmt, ap);
     va_end(ap);
 }
 
@@ -68,9 +71,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("dpsim: error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    say("error", fmt, ap);
     va_end(ap);
     fprintf(stderr, "dpsim: hint: see 'dpsim %s--help'\n", cmd);
     return EXIT_USAGE;
