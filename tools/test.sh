@@ -16,7 +16,7 @@ set +e
 meson test -C "$BUILD" --print-errorlogs --num-processes 2 "$@" | tee "$BUILD/test-summary.txt"
 rc=$?
 set -e
-ok=$(sed -n 's/^Ok: *\([0-9]*\)/\1/p' "$BUILD/test-summary.txt")
-fail=$(sed -n 's/^Fail: *\([0-9]*\)/\1/p' "$BUILD/test-summary.txt")
+ok=$(sed -n 's/^Ok: *\([0-9]*\).*/\1/p' "$BUILD/test-summary.txt")
+fail=$(sed -n 's/^Fail: *\([0-9]*\).*/\1/p' "$BUILD/test-summary.txt")
 echo "${ok:-0} passed, ${fail:-0} failed"
 exit $rc

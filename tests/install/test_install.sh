@@ -8,8 +8,8 @@ BUILD=$1
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 TMP=$(mktemp -d /tmp/dpsim-install-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
-meson configure "$BUILD" -Dprefix="$TMP/prefix" >/dev/null
-meson install -C "$BUILD" --quiet >/dev/null
+meson configure "$BUILD" -Dprefix="$TMP/prefix" >/dev/null 2>&1
+meson install -C "$BUILD" --quiet >/dev/null 2>&1
 PC=$(find "$TMP/prefix" -name dpsim.pc)
 export PKG_CONFIG_PATH=$(dirname "$PC")
 version=$(pkg-config --modversion dpsim)
@@ -29,5 +29,5 @@ if [ -n "$leaked" ]; then
     echo "exported non-API symbols: $leaked" >&2
     exit 1
 fi
-meson configure "$BUILD" -Dprefix=/usr/local >/dev/null
+meson configure "$BUILD" -Dprefix=/usr/local >/dev/null 2>&1
 echo "install: dpsim $version, pkg-config build ok, $(nm -D --defined-only "$LIB" | grep -c ' dpsim_') API symbols exported"
