@@ -6,7 +6,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-[ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
+[ -f build/build.ninja ] || meson setup build --buildtype=release >build-setup.log 2>&1 ||
+    { cat build-setup.log >&2; exit 1; }
 ninja -C build >/dev/null
 DPSIM=build/tools/dpsim/dpsim
 if ! $DPSIM compare -q examples/ref.png examples/ref.png >/dev/null 2>&1; then

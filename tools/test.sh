@@ -10,7 +10,8 @@ if [ -z "${DPSIM_WEIGHTS:-}" ] && [ -d ../shared/weights ]; then
     DPSIM_WEIGHTS=$(cd ../shared/weights && pwd)
     export DPSIM_WEIGHTS
 fi
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >"$BUILD.setup.log" 2>&1 ||
+    { cat "$BUILD.setup.log" >&2; exit 1; }
 ninja -C "$BUILD" >/dev/null
 set +e
 meson test -C "$BUILD" --print-errorlogs --num-processes 2 "$@" | tee "$BUILD/test-summary.txt"
