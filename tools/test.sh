@@ -12,7 +12,7 @@ if [ -z "${DPSIM_WEIGHTS:-}" ] && [ -d ../shared/weights ]; then
 fi
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" --buildtype=release >"$BUILD.setup.log" 2>&1 ||
     { cat "$BUILD.setup.log" >&2; exit 1; }
-ninja -C "$BUILD" >/dev/null
+ninja -C "$BUILD" >"$BUILD/build.log" 2>&1 || { cat "$BUILD/build.log" >&2; exit 1; }
 set +e
 meson test -C "$BUILD" --print-errorlogs --num-processes 2 "$@" | tee "$BUILD/test-summary.txt"
 rc=$?

@@ -34,6 +34,7 @@ static const char usage[] =
     "weights are looked for in $DPSIM_WEIGHTS, ~/.cache/dpsim and\n"
     "~/.cache/torch/hub/checkpoints (see dpsim weights --help)\n";
 
+__attribute__((format(printf, 2, 0)))
 static void say(const char *kind, const char *fmt, va_list ap)
 {
     fprintf(stderr, "dpsim: %s: ", kind);
