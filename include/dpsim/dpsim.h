@@ -120,6 +120,23 @@ DPSIM_API dpsim_status dpsim_net_parse(const char *name, dpsim_net *out);
 
 #define DPSIM_MAX_TAPS 32
 
+/* ---- comparison methods (SPEC section 3, thesis chapter 4) ---- */
+
+typedef enum dpsim_method {
+    DPSIM_METHOD_SPATIAL = 0,      /* LPIPS: position by position (default) */
+    DPSIM_METHOD_MEAN = 1,         /* each channel replaced by its spatial mean */
+    DPSIM_METHOD_SORT = 2,         /* each channel's values sorted (descending), compared by rank */
+    DPSIM_METHOD_SPATIAL_MEAN = 3, /* spatial + mean, each term with its own weights */
+    DPSIM_METHOD_SPATIAL_SORT = 4, /* spatial + sort, each term with its own weights */
+    DPSIM_METHOD_GRAM = 5,         /* Gram (style) matrices Z Z^T / (H W) */
+    DPSIM_METHOD_DISTS = 6         /* DISTS texture + structure on VGG-16 with L2 pooling */
+} dpsim_method;
+
+/** "spatial", "mean", "sort", "spatial+mean", "spatial+sort", "gram", "dists"; NULL if unknown. */
+DPSIM_API const char *dpsim_method_name(dpsim_method method);
+/** Parse a name as written by dpsim_method_name. @return DPSIM_OK or DPSIM_E_INVAL. */
+DPSIM_API dpsim_status dpsim_method_parse(const char *name, dpsim_method *out);
+
 /* ---- model: trunk weights + per-channel weights + settings, immutable ---- */
 
 typedef struct dpsim_model dpsim_model;
@@ -133,6 +150,13 @@ typedef struct dpsim_model_options {
     int taps[DPSIM_MAX_TAPS];    /* `features` indices, strictly increasing */
     const char *trunk_path;      /* NULL: look up (see dpsim_weights_locate) */
     const char *lin_path;        /* NULL: look up; ignored when use_lin == 0 */
+    /* Fields below were added with the comparison methods (see doc/WEIGHTS.md). */
+    dpsim_method method;         /* default DPSIM_METHOD_SPATIAL */
+    int normalize;               /* -1 (default): the method's own rule: on for spatial, mean,
+                                    sort and their sums, off for gram, none for dists;
+                                    0: off; 1: on (unit norm along channels; not for dists) */
+    int pixel_layer;             /* 1: add the preprocessed input as an extra first tap
+                                    ("pixel", index -1); default 0; dists always has it */
 } dpsim_model_options;
 
 DPSIM_API dpsim_status dpsim_model_options_init_abi(dpsim_model_options *opt, unsigned abi);
@@ -154,8 +178,9 @@ DPSIM_API dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_option
 DPSIM_API void dpsim_model_free(dpsim_model *model);
 
 DPSIM_API dpsim_net dpsim_model_net(const dpsim_model *model);
+DPSIM_API dpsim_method dpsim_model_method(const dpsim_model *model);
 DPSIM_API int dpsim_model_n_taps(const dpsim_model *model);
-/** `features` index and channel count of tap i (0 <= i < n_taps). */
+/** `features` index and channel count of tap i (0 <= i < n_taps); the pixel layer has index -1. */
 DPSIM_API dpsim_status dpsim_model_tap(const dpsim_model *model, int i, int *index, int *channels);
 /** Smallest accepted input width/height (square inputs; each side is checked alone). */
 DPSIM_API int dpsim_model_min_size(const dpsim_model *model);
@@ -188,12 +213,17 @@ DPSIM_API int dpsim_features_height(const dpsim_features *features);
 
 /**
  * Distance between two feature sets made by the same model from images of the
- * same size.
+ * same size. Features do not depend on the method or normalisation: a model
+ * that differs from the extracting one only there accepts them too.
  * @param distance out: the total distance.
- * @param per_tap  NULL, or caller buffer of dpsim_model_n_taps(model) terms.
+ * @param per_tap  NULL, or caller buffer of dpsim_model_n_taps(model) terms
+ *                 (for spatial+mean and spatial+sort each is the sum of both
+ *                 terms of that tap; for dists, 1 - total is their sum).
  * @param map      NULL, or caller buffer (height, width): the spatial distance
  *                 map (LPIPS spatial=True: each tap's weighted squared
  *                 difference upsampled bilinearly to the input size, summed).
+ *                 Defined for the spatial term only: spatial+X maps its spatial
+ *                 term; other methods return DPSIM_E_UNSUPPORTED for a map.
  */
 DPSIM_API dpsim_status dpsim_compare(dpsim_ctx *ctx, const dpsim_model *model,
                                      const dpsim_features *a, const dpsim_features *b,
@@ -285,7 +315,8 @@ DPSIM_API dpsim_status dpsim_png_write_rgb8(dpsim_ctx *ctx, const char *path, co
 
 typedef enum dpsim_weights_kind {
     DPSIM_WEIGHTS_TRUNK = 0, /* the network's `features` */
-    DPSIM_WEIGHTS_LIN = 1    /* LPIPS per-channel weights for (net, version) */
+    DPSIM_WEIGHTS_LIN = 1,   /* LPIPS per-channel weights for (net, version) */
+    DPSIM_WEIGHTS_DISTS = 2  /* DISTS alpha/beta (vgg16 only) */
 } dpsim_weights_kind;
 
 /**
@@ -295,6 +326,7 @@ typedef enum dpsim_weights_kind {
  *   alexnet/features.pth       | alexnet-owt-7be5be79.pth
  *   vgg16/features.pth         | vgg16-397923af.pth
  *   lpips/v0.1/{squeeze,alex,vgg}.pth, lpips/v0.0/{squeeze,alex,vgg}.pth
+ *   dists/weights.pt
  * @param path out: the file found (NUL-terminated, at most len bytes).
  * @param searched out, may be NULL: the places looked at, separated by "; ".
  * @return DPSIM_OK or DPSIM_E_NOT_FOUND.

@@ -1,30 +1,34 @@
 /*
- * lpips.c - the spatial (LPIPS) comparison: per tap, unit-normalise both
- * feature maps along channels, square the difference, weight each channel
- * (lin weights, or 1), sum over channels and average over positions.
- * Computed in double; the map is each tap's weighted sum upsampled to the
- * input size and summed over taps (LPIPS spatial=True).
+ * lpips.c - the spatial (LPIPS) term: per position, unit-normalise both
+ * feature maps along channels (unless norm is off), square the difference,
+ * weight each channel, sum over channels; average over positions.
+ * Computed in double; the per-position sums can be kept for the map.
  */
 #include <string.h>
 
+#include "compare/methods.h"
 #include "core/alloc.h"
-#include "model/model.h"
+#include "nn/nn.h"
 
-#define LPIPS_EPS 1e-10
-
-/*
- * One tap: za, zb (c, hw) -> term (mean over positions), and if tap_map is
- * non-NULL the per-position weighted sums (hw) as float.
- */
-static double tap_term(const float *za, const float *zb, int c, size_t hw, const float *weight,
-                       double *inv_a, double *inv_b, double *row, float *tap_map)
+dpsim_status spatial_term(const tap_pair *p, const float *w, int norm, double *out,
+                          float *tap_map, errbuf *e)
 {
-    channel_inv_norm(za, c, hw, LPIPS_EPS, inv_a);
-    channel_inv_norm(zb, c, hw, LPIPS_EPS, inv_b);
+    const size_t hw = (size_t)p->h * p->w;
+    double *inv_a = dp_malloc(3 * hw * sizeof(double)); // (3, hw): inv_a, inv_b, row
+    if (!inv_a)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    double *inv_b = inv_a + hw, *row = inv_a + 2 * hw;
+    if (norm) {
+        channel_inv_norm(p->a, p->c, hw, NORM_EPS, inv_a);
+        channel_inv_norm(p->b, p->c, hw, NORM_EPS, inv_b);
+    } else {
+        for (size_t i = 0; i < hw; i++)
+            inv_a[i] = inv_b[i] = 1.0;
+    }
     memset(row, 0, hw * sizeof(double));
-    for (int ch = 0; ch < c; ch++) {
-        const float *pa = za + (size_t)ch * hw, *pb = zb + (size_t)ch * hw;
-        const double wc = weight ? weight[ch] : 1.0;
+    for (int ch = 0; ch < p->c; ch++) {
+        const float *pa = p->a + (size_t)ch * hw, *pb = p->b + (size_t)ch * hw;
+        const double wc = w ? w[ch] : 1.0;
         for (size_t i = 0; i < hw; i++) {
             double d = pa[i] * inv_a[i] - pb[i] * inv_b[i];
             row[i] += wc * d * d;
@@ -36,39 +40,7 @@ static double tap_term(const float *za, const float *zb, int c, size_t hw, const
         if (tap_map)
             tap_map[i] = (float)row[i];
     }
-    return sum / (double)hw;
-}
-
-dpsim_status lpips_distance(const dpsim_model *m, const dpsim_features *a,
-                            const dpsim_features *b, double *distance, double *per_tap,
-                            float *map, errbuf *e)
-{
-    size_t max_hw = 1;
-    for (int t = 0; t < a->n_taps; t++)
-        if ((size_t)a->h[t] * a->w[t] > max_hw)
-            max_hw = (size_t)a->h[t] * a->w[t];
-    double *scratch = dp_malloc(3 * max_hw * sizeof(double));
-    float *tap_map = map ? dp_malloc(max_hw * sizeof(float)) : NULL;
-    if (!scratch || (map && !tap_map)) {
-        dp_free(scratch);
-        dp_free(tap_map);
-        return err_set(e, DPSIM_E_NOMEM, "out of memory");
-    }
-    if (map)
-        memset(map, 0, (size_t)a->width * a->height * sizeof(float));
-    double total = 0.0;
-    for (int t = 0; t < a->n_taps; t++) {
-        size_t hw = (size_t)a->h[t] * a->w[t];
-        double term = tap_term(a->tap[t], b->tap[t], a->c[t], hw, m->use_lin ? m->lin[t] : NULL,
-                               scratch, scratch + max_hw, scratch + 2 * max_hw, tap_map);
-        if (per_tap)
-            per_tap[t] = term;
-        total += term;
-        if (map)
-            upsample_bilinear_add(tap_map, a->h[t], a->w[t], map, a->height, a->width);
-    }
-    *distance = total;
-    dp_free(scratch);
-    dp_free(tap_map);
+    *out = sum / (double)hw;
+    dp_free(inv_a);
     return DPSIM_OK;
 }

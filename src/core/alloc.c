@@ -1,7 +1,8 @@
 /*
  * alloc.c - allocator wrappers. With -DDPSIM_ALLOC_FAILURE_INJECTION the
- * environment variable DPSIM_FAIL_ALLOC=N makes the N-th allocation (1-based)
- * and every later one fail, for error-path tests.
+ * environment variable DPSIM_FAIL_ALLOC=N (N >= 1) makes the N-th allocation
+ * (1-based) and every later one fail, for error-path tests; tests in the same
+ * process use dp_alloc_fail_at() instead.
  */
 #include "core/alloc.h"
 
@@ -11,14 +12,26 @@
 #ifdef DPSIM_ALLOC_FAILURE_INJECTION
 #include <stdatomic.h>
 static atomic_long alloc_count;
+static atomic_long alloc_fail_at = -1; /* -1: DPSIM_FAIL_ALLOC not read yet; 0: never fail */
+
+void dp_alloc_fail_at(long n)
+{
+    atomic_store(&alloc_fail_at, n);
+    atomic_store(&alloc_count, 0);
+}
+
+long dp_alloc_count(void) { return atomic_load(&alloc_count); }
 
 static int alloc_should_fail(void)
 {
-    const char *limit = getenv("DPSIM_FAIL_ALLOC");
-    if (!limit || !*limit)
-        return 0;
+    long limit = atomic_load(&alloc_fail_at);
+    if (limit < 0) {
+        const char *env = getenv("DPSIM_FAIL_ALLOC");
+        limit = env && *env ? atol(env) : 0;
+        atomic_store(&alloc_fail_at, limit);
+    }
     long n = atomic_fetch_add(&alloc_count, 1) + 1;
-    return n >= atol(limit);
+    return limit > 0 && n >= limit;
 }
 #else
 static int alloc_should_fail(void) { return 0; }

@@ -15,6 +15,13 @@ void *dp_realloc(void *ptr, size_t size);
 void dp_free(void *ptr);
 char *dp_strdup(const char *s);
 
+#ifdef DPSIM_ALLOC_FAILURE_INJECTION
+/** Restart the count: the n-th allocation from now on and every later one fail (0: none). */
+void dp_alloc_fail_at(long n);
+/** Allocations attempted since the last dp_alloc_fail_at(). */
+long dp_alloc_count(void);
+#endif
+
 /** *out = a * b; returns 0 on overflow (out untouched), 1 otherwise. */
 static inline int size_mul(size_t a, size_t b, size_t *out)
 {

@@ -21,6 +21,9 @@ dpsim_status file_read_all(const char *path, size_t max_size, uint8_t **data, si
         return err_set(e, DPSIM_E_IO, "'%s': %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return err_set(e, DPSIM_E_IO, "'%s': is a directory, expected a file", path);
+    if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max_size)
+        return err_set(e, DPSIM_E_LIMIT, "'%s': larger than the limit of %zu bytes", path,
+                       max_size);
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return err_set(e, DPSIM_E_IO, "'%s': %s", path, strerror(errno));
@@ -72,8 +75,10 @@ dpsim_status atomic_file_open(atomic_file *f, const char *path, errbuf *e)
 {
     memset(f, 0, sizeof *f);
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return err_set(e, DPSIM_E_IO, "'%s': is a directory, expected a file path", path);
+    /* renaming over a device or FIFO would replace it, not write into it */
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return err_set(e, DPSIM_E_IO, "'%s': is %s, expected a file path", path,
+                       S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
     size_t n = strlen(path);
     f->final_path = dp_strdup(path);
     f->tmp_path = dp_malloc(n + sizeof ".tmp-XXXXXX");

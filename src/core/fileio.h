@@ -25,7 +25,7 @@ typedef struct atomic_file {
     char *final_path;
 } atomic_file;
 
-/** Create "<path>.tmp-XXXXXX" for writing. */
+/** Create "<path>.tmp-XXXXXX" for writing; DPSIM_E_IO if path exists and is not a regular file. */
 dpsim_status atomic_file_open(atomic_file *f, const char *path, errbuf *e);
 /** Flush, close and rename over path; on any failure the temporary is removed. */
 dpsim_status atomic_file_commit(atomic_file *f, errbuf *e);

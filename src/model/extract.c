@@ -1,6 +1,8 @@
 /*
- * extract.c - features of one image: check its size, preprocess it the
- * LPIPS way for the model's version, run the trunk, keep every tap.
+ * extract.c - features of one image: check its size, preprocess it (the
+ * LPIPS way for the model's version, or ImageNet mean/std for DISTS), run
+ * the trunk, keep every tap. The pixel tap is the preprocessed input (DISTS:
+ * the raw input v, as in its reference code).
  */
 #include <math.h>
 #include <string.h>
@@ -13,10 +15,21 @@
 static const float lpips_shift[3] = {-0.030f, -0.088f, -0.188f};
 static const float lpips_scale[3] = {0.458f, 0.448f, 0.450f};
 
+/* DISTS: ImageNet normalisation of v in [0,1], float32 like its reference. */
+static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
+static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
+
 /* v (3, h, w) in [0,1] -> x (3, h, w) fed to the net. */
-static void preprocess(dpsim_lpips_version version, const float *v, size_t hw, float *x)
+static void preprocess(const dpsim_model *m, const float *v, size_t hw, float *x)
 {
+    const dpsim_lpips_version version = m->version;
     for (int c = 0; c < 3; c++) {
+        if (m->method == DPSIM_METHOD_DISTS) {
+            for (size_t i = 0; i < hw; i++)
+                x[(size_t)c * hw + i] = (v[(size_t)c * hw + i] - imagenet_mean[c]) /
+                                        imagenet_std[c];
+            continue;
+        }
         const float *src = v + (size_t)c * hw;
         float *dst = x + (size_t)c * hw;
         for (size_t i = 0; i < hw; i++) {
@@ -71,8 +84,8 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
     size_t total = 0;
     for (int i = 0; i < m->n_taps; i++) {
         f->c[i] = m->tap_channels[i];
-        f->h[i] = net_side_after(m->def, m->taps[i], height);
-        f->w[i] = net_side_after(m->def, m->taps[i], width);
+        f->h[i] = m->taps[i] < 0 ? height : net_side_after(m->def, m->taps[i], height);
+        f->w[i] = m->taps[i] < 0 ? width : net_side_after(m->def, m->taps[i], width);
         total += (size_t)f->c[i] * f->h[i] * f->w[i];
     }
     f->block = dp_malloc(total * sizeof(float));
@@ -87,7 +100,9 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
         f->tap[i] = f->block + off;
         off += f->c[i] * f->h[i] * f->w[i];
     }
-    preprocess(m->version, pixels, hw, x);
+    preprocess(m, pixels, hw, x);
+    if (m->pixel)
+        memcpy(f->tap[0], m->method == DPSIM_METHOD_DISTS ? pixels : x, 3 * hw * sizeof(float));
     s = net_forward(m, x, height, width, f->tap, e);
     dp_free(x);
     if (s != DPSIM_OK) {

@@ -26,6 +26,10 @@ static int candidates(dpsim_weights_kind kind, const net_def *def, dpsim_lpips_v
         snprintf(names[1], 128, "%s", def->official_file);
         return 2;
     }
+    if (kind == DPSIM_WEIGHTS_DISTS) {
+        snprintf(names[0], 128, "dists/weights.pt");
+        return 1;
+    }
     snprintf(names[0], 128, "lpips/%s/%s.pth", version == DPSIM_LPIPS_V0_0 ? "v0.0" : "v0.1",
              def->name);
     return 1;
@@ -72,7 +76,8 @@ dpsim_status dpsim_weights_locate(dpsim_weights_kind kind, dpsim_net net,
                                   char *searched, size_t searched_len)
 {
     const net_def *def = net_def_get(net);
-    if (!def || !path || (kind != DPSIM_WEIGHTS_TRUNK && kind != DPSIM_WEIGHTS_LIN))
+    if (!def || !path || (kind != DPSIM_WEIGHTS_TRUNK && kind != DPSIM_WEIGHTS_LIN &&
+                 kind != DPSIM_WEIGHTS_DISTS))
         return DPSIM_E_INVAL;
     if (searched && searched_len)
         searched[0] = '\0';

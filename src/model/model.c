@@ -28,6 +28,8 @@ dpsim_status dpsim_model_options_init_abi(dpsim_model_options *opt, unsigned abi
     opt->net = DPSIM_NET_SQUEEZE;
     opt->version = DPSIM_LPIPS_V0_1;
     opt->use_lin = 1;
+    opt->method = DPSIM_METHOD_SPATIAL;
+    opt->normalize = -1;
     return DPSIM_OK;
 }
 
@@ -42,9 +44,31 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
     if (opt->version != DPSIM_LPIPS_V0_1 && opt->version != DPSIM_LPIPS_V0_0)
         return err_set(e, DPSIM_E_INVAL, "model options: unknown LPIPS version %d",
                        (int)opt->version);
-    if (opt->n_taps < 0 || opt->n_taps > DPSIM_MAX_TAPS)
+    if (!dpsim_method_name(opt->method))
+        return err_set(e, DPSIM_E_INVAL, "model options: unknown method %d", (int)opt->method);
+    if (opt->normalize < -1 || opt->normalize > 1 || opt->pixel_layer < 0 ||
+        opt->pixel_layer > 1)
+        return err_set(e, DPSIM_E_INVAL,
+                       "model options: normalize %d and pixel_layer %d, expected -1, 0 or 1 "
+                       "and 0 or 1",
+                       opt->normalize, opt->pixel_layer);
+    int pixel = opt->pixel_layer || opt->method == DPSIM_METHOD_DISTS;
+    if (opt->n_taps < 0 || opt->n_taps + pixel > DPSIM_MAX_TAPS)
         return err_set(e, DPSIM_E_INVAL, "taps: %d given, expected 1 to %d", opt->n_taps,
-                       DPSIM_MAX_TAPS);
+                       DPSIM_MAX_TAPS - pixel);
+    if (opt->method == DPSIM_METHOD_DISTS) {
+        if (opt->net != DPSIM_NET_VGG16)
+            return err_set(e, DPSIM_E_INVAL, "method dists: defined on vgg16 only, got %s",
+                           (*def)->torchvision_name);
+        if (opt->normalize == 1)
+            return err_set(e, DPSIM_E_INVAL,
+                           "method dists: has no channel normalisation, expected normalize "
+                           "-1 or 0");
+        if (opt->n_taps != 0)
+            return err_set(e, DPSIM_E_INVAL,
+                           "method dists: uses its own taps (pixel,3,8,15,22,29), expected "
+                           "no custom taps");
+    }
     for (int i = 0; i < opt->n_taps; i++) {
         if (opt->taps[i] < 0 || opt->taps[i] >= (*def)->n_layers)
             return err_set(e, DPSIM_E_INVAL, "taps: %d is not a layer of %s, expected 0 to %d",
@@ -214,52 +238,6 @@ static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list, errbuf *
     return DPSIM_OK;
 }
 
-static dpsim_status load_lin(dpsim_model *m, const tensor_list *list, errbuf *e)
-{
-    const char *path = m->lin_path;
-    for (int k = 0; k < m->n_taps; k++) {
-        char key[64];
-        snprintf(key, sizeof key, "lin%d.model.1.weight", k);
-        const tensor *t = tensor_list_find(list, key);
-        if (!t)
-            return err_set(e, DPSIM_E_FORMAT,
-                           "lin weights '%s': missing tensor '%s' for tap %d (features.%d, %d "
-                           "channels)",
-                           path, key, k, m->taps[k], m->tap_channels[k]);
-        int64_t c = m->tap_channels[k];
-        if (t->ndim != 4 || t->shape[0] != 1 || t->shape[1] != c || t->shape[2] != 1 ||
-            t->shape[3] != 1) {
-            char got[96];
-            shape_str(t, got, sizeof got);
-            return err_set(e, DPSIM_E_SHAPE,
-                           "lin weights '%s': tensor '%s' has shape %s, expected 1x%lldx1x1 "
-                           "(tap features.%d of %s)",
-                           path, key, got, (long long)c, m->taps[k], m->def->torchvision_name);
-        }
-        dpsim_status s = check_finite(path, t, e);
-        if (s != DPSIM_OK)
-            return s;
-        for (size_t i = 0; i < t->numel; i++)
-            if (t->data[i] < 0.0f)
-                return err_set(e, DPSIM_E_FORMAT,
-                               "lin weights '%s': tensor '%s' has a negative weight %g at "
-                               "channel %zu, expected all >= 0",
-                               path, key, (double)t->data[i], i);
-        m->lin[k] = dp_malloc((size_t)c * sizeof(float));
-        if (!m->lin[k])
-            return err_set(e, DPSIM_E_NOMEM, "lin weights '%s': out of memory", path);
-        memcpy(m->lin[k], t->data, (size_t)c * sizeof(float));
-    }
-    char extra[64];
-    snprintf(extra, sizeof extra, "lin%d.model.1.weight", m->n_taps);
-    if (tensor_list_find(list, extra))
-        return err_set(e, DPSIM_E_SHAPE,
-                       "lin weights '%s': has a tensor '%s' beyond the %d taps used; the file "
-                       "is for other taps",
-                       path, extra, m->n_taps);
-    return DPSIM_OK;
-}
-
 // ---- load / free ----
 
 static dpsim_status resolve_path(dpsim_weights_kind kind, const dpsim_model_options *opt,
@@ -279,6 +257,11 @@ static dpsim_status resolve_path(dpsim_weights_kind kind, const dpsim_model_opti
                                "weights fetch'",
                                def->torchvision_name, searched, def->torchvision_name,
                                def->official_file);
+            if (kind == DPSIM_WEIGHTS_DISTS)
+                return err_set(e, DPSIM_E_NOT_FOUND,
+                               "DISTS weights not found (looked at: %s); set DPSIM_WEIGHTS to "
+                               "a folder holding dists/weights.pt",
+                               searched);
             return err_set(e, DPSIM_E_NOT_FOUND,
                            "LPIPS %s lin weights for %s not found (looked at: %s); set "
                            "DPSIM_WEIGHTS or run 'dpsim weights fetch'",
@@ -297,10 +280,18 @@ static uint64_t fnv1a(uint64_t h, const char *s)
     return h;
 }
 
+/*
+ * Features depend on the net (and its DISTS variant), taps, pixel layer and
+ * preprocessing, not on the comparison method or normalisation: models that
+ * differ only there share features. The weights' hashes stay in, so features
+ * are never compared under other weights.
+ */
 static void set_fingerprint(dpsim_model *m)
 {
-    char buf[1024];
-    dpsim_model_provenance(m, buf, sizeof buf);
+    char buf[1024], taps[DPSIM_MAX_TAPS * 6 + 1];
+    model_taps_str(m, taps, sizeof taps);
+    snprintf(buf, sizeof buf, "net=%s dists=%d taps=%s version=%d", m->def->torchvision_name,
+             m->method == DPSIM_METHOD_DISTS, taps, (int)m->version);
     uint64_t h = fnv1a(0xcbf29ce484222325ULL, buf);
     h = fnv1a(h, m->trunk_sha256);
     m->fingerprint = fnv1a(h, m->lin_sha256);
@@ -316,7 +307,15 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     dpsim_status s = check_options(opt, &def, e);
     if (s != DPSIM_OK)
         return s;
-    if (opt->use_lin && opt->n_taps > 0 && !opt->lin_path) {
+    const int spatial_family = opt->method == DPSIM_METHOD_SPATIAL ||
+                               opt->method == DPSIM_METHOD_SPATIAL_MEAN ||
+                               opt->method == DPSIM_METHOD_SPATIAL_SORT;
+    /* which per-channel weights file: LPIPS lin (looked up), DISTS (looked up), or given */
+    dpsim_weights_kind kind = opt->method == DPSIM_METHOD_DISTS ? DPSIM_WEIGHTS_DISTS
+                                                                  : DPSIM_WEIGHTS_LIN;
+    const int want_weights = opt->use_lin && (spatial_family || kind == DPSIM_WEIGHTS_DISTS ||
+                                              opt->lin_path);
+    if (spatial_family && opt->use_lin && opt->n_taps > 0 && !opt->lin_path) {
         int is_default = opt->n_taps == def->n_lpips_taps;
         for (int i = 0; is_default && i < opt->n_taps; i++)
             is_default = opt->taps[i] == def->lpips_taps[i];
@@ -329,16 +328,25 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     dpsim_model *m = dp_calloc(1, sizeof *m);
     if (!m)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
-    m->def = def;
+    m->def = opt->method == DPSIM_METHOD_DISTS ? net_def_dists() : def;
     m->version = opt->version;
-    m->use_lin = opt->use_lin != 0;
-    m->n_taps = opt->n_taps ? opt->n_taps : def->n_lpips_taps;
-    for (int i = 0; i < m->n_taps; i++) {
-        m->taps[i] = opt->n_taps ? opt->taps[i] : def->lpips_taps[i];
+    m->method = opt->method;
+    m->normalize = opt->normalize >= 0 ? opt->normalize
+                                       : !(opt->method == DPSIM_METHOD_GRAM ||
+                                           opt->method == DPSIM_METHOD_DISTS);
+    m->pixel = opt->pixel_layer || opt->method == DPSIM_METHOD_DISTS;
+    m->use_lin = want_weights;
+    m->n_taps = m->pixel + (opt->n_taps ? opt->n_taps : def->n_lpips_taps);
+    if (m->pixel) {
+        m->taps[0] = -1;
+        m->tap_channels[0] = 3;
+    }
+    for (int i = m->pixel; i < m->n_taps; i++) {
+        m->taps[i] = opt->n_taps ? opt->taps[i - m->pixel] : def->lpips_taps[i - m->pixel];
         m->tap_channels[i] = net_layer_channels(def, m->taps[i]);
     }
     m->last_layer = m->taps[m->n_taps - 1];
-    m->min_side = net_min_side(def, m->last_layer);
+    m->min_side = net_min_side(m->def, m->last_layer);
 
     tensor_list list = {0};
     s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
@@ -349,11 +357,11 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     tensor_list_free(&list);
     if (s == DPSIM_OK && m->use_lin) {
         memset(&list, 0, sizeof list);
-        s = resolve_path(DPSIM_WEIGHTS_LIN, opt, opt->lin_path, &m->lin_path, e);
+        s = resolve_path(kind, opt, opt->lin_path, &m->lin_path, e);
         if (s == DPSIM_OK)
             s = read_weights(m->lin_path, &list, m->lin_sha256, e);
         if (s == DPSIM_OK)
-            s = load_lin(m, &list, e);
+            s = term_weights_load(m, &list, m->lin_path, e);
         tensor_list_free(&list);
     }
     if (s != DPSIM_OK) {
@@ -374,8 +382,9 @@ void dpsim_model_free(dpsim_model *m)
             dp_free(m->layers[i].conv[j].weight);
             dp_free(m->layers[i].conv[j].bias);
         }
-    for (int i = 0; i < DPSIM_MAX_TAPS; i++)
-        dp_free(m->lin[i]);
+    for (int k = 0; k < TERM_KINDS; k++)
+        for (int i = 0; i < DPSIM_MAX_TAPS; i++)
+            dp_free(m->weight[k][i]);
     dp_free(m->trunk_path);
     dp_free(m->lin_path);
     dp_free(m);
@@ -384,6 +393,7 @@ void dpsim_model_free(dpsim_model *m)
 // ---- accessors ----
 
 dpsim_net dpsim_model_net(const dpsim_model *m) { return m->def->net; }
+dpsim_method dpsim_model_method(const dpsim_model *m) { return m->method; }
 int dpsim_model_n_taps(const dpsim_model *m) { return m->n_taps; }
 int dpsim_model_min_size(const dpsim_model *m) { return m->min_side; }
 
@@ -410,23 +420,37 @@ const char *dpsim_model_weights_sha256(const dpsim_model *m, int which)
     return which == 1 && m->lin_path ? m->lin_sha256 : NULL;
 }
 
+void model_taps_str(const dpsim_model *m, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < m->n_taps && used < len; i++) {
+        int n = m->taps[i] < 0 ? snprintf(out + used, len - used, "%spixel", i ? "," : "")
+                               : snprintf(out + used, len - used, "%s%d", i ? "," : "",
+                                          m->taps[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
 size_t dpsim_model_provenance(const dpsim_model *m, char *buf, size_t len)
 {
-    char taps[DPSIM_MAX_TAPS * 4 + 1] = "";
-    for (int i = 0, used = 0; i < m->n_taps; i++)
-        used += snprintf(taps + used, sizeof taps - (size_t)used, "%s%d", i ? "," : "",
-                         m->taps[i]);
-    const char *v = m->version == DPSIM_LPIPS_V0_0 ? "0.0" : "0.1";
-    const char *pre = m->version == DPSIM_LPIPS_V0_0 ? "2v-1" : "(2v-1-shift)/scale";
+    char taps[DPSIM_MAX_TAPS * 6 + 1];
+    model_taps_str(m, taps, sizeof taps);
+    const int dists = m->method == DPSIM_METHOD_DISTS;
+    const char *v = dists ? "-" : m->version == DPSIM_LPIPS_V0_0 ? "0.0" : "0.1";
+    const char *pre = dists ? "(v-mean)/std" : m->version == DPSIM_LPIPS_V0_0 ? "2v-1"
+                                                                       : "(2v-1-shift)/scale";
     char lin[32];
-    if (m->use_lin)
+    if (m->lin_path)
         snprintf(lin, sizeof lin, "%.8s", m->lin_sha256);
     else
         snprintf(lin, sizeof lin, "none");
     int n = snprintf(buf, len,
-                     "net=%s taps=%s method=spatial version=%s lin=%s trunk=%.8s "
+                     "net=%s%s taps=%s method=%s norm=%s version=%s %s=%s trunk=%.8s "
                      "preprocess=%s eps=1e-10 dpsim=%s",
-                     m->def->torchvision_name, taps, v, lin, m->trunk_sha256, pre,
+                     m->def->torchvision_name, dists ? "-l2pool" : "", taps,
+                     dpsim_method_name(m->method), m->normalize ? "on" : "off", v,
+                     dists ? "alpha_beta" : "lin", lin, m->trunk_sha256, pre,
                      DPSIM_VERSION_STRING);
     return n < 0 ? 0 : (size_t)n;
 }

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "nets/netdef.h"
 #include "nn/nn.h"
+#include "weights/tensors.h"
 
 typedef struct conv_params {
     conv2d_shape shape;
@@ -22,17 +23,30 @@ typedef struct layer_params {
     conv_params conv[3];
 } layer_params;
 
+/* The per-channel weight vectors a model may hold: one per term kind and tap. */
+typedef enum term_kind {
+    TERM_SPATIAL, TERM_MEAN, TERM_SORT, TERM_GRAM, /* w_l[c] of each method's term */
+    TERM_ALPHA, TERM_BETA,                         /* DISTS texture / structure weights */
+    TERM_KINDS
+} term_kind;
+
+/** Name of a term kind in weight files ("spatial", "mean", ..., "alpha", "beta"). */
+const char *term_kind_name(term_kind k);
+
 struct dpsim_model {
     const net_def *def;
     dpsim_lpips_version version;
+    dpsim_method method;
+    int normalize;                    /* resolved: 1 unit-normalise along channels, 0 not */
+    int pixel;                        /* 1: tap 0 is the input itself (taps[0] == -1) */
     int use_lin;
-    int n_taps;
-    int taps[DPSIM_MAX_TAPS];         /* features indices, increasing */
+    int n_taps;                       /* including the pixel tap */
+    int taps[DPSIM_MAX_TAPS];         /* features indices, increasing; -1 = pixel */
     int tap_channels[DPSIM_MAX_TAPS];
     int last_layer;                   /* the largest tap: layers after it are not run */
     int min_side;
     layer_params layers[NET_MAX_LAYERS];
-    float *lin[DPSIM_MAX_TAPS];       /* (tap_channels[i]) each, NULL without lin */
+    float *weight[TERM_KINDS][DPSIM_MAX_TAPS]; /* (tap_channels[t]) each; NULL = all ones */
     char *trunk_path, *lin_path;
     char trunk_sha256[65], lin_sha256[65];
     uint64_t fingerprint;             /* identifies settings + weights; stamped on features */
@@ -48,16 +62,22 @@ struct dpsim_features {
 };
 
 /**
- * Run the trunk on a preprocessed image and write each tap's activation.
+ * Run the trunk on a preprocessed image and write each net tap's activation
+ * (the pixel tap, if any, is filled by the caller).
  * @param x   (3, h, w) preprocessed input
- * @param out tap buffers sized (tap_channels[i], tap h, tap w)
+ * @param out tap buffers sized (tap_channels[i], tap h, tap w), indexed like m->taps
  */
 dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
                          errbuf *e);
 
-/** LPIPS spatial distance between two feature sets of the same model (checked by the caller). */
-dpsim_status lpips_distance(const dpsim_model *m, const dpsim_features *a,
-                            const dpsim_features *b, double *distance, double *per_tap,
-                            float *map, errbuf *e);
+/** The model's taps as in provenance and weight files: "pixel,1,4,7". */
+void model_taps_str(const dpsim_model *m, char *out, size_t len);
+
+/**
+ * Read the per-channel weights of m from a file's tensors: LPIPS lin keys,
+ * DISTS alpha/beta, or the dpsim method format of doc/WEIGHTS.md.
+ */
+dpsim_status term_weights_load(dpsim_model *m, const tensor_list *list, const char *path,
+                               errbuf *e);
 
 #endif

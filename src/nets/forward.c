@@ -40,7 +40,7 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
     act_size s = {3, h, w};
     for (int i = 0; i <= m->last_layer; i++) {
         const layer_def *l = &def->layers[i];
-        if (l->op == OP_CONV || l->op == OP_MAXPOOL) {
+        if (l->op == OP_CONV || l->op == OP_MAXPOOL || l->op == OP_L2POOL) {
             s.h = net_side_after(def, i, h);
             s.w = net_side_after(def, i, w);
         }
@@ -65,7 +65,7 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
 
     memcpy(buf[0], x, (size_t)3 * h * w * sizeof(float));
     s = (act_size){3, h, w};
-    int cur = 0, next_tap = 0;
+    int cur = 0, next_tap = m->pixel; /* the pixel tap is filled by the caller */
     for (int i = 0; i <= m->last_layer; i++) {
         const layer_def *l = &def->layers[i];
         const layer_params *lp = &m->layers[i];
@@ -90,6 +90,12 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             cur = 1 - cur;
             break;
         }
+        case OP_L2POOL:
+            o.h = (s.h - 1) / 2 + 1;
+            o.w = (s.w - 1) / 2 + 1;
+            l2pool_forward(in, s.c, s.h, s.w, dst);
+            cur = 1 - cur;
+            break;
         case OP_FIRE:
             o.c = l->out_ch;
             fire_apply(lp, in, s.h, s.w, dst, squeezed, acc);

@@ -1,5 +1,6 @@
 /*
- * netdef.c - torchvision alexnet, squeezenet1_1 and vgg16 `features`,
+ * netdef.c - torchvision alexnet, squeezenet1_1 and vgg16 `features` (and
+ * DISTS's L2-pooling vgg16),
  * layer by layer, and the shape arithmetic over them.
  */
 #include "nets/netdef.h"
@@ -11,6 +12,7 @@
 #define CONV(i, o, k, s, p) {.op = OP_CONV, .in_ch = i, .out_ch = o, .kernel = k, .stride = s, .pad = p}
 #define RELU {.op = OP_RELU}
 #define POOL(k, s, c) {.op = OP_MAXPOOL, .kernel = k, .stride = s, .ceil_mode = c}
+#define L2POOL {.op = OP_L2POOL, .kernel = 3, .stride = 2, .pad = 1}
 #define FIRE(i, s, a, b) {.op = OP_FIRE, .in_ch = i, .out_ch = (a) + (b), .squeeze = s, .e1 = a, .e3 = b}
 
 static const net_def nets[] = {
@@ -58,6 +60,26 @@ static const net_def nets[] = {
     },
 };
 
+static const net_def dists_vgg16 = {
+    .net = DPSIM_NET_VGG16,
+    .name = "vgg",
+    .torchvision_name = "vgg16",
+    .official_file = "vgg16-397923af.pth",
+    .n_layers = 31,
+    .layers = {CONV(3, 64, 3, 1, 1), RELU, CONV(64, 64, 3, 1, 1), RELU, L2POOL,
+               CONV(64, 128, 3, 1, 1), RELU, CONV(128, 128, 3, 1, 1), RELU, L2POOL,
+               CONV(128, 256, 3, 1, 1), RELU, CONV(256, 256, 3, 1, 1), RELU,
+               CONV(256, 256, 3, 1, 1), RELU, L2POOL,
+               CONV(256, 512, 3, 1, 1), RELU, CONV(512, 512, 3, 1, 1), RELU,
+               CONV(512, 512, 3, 1, 1), RELU, L2POOL,
+               CONV(512, 512, 3, 1, 1), RELU, CONV(512, 512, 3, 1, 1), RELU,
+               CONV(512, 512, 3, 1, 1), RELU, POOL(2, 2, 0)},
+    .n_lpips_taps = 5,
+    .lpips_taps = {3, 8, 15, 22, 29},
+};
+
+const net_def *net_def_dists(void) { return &dists_vgg16; }
+
 const net_def *net_def_get(dpsim_net net)
 {
     for (size_t i = 0; i < sizeof nets / sizeof nets[0]; i++)
@@ -81,7 +103,7 @@ int net_side_after(const net_def *def, int last, int in)
     int side = in;
     for (int i = 0; i <= last && side > 0; i++) {
         const layer_def *l = &def->layers[i];
-        if (l->op == OP_CONV) {
+        if (l->op == OP_CONV || l->op == OP_L2POOL) {
             conv2d_shape s = {l->in_ch, l->out_ch, l->kernel, l->stride, l->pad};
             side = conv2d_out_size(&s, side);
         } else if (l->op == OP_MAXPOOL) {

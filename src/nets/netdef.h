@@ -11,7 +11,8 @@ typedef enum layer_op {
     OP_CONV,    /* conv k x k, stride, pad, with bias */
     OP_RELU,    /* in place */
     OP_MAXPOOL, /* k, stride, ceil_mode */
-    OP_FIRE     /* squeeze 1x1 + relu, concat[expand 1x1 + relu, expand 3x3 pad 1 + relu] */
+    OP_FIRE,    /* squeeze 1x1 + relu, concat[expand 1x1 + relu, expand 3x3 pad 1 + relu] */
+    OP_L2POOL   /* DISTS L2 pooling: sqrt(dwconv(x^2, [1 2 1]^T [1 2 1] / 16) + 1e-12), s2 p1 */
 } layer_op;
 
 typedef struct layer_def {
@@ -37,6 +38,9 @@ typedef struct net_def {
 
 /** The table for a net, or NULL if unknown. */
 const net_def *net_def_get(dpsim_net net);
+
+/** DISTS's VGG-16: the max-pools at 4, 9, 16 and 23 replaced by L2 pooling. */
+const net_def *net_def_dists(void);
 
 /** Output channels of layer i (the channel count of a tap after i). */
 int net_layer_channels(const net_def *def, int i);

@@ -43,6 +43,13 @@ int maxpool_out_size(const maxpool_shape *s, int in);
 void maxpool_forward(const maxpool_shape *s, const float *in, int c, int h, int w, float *out);
 
 /**
+ * DISTS L2 pooling, per channel: out = sqrt(conv(in^2, g) + 1e-12) with
+ * g = [[1,2,1],[2,4,2],[1,2,1]] / 16, stride 2, zero padding 1.
+ * @param in (c, h, w) -> out (c, (h - 1) / 2 + 1, (w - 1) / 2 + 1)
+ */
+void l2pool_forward(const float *in, int c, int h, int w, float *out);
+
+/**
  * Per position, the reciprocal of the LPIPS channel norm: 1 / (sqrt(sum_c z^2) + eps).
  * @param z   (c, h*w)
  * @param inv (h*w) out

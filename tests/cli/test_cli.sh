@@ -99,7 +99,7 @@ d2=$("$DPSIM" compare -q "$EX/blur.png" "$EX/ref.png")
 d3=$("$DPSIM" compare -q "$EX/ref.png" "$EX/noise.png")
 awk -v a="$d1" -v b="$d3" 'BEGIN { exit !(a > 0 && b > 0) }' && ok || bad "distances $d1 $d3"
 # provenance on stderr, none with -q
-expect 0 "net=squeezenet1_1 taps=1,4,7,9,10,11,12 method=spatial version=0.1 lin=4a5350f2 trunk=435cedb3" -- \
+expect 0 "net=squeezenet1_1 taps=1,4,7,9,10,11,12 method=spatial norm=on version=0.1 lin=4a5350f2 trunk=435cedb3" -- \
     "$DPSIM" compare "$EX/ref.png" "$EX/blur.png"
 [ -z "$("$DPSIM" compare -q "$EX/ref.png" "$EX/blur.png" 2>&1 >/dev/null)" ] && ok || bad "-q printed"
 # per-layer: 1 + 7 lines whose terms add up to the distance

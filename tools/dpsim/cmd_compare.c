@@ -13,19 +13,28 @@
 static const char usage[] =
     "usage: dpsim compare [options] A B\n"
     "\n"
-    "Print the LPIPS distance between images A and B (0 = identical; larger =\n"
-    "more different). Images: PNG, JPEG, BMP, GIF (first frame), WebP; gray is\n"
-    "replicated to RGB and alpha is ignored.\n"
+    "Print the perceptual distance between images A and B (0 = identical; larger\n"
+    "= more different; default LPIPS v0.1 on SqueezeNet 1.1). Images: PNG, JPEG,\n"
+    "BMP, GIF (first frame), WebP; gray is replicated to RGB and alpha is ignored.\n"
     "\n"
     "options:\n"
     "  --net NAME         squeeze (default; SqueezeNet 1.1), alex (AlexNet), vgg (VGG-16)\n"
-    "  --version V        LPIPS version 0.1 (default) or 0.0\n"
+    "  --method M         spatial (default; LPIPS), mean, sort, spatial+mean, spatial+sort,\n"
+    "                     gram, dists (VGG-16 with L2 pooling; implies --net vgg)\n"
+    "  --no-norm          no unit normalisation along channels (spatial, mean, sort)\n"
+    "  --norm             force it on (gram is unnormalised by default)\n"
+    "  --pixel-layer      add the preprocessed input as an extra first tap `pixel`\n"
+    "  --dists-resize     dists: shrink both images so the short side is 256 (bilinear,\n"
+    "                     antialiased); by default no resizing\n"
+    "  --version V        LPIPS version 0.1 (default) or 0.0 (not for dists)\n"
     "  --no-lin           unweighted baseline: every channel weight is 1\n"
     "  --taps LIST        `features` indices to compare, e.g. 3,8,15 (default: LPIPS taps)\n"
     "  --trunk FILE       network weights (PyTorch .pth or .safetensors) for this run\n"
-    "  --lin FILE         per-channel weights (LPIPS lin file) for this run\n"
+    "  --lin FILE         per-channel weights: an LPIPS lin file (spatial term), DISTS\n"
+    "                     weights.pt (dists), or a dpsim weights file (doc/WEIGHTS.md)\n"
     "  --per-layer        also print each tap's term\n"
-    "  --map FILE.png     write the spatial distance map as a heatmap PNG\n"
+    "  --map FILE.png     write the spatial distance map as a heatmap PNG (methods\n"
+    "                     with a spatial term only)\n"
     "  --map-over         draw the heatmap over image A (with --map)\n"
     "  --map-raw FILE.npy write the map as float32 NumPy .npy, shape (height, width)\n"
     "  --resize           resize B to A's size (bilinear, antialiased when shrinking)\n"
@@ -36,8 +45,10 @@ static const char usage[] =
     "  -h, --help         this help\n"
     "\n"
     "output: the distance on the first stdout line (9 significant digits); with\n"
-    "--per-layer one line per tap: `features.N <term>`. A provenance line (net,\n"
-    "taps, version, weight sha256 prefixes, preprocessing) goes to stderr.\n"
+    "--per-layer one line per tap: `features.N <term>` (`pixel <term>` for the\n"
+    "pixel layer); the terms sum to the distance. A provenance line (net, taps,\n"
+    "method, normalisation, version, weight sha256 prefixes, preprocessing) goes\n"
+    "to stderr.\n"
     "\n"
     "examples:\n"
     "  dpsim compare ref.png out.png\n"
@@ -45,18 +56,22 @@ static const char usage[] =
     "  dpsim compare --no-lin --net vgg --taps 3,8,15 a.png b.png\n"
     "  dpsim compare --json --per-layer --map heat.png --map-over a.png b.png\n"
     "  dpsim compare --resize photo.jpg thumbnail.webp\n"
+    "  dpsim compare --method mean --no-norm --per-layer a.png b.png\n"
+    "  dpsim compare --method dists --dists-resize a.png b.png\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n";
 
 typedef struct compare_args {
     dpsim_model_options model;
     int per_layer, json, verbose, quiet, resize, crop, map_over;
+    int net_given, version_given, norm_flag, dists_resize; /* norm_flag: 0 none, 1 --norm, 2 --no-norm */
     const char *map_png, *map_raw;
     const char *path_a, *path_b;
 } compare_args;
 
 enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT_PER_LAYER,
-       OPT_MAP, OPT_MAP_OVER, OPT_MAP_RAW, OPT_RESIZE, OPT_CROP, OPT_JSON };
+       OPT_MAP, OPT_MAP_OVER, OPT_MAP_RAW, OPT_RESIZE, OPT_CROP, OPT_JSON, OPT_METHOD,
+       OPT_NORM, OPT_NO_NORM, OPT_PIXEL, OPT_DISTS_RESIZE };
 
 static const struct option long_options[] = {
     {"net", required_argument, NULL, OPT_NET},
@@ -72,11 +87,49 @@ static const struct option long_options[] = {
     {"resize", no_argument, NULL, OPT_RESIZE},
     {"crop", no_argument, NULL, OPT_CROP},
     {"json", no_argument, NULL, OPT_JSON},
+    {"method", required_argument, NULL, OPT_METHOD},
+    {"norm", no_argument, NULL, OPT_NORM},
+    {"no-norm", no_argument, NULL, OPT_NO_NORM},
+    {"pixel-layer", no_argument, NULL, OPT_PIXEL},
+    {"dists-resize", no_argument, NULL, OPT_DISTS_RESIZE},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* Combinations the chosen method does not allow. Returns -1 to go on, or an exit code. */
+static int check_method(compare_args *a)
+{
+    const dpsim_method m = a->model.method;
+    const char *name = dpsim_method_name(m);
+    int spatial = m == DPSIM_METHOD_SPATIAL || m == DPSIM_METHOD_SPATIAL_MEAN ||
+                  m == DPSIM_METHOD_SPATIAL_SORT;
+    if ((a->map_png || a->map_raw) && !spatial)
+        return cli_usage_error("compare ", "--map/--map-raw: method %s has no spatial term; a "
+                               "map exists for spatial, spatial+mean and spatial+sort", name);
+    if (a->dists_resize && m != DPSIM_METHOD_DISTS)
+        return cli_usage_error("compare ", "--dists-resize needs --method dists");
+    if (m != DPSIM_METHOD_DISTS)
+        return -1;
+    if (a->net_given && a->model.net != DPSIM_NET_VGG16)
+        return cli_usage_error("compare ", "--method dists: defined on vgg only, got --net %s",
+                               dpsim_net_name(a->model.net));
+    if (a->norm_flag)
+        return cli_usage_error("compare ", "--method dists: has no channel normalisation, "
+                               "--norm/--no-norm do not apply");
+    if (a->model.pixel_layer)
+        return cli_usage_error("compare ", "--method dists: always has the pixel layer, "
+                               "--pixel-layer does not apply");
+    if (a->version_given)
+        return cli_usage_error("compare ", "--method dists: has its own preprocessing, "
+                               "--version does not apply");
+    if (a->model.n_taps)
+        return cli_usage_error("compare ", "--method dists: uses its own taps "
+                               "(pixel,3,8,15,22,29), --taps does not apply");
+    a->model.net = DPSIM_NET_VGG16;
+    return -1;
+}
 
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, compare_args *a)
@@ -92,7 +145,22 @@ static int parse_args(int argc, char **argv, compare_args *a)
             if (dpsim_net_parse(optarg, &a->model.net) != DPSIM_OK)
                 return cli_usage_error("compare ", "--net '%s': expected squeeze, alex or vgg",
                                        optarg);
+            a->net_given = 1;
             break;
+        case OPT_METHOD:
+            if (dpsim_method_parse(optarg, &a->model.method) != DPSIM_OK)
+                return cli_usage_error("compare ", "--method '%s': expected spatial, mean, sort, "
+                                       "spatial+mean, spatial+sort, gram or dists", optarg);
+            break;
+        case OPT_NORM:
+        case OPT_NO_NORM:
+            if (a->norm_flag && a->norm_flag != (c == OPT_NORM ? 1 : 2))
+                return cli_usage_error("compare ", "--norm and --no-norm exclude each other");
+            a->norm_flag = c == OPT_NORM ? 1 : 2;
+            a->model.normalize = c == OPT_NORM;
+            break;
+        case OPT_PIXEL: a->model.pixel_layer = 1; break;
+        case OPT_DISTS_RESIZE: a->dists_resize = 1; break;
         case OPT_VERSION:
             if (strcmp(optarg, "0.1") == 0)
                 a->model.version = DPSIM_LPIPS_V0_1;
@@ -100,6 +168,7 @@ static int parse_args(int argc, char **argv, compare_args *a)
                 a->model.version = DPSIM_LPIPS_V0_0;
             else
                 return cli_usage_error("compare ", "--version '%s': expected 0.1 or 0.0", optarg);
+            a->version_given = 1;
             break;
         case OPT_NO_LIN: a->model.use_lin = 0; break;
         case OPT_TAPS:
@@ -136,6 +205,9 @@ static int parse_args(int argc, char **argv, compare_args *a)
         return cli_usage_error("compare ", "--map-over needs --map FILE.png");
     if (!a->model.use_lin && a->model.lin_path)
         return cli_usage_error("compare ", "--lin and --no-lin exclude each other");
+    int rc = check_method(a);
+    if (rc >= 0)
+        return rc;
     a->path_a = argv[optind];
     a->path_b = argv[optind + 1];
     return -1;
@@ -189,6 +261,43 @@ static int match_sizes(dpsim_ctx *ctx, const compare_args *args, dpsim_image **a
     return EXIT_OK;
 }
 
+/* "features.N" or "pixel", JSON-quoted when json != 0 */
+/* --dists-resize: if the short side exceeds 256, scale both by 256 / short side (piq's rule). */
+static int dists_resize(dpsim_ctx *ctx, const compare_args *args, dpsim_image **a,
+                        dpsim_image **b)
+{
+    int w = (*a)->width, h = (*a)->height, short_side = w < h ? w : h;
+    if (short_side <= 256)
+        return EXIT_OK;
+    int nw = (int)((double)w * 256.0 / short_side), nh = (int)((double)h * 256.0 / short_side);
+    dpsim_image *ra = NULL, *rb = NULL;
+    dpsim_status s = dpsim_image_resize(ctx, *a, nw, nh, &ra);
+    if (s == DPSIM_OK)
+        s = dpsim_image_resize(ctx, *b, nw, nh, &rb);
+    if (s != DPSIM_OK) {
+        dpsim_image_free(ra);
+        return cli_fail(ctx, s, "dists-resize");
+    }
+    if (args->verbose)
+        fprintf(stderr, "dpsim: --dists-resize: %dx%d -> %dx%d\n", w, h, nw, nh);
+    dpsim_image_free(*a);
+    dpsim_image_free(*b);
+    *a = ra;
+    *b = rb;
+    return EXIT_OK;
+}
+
+static void print_tap_name(const dpsim_model *model, int i, FILE *out, int json)
+{
+    int index;
+    dpsim_model_tap(model, i, &index, NULL);
+    const char *q = json ? "\"" : "";
+    if (index < 0)
+        fprintf(out, "%spixel%s", q, q);
+    else
+        fprintf(out, "%sfeatures.%d%s", q, index, q);
+}
+
 static void print_json(const compare_args *args, const dpsim_model *model, const char *prov,
                        double d, const double *per_tap, int w, int h)
 {
@@ -202,8 +311,9 @@ static void print_json(const compare_args *args, const dpsim_model *model, const
         for (int i = 0; i < dpsim_model_n_taps(model); i++) {
             int index, channels;
             dpsim_model_tap(model, i, &index, &channels);
-            printf("%s{\"tap\":%d,\"channels\":%d,\"distance\":%.17g}", i ? "," : "", index,
-                   channels, per_tap[i]);
+            printf("%s{\"tap\":%d,\"name\":", i ? "," : "", index);
+            print_tap_name(model, i, stdout, 1);
+            printf(",\"channels\":%d,\"distance\":%.17g}", channels, per_tap[i]);
         }
         printf("]");
     }
@@ -260,6 +370,8 @@ static int run(dpsim_ctx *ctx, const compare_args *args)
     }
     if ((rc = match_sizes(ctx, args, &a, &b)) != EXIT_OK)
         goto done;
+    if (args->dists_resize && (rc = dists_resize(ctx, args, &a, &b)) != EXIT_OK)
+        goto done;
     rc = EXIT_DATA;
     if ((s = dpsim_model_load(ctx, &args->model, &model)) != DPSIM_OK) {
         cli_fail(ctx, s, "weights");
@@ -293,14 +405,16 @@ static int run(dpsim_ctx *ctx, const compare_args *args)
     dpsim_model_provenance(model, prov, sizeof prov);
     if (!args->quiet)
         fprintf(stderr, "dpsim: %s\n", prov);
+    if (!args->quiet && dpsim_model_method(model) == DPSIM_METHOD_DISTS && !args->dists_resize)
+        fprintf(stderr, "dpsim: dists: compared at %dx%d, not resized (--dists-resize shrinks "
+                "to a short side of 256)\n", a->width, a->height);
     if (args->json) {
         print_json(args, model, prov, d, per_tap, a->width, a->height);
     } else {
         printf("%.9g\n", d);
         for (int i = 0; args->per_layer && i < dpsim_model_n_taps(model); i++) {
-            int index;
-            dpsim_model_tap(model, i, &index, NULL);
-            printf("features.%d %.9g\n", index, per_tap[i]);
+            print_tap_name(model, i, stdout, 0);
+            printf(" %.9g\n", per_tap[i]);
         }
     }
     rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_DATA;

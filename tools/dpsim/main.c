@@ -19,6 +19,7 @@ static const char usage[] =
     "  compare A B      distance between two images (see dpsim compare --help)\n"
     "  weights [list]   show which weights files are found and where\n"
     "  weights fetch    download the official weights files (needs network)\n"
+    "  probe            flaw probes of the comparison methods (see dpsim probe --help)\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -28,6 +29,8 @@ static const char usage[] =
     "  dpsim compare ref.png distorted.png\n"
     "  dpsim compare --net alex --per-layer --json a.jpg b.jpg\n"
     "  dpsim compare --map diff.png a.png b.png\n"
+    "  dpsim compare --method sort --no-norm a.png b.png\n"
+    "  dpsim probe --save-images probe/\n"
     "  DPSIM_WEIGHTS=/data/weights dpsim weights\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n"
@@ -111,6 +114,16 @@ int parse_taps(const char *s, int *taps, int *n_taps, int max)
     return n > 0;
 }
 
+/* The subcommands, one line each. */
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    {"compare", cmd_compare},
+    {"weights", cmd_weights},
+    {"probe", cmd_probe},
+};
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -126,9 +139,12 @@ int main(int argc, char **argv)
         printf("dpsim %s\n", dpsim_version_string());
         return EXIT_OK;
     }
-    if (strcmp(cmd, "compare") == 0)
-        return cmd_compare(argc - 1, argv + 1);
-    if (strcmp(cmd, "weights") == 0)
-        return cmd_weights(argc - 1, argv + 1);
-    return cli_usage_error("", "unknown command '%s', expected compare or weights", cmd);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    char names[256] = "";
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "",
+                 commands[i].name);
+    return cli_usage_error("", "unknown command '%s', expected one of: %s", cmd, names);
 }

@@ -1,0 +1,277 @@
+/*
+ * test_alloc_failure.c - allocation-failure injection (built only with
+ * -Dalloc_failure_injection=true). Each main API path runs once per n with
+ * the n-th allocation and every later one failing, until it gets through
+ * without reaching allocation n. Every run must return DPSIM_E_NOMEM (or the
+ * path's own error for a bad input) with a message, and leave its
+ * out-parameter untouched; run under ASan, detect_leaks finds what an error
+ * path forgets to free.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "testgen.h"
+
+/* more allocations than any path here makes: a sweep that gets this far is stuck */
+#define MAX_ALLOCS 100000
+
+static dpsim_ctx *ctx;
+static char tmpdir[] = "/tmp/dpsim-test-alloc-XXXXXX";
+static char trunk_path[4200], lin_path[4200], bad_lin_path[4200], png_path[4200];
+static char image_path[4200];
+static dpsim_model *model;
+static dpsim_features *feat_a, *feat_b;
+static float pixels_a[3 * 64 * 64], pixels_b[3 * 64 * 64];
+static dpsim_image *image;
+
+static void *const untouched = (void *)&untouched;
+
+/* ---- one API path each; the result (if any) is checked and freed ---- */
+
+static dpsim_status op_ctx_create(void)
+{
+    dpsim_ctx *c = untouched;
+    dpsim_status s = dpsim_ctx_create(&c, NULL);
+    if (s == DPSIM_OK)
+        dpsim_ctx_free(c);
+    else
+        CHECK(c == untouched);
+    return s;
+}
+
+static dpsim_status load(const char *trunk, const char *lin)
+{
+    dpsim_model_options opt;
+    dpsim_model_options_init(&opt);
+    opt.trunk_path = trunk;
+    opt.lin_path = lin;
+    opt.use_lin = lin != NULL;
+    dpsim_model *m = untouched;
+    dpsim_status s = dpsim_model_load(ctx, &opt, &m);
+    if (s == DPSIM_OK)
+        dpsim_model_free(m);
+    else
+        CHECK(m == untouched);
+    return s;
+}
+
+static dpsim_status op_load_trunk_lin(void) { return load(trunk_path, lin_path); }
+static dpsim_status op_load_bad_lin(void) { return load(trunk_path, bad_lin_path); }
+
+/* the real squeeze trunk (PyTorch zip checkpoint) and lin file, found by dpsim_weights_locate */
+static dpsim_status op_load_real(void)
+{
+    dpsim_model_options opt;
+    dpsim_model_options_init(&opt);
+    dpsim_model *m = untouched;
+    dpsim_status s = dpsim_model_load(ctx, &opt, &m);
+    if (s == DPSIM_OK)
+        dpsim_model_free(m);
+    else
+        CHECK(m == untouched);
+    return s;
+}
+
+static dpsim_status op_image_read(void)
+{
+    dpsim_image *img = untouched;
+    dpsim_status s = dpsim_image_read(ctx, image_path, &img);
+    if (s == DPSIM_OK)
+        dpsim_image_free(img);
+    else
+        CHECK(img == untouched);
+    return s;
+}
+
+static dpsim_status op_resize(void)
+{
+    dpsim_image *img = untouched;
+    dpsim_status s = dpsim_image_resize(ctx, image, 37, 23, &img);
+    if (s == DPSIM_OK)
+        dpsim_image_free(img);
+    else
+        CHECK(img == untouched);
+    return s;
+}
+
+/* 1 if tmpdir holds a leftover temporary of png_path */
+static int temporary_left(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *ent;
+    int found = 0;
+    while (d && (ent = readdir(d)))
+        found |= strstr(ent->d_name, ".tmp-") != NULL;
+    if (d)
+        closedir(d);
+    return found;
+}
+
+static dpsim_status op_png_write(void)
+{
+    static uint8_t rgb[3 * 40 * 30];
+    unlink(png_path);
+    dpsim_status s = dpsim_png_write_rgb8(ctx, png_path, rgb, 40, 30);
+    if (s != DPSIM_OK)
+        CHECK(access(png_path, F_OK) != 0);
+    CHECK(!temporary_left());
+    return s;
+}
+
+static dpsim_status op_extract(void)
+{
+    dpsim_features *f = untouched;
+    dpsim_status s = dpsim_extract(ctx, model, pixels_a, 64, 64, &f);
+    if (s == DPSIM_OK)
+        dpsim_features_free(f);
+    else
+        CHECK(f == untouched);
+    return s;
+}
+
+static dpsim_status op_compare(void)
+{
+    static float map[64 * 64];
+    double per_tap[DPSIM_MAX_TAPS], d = -7.0;
+    dpsim_status s = dpsim_compare(ctx, model, feat_a, feat_b, &d, per_tap, map);
+    if (s != DPSIM_OK)
+        CHECK(d == -7.0);
+    return s;
+}
+
+/* ---- the sweep ---- */
+
+/* Run op with allocation n failing for n = 1, 2, ... until it needs fewer than n. */
+static void sweep(const char *what, dpsim_status (*op)(void), dpsim_status expected)
+{
+    long n;
+    for (n = 1; n <= MAX_ALLOCS; n++) {
+        dp_alloc_fail_at(n);
+        dpsim_status s = op();
+        long count = dp_alloc_count();
+        dp_alloc_fail_at(0);
+        if (count < n) {
+            CHECK_MSG(s == expected, "%s: without failures got %s, expected %s (%s)", what,
+                      dpsim_strerror(s), dpsim_strerror(expected), dpsim_ctx_last_error(ctx));
+            break;
+        }
+        CHECK_MSG(s == DPSIM_E_NOMEM || (s == expected && s != DPSIM_OK),
+                  "%s: allocation %ld failed: got %s (%s)", what, n, dpsim_strerror(s),
+                  dpsim_ctx_last_error(ctx));
+        if (op != op_ctx_create)
+            CHECK_MSG(*dpsim_ctx_last_error(ctx), "%s: allocation %ld failed: no message", what,
+                      n);
+    }
+    CHECK_MSG(n <= MAX_ALLOCS, "%s: still allocating after %d allocations", what, MAX_ALLOCS);
+    printf("%s: %ld allocation(s) swept\n", what, n - 1);
+}
+
+static void write_weights(void)
+{
+    const net_def *def = net_def_get(DPSIM_NET_SQUEEZE);
+    tensor_list trunk = {0}, lin = {0}, bad = {0};
+    CHECK(gen_trunk(def, 5, &trunk));
+    CHECK(safetensors_write_file(trunk_path, &trunk, NULL, NULL) == DPSIM_OK);
+    for (int t = 0; t < def->n_lpips_taps; t++) {
+        int c = net_layer_channels(def, def->lpips_taps[t]);
+        float w[1024];
+        for (int i = 0; i < c + 1; i++)
+            w[i] = 0.1f * (float)(1 + i % 3);
+        char name[64];
+        snprintf(name, sizeof name, "lin%d.model.1.weight", t);
+        int64_t shape[4] = {1, c, 1, 1};
+        CHECK(tensor_list_add(&lin, name, 4, shape, w, NULL) == DPSIM_OK);
+        shape[1] += t == def->n_lpips_taps - 1; /* the last tap one channel too wide */
+        CHECK(tensor_list_add(&bad, name, 4, shape, w, NULL) == DPSIM_OK);
+    }
+    CHECK(safetensors_write_file(lin_path, &lin, NULL, NULL) == DPSIM_OK);
+    CHECK(safetensors_write_file(bad_lin_path, &bad, NULL, NULL) == DPSIM_OK);
+    tensor_list_free(&trunk);
+    tensor_list_free(&lin);
+    tensor_list_free(&bad);
+}
+
+static void set_image(const char *name)
+{
+    const char *root = getenv("DPSIM_SOURCE_ROOT");
+    snprintf(image_path, sizeof image_path, "%s/tests/image/fixtures/%s", root ? root : ".",
+             name);
+}
+
+int main(void)
+{
+    static const struct {
+        const char *name;
+        dpsim_status expected;
+    } images[] = {
+        {"png_rgb8.png", DPSIM_OK},          {"png_rgba16_interlaced.png", DPSIM_OK},
+        {"png_pal8_trns.png", DPSIM_OK},     {"jpeg_baseline.jpg", DPSIM_OK},
+        {"jpeg_progressive.jpg", DPSIM_OK},  {"jpeg_cmyk.jpg", DPSIM_E_UNSUPPORTED},
+        {"bmp_pal8.bmp", DPSIM_OK},          {"bmp_v5_argb32.bmp", DPSIM_OK},
+        {"gif_anim.gif", DPSIM_OK},          {"gif_offset.gif", DPSIM_OK},
+        {"webp_lossy.webp", DPSIM_OK},       {"webp_lossless_alpha.webp", DPSIM_OK},
+        {"bad_huge_ihdr.png", DPSIM_E_LIMIT},
+    };
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(trunk_path, sizeof trunk_path, "%s/trunk.safetensors", tmpdir);
+    snprintf(lin_path, sizeof lin_path, "%s/lin.safetensors", tmpdir);
+    snprintf(bad_lin_path, sizeof bad_lin_path, "%s/bad_lin.safetensors", tmpdir);
+    snprintf(png_path, sizeof png_path, "%s/out.png", tmpdir);
+    dp_alloc_fail_at(0);
+    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
+    write_weights();
+
+    sweep("ctx create", op_ctx_create, DPSIM_OK);
+    sweep("model load (trunk + lin)", op_load_trunk_lin, DPSIM_OK);
+    sweep("model load (lin of the wrong shape)", op_load_bad_lin, DPSIM_E_SHAPE);
+    const char *weights = getenv("DPSIM_WEIGHTS");
+    if (weights && *weights)
+        sweep("model load (real squeeze weights)", op_load_real, DPSIM_OK);
+    else
+        printf("DPSIM_WEIGHTS not set: real weights not swept\n");
+
+    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {
+        char what[128];
+        set_image(images[i].name);
+        snprintf(what, sizeof what, "image read %s", images[i].name);
+        sweep(what, op_image_read, images[i].expected);
+    }
+    set_image("png_rgb8.png");
+    CHECK(dpsim_image_read(ctx, image_path, &image) == DPSIM_OK);
+    if (image) {
+        sweep("image resize", op_resize, DPSIM_OK);
+        dpsim_image_free(image);
+    }
+    sweep("png write", op_png_write, DPSIM_OK);
+
+    dpsim_model_options opt;
+    dpsim_model_options_init(&opt);
+    opt.trunk_path = trunk_path;
+    opt.lin_path = lin_path;
+    CHECK(dpsim_model_load(ctx, &opt, &model) == DPSIM_OK);
+    gen_image(1, 64, 64, pixels_a);
+    gen_image(2, 64, 64, pixels_b);
+    if (model) {
+        sweep("extract", op_extract, DPSIM_OK);
+        CHECK(dpsim_extract(ctx, model, pixels_a, 64, 64, &feat_a) == DPSIM_OK);
+        CHECK(dpsim_extract(ctx, model, pixels_b, 64, 64, &feat_b) == DPSIM_OK);
+        if (feat_a && feat_b)
+            sweep("compare", op_compare, DPSIM_OK);
+    }
+    dpsim_features_free(feat_a);
+    dpsim_features_free(feat_b);
+    dpsim_model_free(model);
+    dpsim_ctx_free(ctx);
+    unlink(trunk_path);
+    unlink(lin_path);
+    unlink(bad_lin_path);
+    unlink(png_path);
+    rmdir(tmpdir);
+    return check_report();
+}
