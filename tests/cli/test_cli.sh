@@ -3,30 +3,8 @@
 # parity of `dpsim compare` with the official LPIPS figures on the real
 # SqueezeNet (when $DPSIM_WEIGHTS is set). Usage: test_cli.sh DPSIM_BINARY
 set -u
-DPSIM=$1
-SRC=${DPSIM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-TMP=$(mktemp -d /tmp/dpsim-cli-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        bad "$* -> exit $rc, expected $code; output: $out"
-    elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-        bad "$* -> output lacks /$pattern/: $out"
-    else
-        ok
-    fi
-}
+DPSIM_TEST_NAME=cli
+. "$(dirname "$0")/harness.sh"
 
 # near GOT WANT REL
 near() {
@@ -37,7 +15,6 @@ near() {
     fi
 }
 
-EX="$SRC/examples"
 # ---- usage errors: exit 2 ----
 expect 2 "usage: dpsim" -- "$DPSIM"
 expect 0 "examples:" -- "$DPSIM" --help
@@ -148,5 +125,4 @@ expect 1 "" -- "$DPSIM" compare --map "$TMP/new.png" "$EX/ref.png" "$EX/small.pn
 expect 1 "nonexistent" -- "$DPSIM" compare --map /nonexistent/dir/m.png "$EX/ref.png" "$EX/blur.png"
 [ -z "$(ls "$TMP" | grep tmp-)" ] && ok || bad "temporary files left: $(ls "$TMP")"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

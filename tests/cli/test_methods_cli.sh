@@ -4,30 +4,8 @@
 # method runs, is symmetric, gives 0 for identical images, and its per-layer
 # terms add up to the distance. Usage: test_methods_cli.sh DPSIM_BINARY
 set -u
-DPSIM=$1
-SRC=${DPSIM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-EX="$SRC/examples"
-TMP=$(mktemp -d /tmp/dpsim-cli-methods-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        bad "$* -> exit $rc, expected $code; output: $out"
-    elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-        bad "$* -> output lacks /$pattern/: $out"
-    else
-        ok
-    fi
-}
+DPSIM_TEST_NAME=cli-methods
+. "$(dirname "$0")/harness.sh"
 
 A="$EX/ref.png" B="$EX/blur.png"
 expect 2 "--method 'lpips': expected spatial, mean" -- "$DPSIM" compare --method lpips "$A" "$B"
@@ -97,5 +75,4 @@ PY
 # 7 references + 11 inversion pairs + 5 translation pairs + 6 scenes with 5
 # rotations + 5 stain triples (tools/dpsim/probe.h)
 [ "$(ls "$TMP/probe" | wc -l)" -eq $((7 + 11 * 2 + 5 * 2 + 6 * 6 + 5 * 3)) ] && ok || bad "probe images: $(ls "$TMP/probe" | wc -l)"
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
