@@ -144,9 +144,9 @@ static dpsim_status terms(const dpsim_model *m, const tap_dims *dims, side *a, s
     return s;
 }
 
-/* d distance / d v of a side with a tape, into grad (3, h, w) float. */
+/* d distance / d v of a side with a tape: d_v (3, h, w) += */
 static dpsim_status side_backward(const dpsim_model *m, const side *s, int width, int height,
-                                  float *grad, errbuf *e)
+                                  double *d_v, errbuf *e)
 {
     const size_t hw = (size_t)width * height;
     double *d_x = dp_calloc(3 * hw, sizeof(double));
@@ -161,11 +161,17 @@ static dpsim_status side_backward(const dpsim_model *m, const side *s, int width
         const double slope = model_preprocess_slope(m, c);
         for (size_t i = 0; i < hw; i++) {
             const size_t k = (size_t)c * hw + i;
-            grad[k] = (float)(d_x[k] * slope + (pixel_is_v ? s->d_tap[0][k] : 0.0));
+            d_v[k] += d_x[k] * slope + (pixel_is_v ? s->d_tap[0][k] : 0.0);
         }
     }
     dp_free(d_x);
     return st;
+}
+
+static void to_float(const double *src, size_t n, float *dst)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i];
 }
 
 /* The shared body: a has a tape when grad_a; b is either pixels (tape when grad_b) or
@@ -194,17 +200,26 @@ static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
         if (s == DPSIM_OK)
             memcpy(sb.tap, fb->tap, sizeof sb.tap);
     }
-    double d = 0.0;
+    /* both gradients in double first: outputs are written only once all succeeded */
+    const size_t n = (size_t)3 * width * height;
+    double d = 0.0, *d_v = s == DPSIM_OK ? dp_calloc(2 * n, sizeof(double)) : NULL; // (2, n)
+    if (s == DPSIM_OK && !d_v)
+        s = err_set(e, DPSIM_E_NOMEM, "out of memory");
     if (s == DPSIM_OK)
         s = terms(m, &dims, &sa, &sb, &d, e);
     if (s == DPSIM_OK && grad_a)
-        s = side_backward(m, &sa, width, height, grad_a, e);
+        s = side_backward(m, &sa, width, height, d_v, e);
     if (s == DPSIM_OK && grad_b)
-        s = side_backward(m, &sb, width, height, grad_b, e);
-    if (s == DPSIM_OK)
+        s = side_backward(m, &sb, width, height, d_v + n, e);
+    if (s == DPSIM_OK) {
         *distance = d;
-    else if (!e->msg[0])
+        if (grad_a)
+            to_float(d_v, n, grad_a);
+        if (grad_b)
+            to_float(d_v + n, n, grad_b);
+    } else if (!e->msg[0])
         err_set(e, s, "out of memory for the features of a %dx%d image", width, height);
+    dp_free(d_v);
     side_close(m, &sa);
     side_close(m, &sb);
     dpsim_features_free(fa);
