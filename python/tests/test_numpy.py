@@ -102,7 +102,9 @@ def test_gradients():
             continue
         m = dpsim.Metric(method=c["method"], version=c["version"], lin=c["lin"] == "1",
                          normalize=None if c["norm"] == "-1" else c["norm"] == "1",
-                         pixel_layer=c["pixel"] == "1")
+                         pixel_layer=c["pixel"] == "1",
+                         taps=None if c["taps"] == "default" else
+                         [int(t) for t in c["taps"].split(",")])
         a, b = grad_image(c["a"]), grad_image(c["b"])
         want = np.fromfile(os.path.join(VECTORS, c["grad"]), dtype="<f4")
         if c["both"] == "1":

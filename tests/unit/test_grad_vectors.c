@@ -15,7 +15,7 @@
 #define DIST_REL 1e-5
 
 typedef struct gcase {
-    char id[128], net[16], version[8], trunk[32], method[16], a[64], b[64], grad[160];
+    char id[128], net[16], version[8], trunk[32], method[16], a[64], b[64], grad[160], taps[128];
     int lin, norm, pixel, w, h, both;
     double distance;
 } gcase;
@@ -38,6 +38,7 @@ static int parse_case(char *line, gcase *c)
         else if (!strcmp(k, "a")) COPY(a);
         else if (!strcmp(k, "b")) COPY(b);
         else if (!strcmp(k, "grad")) COPY(grad);
+        else if (!strcmp(k, "taps")) COPY(taps);
         else if (!strcmp(k, "lin")) c->lin = atoi(v);
         else if (!strcmp(k, "norm")) c->norm = atoi(v);
         else if (!strcmp(k, "pixel")) c->pixel = atoi(v);
@@ -72,6 +73,12 @@ static void run_case(dpsim_ctx *ctx, const gcase *c, const char *vec_dir)
     opt.use_lin = c->lin;
     opt.normalize = c->norm;
     opt.pixel_layer = c->pixel;
+    if (c->taps[0] && strcmp(c->taps, "default") != 0) {
+        char taps[128];
+        snprintf(taps, sizeof taps, "%s", c->taps);
+        for (char *t = strtok(taps, ","); t; t = strtok(NULL, ","))
+            opt.taps[opt.n_taps++] = atoi(t);
+    }
     char trunk[512];
     CHECK_MSG(grad_trunk_path(c->trunk, opt.net, trunk, sizeof trunk), "%s: trunk", c->id);
     opt.trunk_path = trunk;

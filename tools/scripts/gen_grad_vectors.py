@@ -14,7 +14,7 @@ argmax are then unambiguous): v = float32((p + u) / 256) with p the `gen:S:WxH` 
 lpips_ref.gen_image and u = lpips_ref.random_values(S, 7, 3*H*W)[(c*H + y)*W + x].
 
 Line format (one case per line, key=value, see doc/VECTORS.md): case net version lin trunk
-method norm pixel a b size distance grad both; grad= is the file (relative to tests/vectors/)
+taps method norm pixel a b size distance grad both; grad= is the file (relative to tests/vectors/)
 of raw little-endian float32: d/da (3, H, W), then d/db (3, H, W) when both=1.
 """
 
@@ -50,11 +50,12 @@ def parse_spec(spec):
 def build_cases():
     cases = []
 
-    def add(cid, method, net, lin, trunk, size, norm=-1, pixel=0, version="0.1", both=0):
+    def add(cid, method, net, lin, trunk, size, norm=-1, pixel=0, version="0.1", both=0,
+            taps=None):
         w, h = size
         cases.append(dict(id=cid, method=method, net=net, version=version, lin=lin, trunk=trunk,
                           a="grad:1:%dx%d" % (w, h), b="grad:2:%dx%d" % (w, h), norm=norm,
-                          pixel=pixel, both=both))
+                          pixel=pixel, both=both, taps=taps))
 
     for m in NONDISTS:
         tag = m.replace("+", "_")
@@ -72,6 +73,9 @@ def build_cases():
     add("alex_rnd_spatial_nonorm_pixel", "spatial", "alex", 0, "random:1", (33, 31), norm=0,
         pixel=1)
     add("vgg_rnd_mean_nonorm_pixel", "mean", "vgg", 0, "random:1", (20, 18), norm=0, pixel=1)
+    # custom taps: conv outputs before their in-place ReLU, max-pool outputs
+    add("alex_rnd_spatial_taps0_3_6", "spatial", "alex", 0, "random:1", (33, 31), taps=[0, 3, 6])
+    add("sq_real_sort_taps2_5_12", "sort", "squeeze", 0, "real", (24, 20), taps=[2, 5, 12])
     add("dists_rnd", "dists", "vgg", 1, "random:1", (20, 18), both=1)
     add("dists_rnd_odd", "dists", "vgg", 1, "random:1", (23, 17))
     return cases
@@ -98,10 +102,11 @@ def main():
     os.makedirs(os.path.join(out_dir, "grad"), exist_ok=True)
     models, lines, written = {}, [], set()
     for c in cases:
-        key = (c["method"], c["net"], c["version"], c["lin"], c["trunk"], c["norm"], c["pixel"])
+        key = (c["method"], c["net"], c["version"], c["lin"], c["trunk"], c["norm"], c["pixel"],
+               tuple(c["taps"] or ()))
         if key not in models:
             models[key] = M.make(c["method"], c["net"], c["version"], bool(c["lin"]),
-                                 c["trunk"], None, c["norm"], bool(c["pixel"])).double()
+                                 c["trunk"], c["taps"], c["norm"], bool(c["pixel"])).double()
         va, vb = grad_image(*parse_spec(c["a"])), grad_image(*parse_spec(c["b"]))
         d, ga, gb = run_case(models[key], c["method"], va, vb)
         rel = "grad/%s.f32" % c["id"]
@@ -109,9 +114,10 @@ def main():
         data.astype("<f4").tofile(os.path.join(out_dir, rel))
         written.add(os.path.basename(rel))
         _, w, h = parse_spec(c["a"])
-        lines.append("case=%s net=%s version=%s lin=%d trunk=%s method=%s norm=%d pixel=%d "
-                     "a=%s b=%s size=%dx%d distance=%.12e grad=%s both=%d"
-                     % (c["id"], c["net"], c["version"], c["lin"], c["trunk"], c["method"],
+        taps = ",".join(str(t) for t in c["taps"]) if c["taps"] else "default"
+        lines.append("case=%s net=%s version=%s lin=%d trunk=%s taps=%s method=%s norm=%d "
+                     "pixel=%d a=%s b=%s size=%dx%d distance=%.12e grad=%s both=%d"
+                     % (c["id"], c["net"], c["version"], c["lin"], c["trunk"], taps, c["method"],
                         c["norm"], c["pixel"], c["a"], c["b"], w, h, d, rel, c["both"]))
         print("%-32s %.8g  max|g| %.3e" % (c["id"], d, np.abs(ga).max()), flush=True)
     for f in os.listdir(os.path.join(out_dir, "grad")):
