@@ -6,29 +6,8 @@
 # start, the outputs are PNGs, the --mse baseline lowers the MSE, and the same
 # seed gives the same bits. Usage: test_optimize_cli.sh DPSIM_BINARY
 set -u
-DPSIM=$1
-SRC=${DPSIM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
-EX="$SRC/examples"
-TMP=$(mktemp -d /tmp/dpsim-cli-optimize-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        bad "$* -> exit $rc, expected $code; output: $out"
-    elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-        bad "$* -> output lacks /$pattern/: $out"
-    else
-        ok
-    fi
-}
+DPSIM_TEST_NAME=cli-optimize
+. "$(dirname "$0")/harness.sh"
 
 T="$EX/small.png"
 expect 0 "--target FILE" -- "$DPSIM" optimize --help
@@ -45,8 +24,8 @@ expect 1 "--init '.*ref.png' is 96x80, the target '.*small.png' is 64x48" -- \
 
 if [ -z "${DPSIM_WEIGHTS:-}" ]; then
     echo "DPSIM_WEIGHTS not set: skipping the runs that need the real weights"
-    echo "$passed passed, $failed failed"
-    [ "$failed" -eq 0 ] && exit 0 || exit 1
+    finish
+    exit
 fi
 
 expect 0 "^distance [0-9.e-]+ mse" -- "$DPSIM" optimize -q --target "$T" --steps 30 \
@@ -71,5 +50,4 @@ cmp -s "$TMP/o.png" "$TMP/o2.png" && cmp -s "$TMP/o.csv" "$TMP/o2.csv" && ok || 
 expect 0 "" -- "$DPSIM" optimize -q --target "$T" --steps 3 --method sort --init gray --out "$TMP/s.png" --csv "$TMP/s.csv"
 [ "$(wc -l < "$TMP/s.csv")" -eq 5 ] && ok || bad "--csv FILE not written"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ] && exit 0 || exit 1
+finish
