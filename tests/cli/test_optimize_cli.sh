@@ -15,6 +15,8 @@ expect 2 "--target FILE and --out FILE.png are required" -- "$DPSIM" optimize --
 expect 2 "--lr 'x': expected a number" -- "$DPSIM" optimize --target "$T" --out "$TMP/o.png" --lr x
 expect 2 "--steps '2.5': expected a whole number" -- "$DPSIM" optimize --target "$T" --out "$TMP/o.png" --steps 2.5
 expect 2 "--method 'l1': expected spatial" -- "$DPSIM" optimize --target "$T" --out "$TMP/o.png" --method l1
+expect 2 "--method dists: VGG-16 with its own taps" -- "$DPSIM" optimize --target "$T" --out "$TMP/o.png" --method dists --no-norm
+expect 2 "--method dists: VGG-16 with its own taps" -- "$DPSIM" optimize --target "$T" --out "$TMP/o.png" --net alex --method dists
 expect 2 "unexpected argument 'extra'" -- "$DPSIM" optimize --target "$T" --out "$TMP/o.png" extra
 expect 2 "option '--bogus' is unknown" -- "$DPSIM" optimize --bogus
 expect 1 "missing.png" -- "$DPSIM" optimize --target "$TMP/missing.png" --out "$TMP/o.png"

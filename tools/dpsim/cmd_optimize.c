@@ -57,7 +57,7 @@ static const char usage[] =
 typedef struct optimize_args {
     dpsim_model_options model;
     const char *target, *out, *init, *csv, *plot;
-    int steps, quiet, mse, norm_flag;
+    int steps, quiet, mse, norm_flag, net_given, version_given;
     double lr;
     unsigned long long seed;
     char csv_default[4096];
@@ -100,13 +100,12 @@ static int parse_model_option(int c, const char *arg, optimize_args *a)
     case OPT_NET:
         if (dpsim_net_parse(arg, &a->model.net) != DPSIM_OK)
             return cli_usage_error("optimize ", "--net '%s': expected squeeze, alex or vgg", arg);
+        a->net_given = 1;
         break;
     case OPT_METHOD:
         if (dpsim_method_parse(arg, &a->model.method) != DPSIM_OK)
             return cli_usage_error("optimize ", "--method '%s': expected spatial, mean, sort, "
                                    "spatial+mean, spatial+sort, gram or dists", arg);
-        if (a->model.method == DPSIM_METHOD_DISTS)
-            a->model.net = DPSIM_NET_VGG16;
         break;
     case OPT_NORM:
     case OPT_NO_NORM:
@@ -120,6 +119,7 @@ static int parse_model_option(int c, const char *arg, optimize_args *a)
         if (strcmp(arg, "0.1") && strcmp(arg, "0.0"))
             return cli_usage_error("optimize ", "--version '%s': expected 0.1 or 0.0", arg);
         a->model.version = strcmp(arg, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
+        a->version_given = 1;
         break;
     case OPT_NO_LIN: a->model.use_lin = 0; break;
     case OPT_TAPS:
@@ -185,6 +185,15 @@ static int parse_args(int argc, char **argv, optimize_args *a)
         return cli_usage_error("optimize ", "--target FILE and --out FILE.png are required");
     if (!a->model.use_lin && a->model.lin_path)
         return cli_usage_error("optimize ", "--lin and --no-lin exclude each other");
+    if (a->model.method == DPSIM_METHOD_DISTS) {
+        if (a->norm_flag || a->model.pixel_layer || a->model.n_taps || a->version_given ||
+            (a->net_given && a->model.net != DPSIM_NET_VGG16))
+            return cli_usage_error("optimize ", "--method dists: VGG-16 with its own taps, "
+                                   "preprocessing and no normalisation; --norm, --no-norm, "
+                                   "--pixel-layer, --taps, --version and other nets do not "
+                                   "apply");
+        a->model.net = DPSIM_NET_VGG16;
+    }
     if (!a->csv) {
         size_t len = strlen(a->out);
         const char *dot = strrchr(a->out, '.'), *slash = strrchr(a->out, '/');
