@@ -14,7 +14,6 @@
 
 /* One image: its tap activations, and when its gradient is wanted, its tape. */
 typedef struct side {
-    const float *v;                      /* (3, h, w) pixels */
     float *x;                            /* (3, h, w) preprocessed, with a tape */
     grad_tape tape;
     int has_tape;
@@ -43,7 +42,6 @@ static dpsim_status side_open_tape(const dpsim_model *m, const float *v, int wid
                                    const tap_dims *dims, side *s, errbuf *e)
 {
     const size_t hw = (size_t)width * height;
-    s->v = v;
     s->x = dp_malloc(3 * hw * sizeof(float));
     if (!s->x)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
