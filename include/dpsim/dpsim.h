@@ -351,3 +351,4 @@ DPSIM_API dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char 
 #endif
 
 #endif /* DPSIM_DPSIM_H */
+#include "dpsim/grad.h" /* deep perceptual loss: gradients (issue 4) */

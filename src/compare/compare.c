@@ -38,8 +38,7 @@ static int has_spatial(dpsim_method method)
            method == DPSIM_METHOD_SPATIAL_SORT;
 }
 
-/* 1 / (sum of all alpha and beta); a missing vector counts as all ones */
-static double dists_scale(const dpsim_model *m)
+double dists_scale(const dpsim_model *m)
 {
     double sum = 0.0;
     for (int t = 0; t < m->n_taps; t++)

@@ -39,4 +39,8 @@ dpsim_status gram_term(const tap_pair *p, const float *w, int norm, double *out,
  */
 double dists_term(const tap_pair *p, const float *alpha, const float *beta, double scale);
 
+/** The DISTS weight scale of a model: 1 / (sum of all alpha and beta); a missing vector
+    counts as all ones. */
+double dists_scale(const dpsim_model *m);
+
 #endif

@@ -19,8 +19,7 @@ static const float lpips_scale[3] = {0.458f, 0.448f, 0.450f};
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
-/* v (3, h, w) in [0,1] -> x (3, h, w) fed to the net. */
-static void preprocess(const dpsim_model *m, const float *v, size_t hw, float *x)
+void model_preprocess(const dpsim_model *m, const float *v, size_t hw, float *x)
 {
     const dpsim_lpips_version version = m->version;
     for (int c = 0; c < 3; c++) {
@@ -40,6 +39,13 @@ static void preprocess(const dpsim_model *m, const float *v, size_t hw, float *x
     }
 }
 
+double model_preprocess_slope(const dpsim_model *m, int c)
+{
+    if (m->method == DPSIM_METHOD_DISTS)
+        return 1.0 / (double)imagenet_std[c];
+    return m->version == DPSIM_LPIPS_V0_0 ? 2.0 : 2.0 / (double)lpips_scale[c];
+}
+
 static dpsim_status check_pixels(const float *v, size_t n, errbuf *e)
 {
     for (size_t i = 0; i < n; i++)
@@ -49,13 +55,9 @@ static dpsim_status check_pixels(const float *v, size_t n, errbuf *e)
     return DPSIM_OK;
 }
 
-dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pixels, int width,
-                           int height, dpsim_features **out)
+dpsim_status model_check_image(const dpsim_model *m, const float *pixels, int width, int height,
+                               errbuf *e)
 {
-    ctx_clear(ctx);
-    if (!m || !pixels || !out)
-        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract: NULL argument");
-    errbuf *e = ctx ? &ctx->err : NULL;
     if (width <= 0 || height <= 0)
         return err_set(e, DPSIM_E_SHAPE, "image size %dx%d, expected positive sides", width,
                        height);
@@ -69,10 +71,20 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
                        "expected at least %dx%d",
                        width, height, m->def->torchvision_name, m->last_layer, m->min_side,
                        m->min_side);
-    const size_t hw = (size_t)width * height;
-    dpsim_status s = check_pixels(pixels, 3 * hw, e);
+    return check_pixels(pixels, 3 * (size_t)width * height, e);
+}
+
+dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pixels, int width,
+                           int height, dpsim_features **out)
+{
+    ctx_clear(ctx);
+    if (!m || !pixels || !out)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract: NULL argument");
+    errbuf *e = ctx ? &ctx->err : NULL;
+    dpsim_status s = model_check_image(m, pixels, width, height, e);
     if (s != DPSIM_OK)
         return s;
+    const size_t hw = (size_t)width * height;
 
     dpsim_features *f = dp_calloc(1, sizeof *f);
     if (!f)
@@ -100,7 +112,7 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
         f->tap[i] = f->block + off;
         off += f->c[i] * f->h[i] * f->w[i];
     }
-    preprocess(m, pixels, hw, x);
+    model_preprocess(m, pixels, hw, x);
     if (m->pixel)
         memcpy(f->tap[0], m->method == DPSIM_METHOD_DISTS ? pixels : x, 3 * hw * sizeof(float));
     s = net_forward(m, x, height, width, f->tap, e);

@@ -70,6 +70,19 @@ struct dpsim_features {
 dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
                          errbuf *e);
 
+/**
+ * The input the net sees: v (3, h*w) in [0,1] -> x (3, h*w), the LPIPS
+ * scaling of the model's version, or ImageNet mean/std for DISTS.
+ */
+void model_preprocess(const dpsim_model *m, const float *v, size_t hw, float *x);
+
+/** d x / d v of model_preprocess for channel c (0..2): the same for every pixel. */
+double model_preprocess_slope(const dpsim_model *m, int c);
+
+/** Check an image for m: size within limits and >= the net minimum, finite pixels (3, h, w). */
+dpsim_status model_check_image(const dpsim_model *m, const float *pixels, int width, int height,
+                               errbuf *e);
+
 /** The model's taps as in provenance and weight files: "pixel,1,4,7". */
 void model_taps_str(const dpsim_model *m, char *out, size_t len);
 

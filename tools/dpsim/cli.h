@@ -30,6 +30,9 @@ int parse_taps(const char *s, int *taps, int *n_taps, int max);
 int cmd_compare(int argc, char **argv);
 int cmd_weights(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_optimize(int argc, char **argv);
+/** Draw values (n) over steps as a loss-curve PNG (log scale when all are > 0). */
+dpsim_status loss_plot_png(dpsim_ctx *ctx, const char *path, const double *values, int n);
 
 /**
  * Write the distance map as a heatmap PNG: a colour scale from 0 to the map's

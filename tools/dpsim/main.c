@@ -20,6 +20,7 @@ static const char usage[] =
     "  weights [list]   show which weights files are found and where\n"
     "  weights fetch    download the official weights files (needs network)\n"
     "  probe            flaw probes of the comparison methods (see dpsim probe --help)\n"
+    "  optimize         reconstruct an image by descending the perceptual loss\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -31,6 +32,7 @@ static const char usage[] =
     "  dpsim compare --map diff.png a.png b.png\n"
     "  dpsim compare --method sort --no-norm a.png b.png\n"
     "  dpsim probe --save-images probe/\n"
+    "  dpsim optimize --target photo.png --out recon.png --plot loss.png\n"
     "  DPSIM_WEIGHTS=/data/weights dpsim weights\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n"
@@ -122,6 +124,7 @@ static const struct {
     {"compare", cmd_compare},
     {"weights", cmd_weights},
     {"probe", cmd_probe},
+    {"optimize", cmd_optimize},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,125 @@
+/*
+ * grad.h - backward passes for the deep perceptual loss (SPEC section 4).
+ * Forward activations stay float32 (the nn.h kernels compute them); every
+ * gradient is float64. Backward functions ACCUMULATE into their d_* outputs.
+ * Layout everywhere: (C, H, W) planar, row-major, one image at a time.
+ */
+#ifndef DPSIM_GRAD_GRAD_H
+#define DPSIM_GRAD_GRAD_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+#include "model/model.h"
+#include "nn/nn.h"
+
+// ---- trunk ops (conv_backward.c, pool_backward.c, relu_backward.c) ----
+
+/**
+ * d_in += conv^T(d_out): the input gradient of conv2d_forward (bias and
+ * weights are constants here).
+ * @param d_out  (out_ch, Ho, Wo)
+ * @param weight (out_ch, in_ch, k, k)
+ * @param d_in   (in_ch, h, w), accumulated
+ */
+void conv2d_backward_input(const conv2d_shape *s, const double *d_out, int h, int w,
+                           const float *weight, double *d_in);
+
+/** d *= (y > 0) over n values: y is the ReLU output (or its input). */
+void relu_backward(const float *y, double *d, size_t n);
+
+/**
+ * d_in += the max-pool gradient: each output's gradient goes to the first
+ * maximum of its window in scan order (the element maxpool_forward and
+ * PyTorch pick).
+ * @param in (c, h, w) the pool's input; d_out (c, Ho, Wo); d_in (c, h, w)
+ */
+void maxpool_backward(const maxpool_shape *s, const float *in, int c, int h, int w,
+                      const double *d_out, double *d_in);
+
+/**
+ * d_in += the L2-pooling gradient, d y / d x_j = g_j x_j / y with y
+ * recomputed in double from the input.
+ * @param in (c, h, w); d_out (c, (h-1)/2+1, (w-1)/2+1); d_in (c, h, w)
+ */
+void l2pool_backward(const float *in, int c, int h, int w, const double *d_out, double *d_in);
+
+// ---- channel normalisation (normalize_backward.c) ----
+
+/**
+ * n = z / (sqrt(sum_c z^2) + eps) per position, in double.
+ * @param z (c, hw); n (c, hw) out; inv (hw) out: 1 / (norm + eps)
+ */
+void unit_norm_forward(const double *z, int c, size_t hw, double *n, double *inv);
+
+/**
+ * d_z += J^T d_n for n = z * inv: inv d_n - inv^2 (z / |z|) <d_n, z>.
+ * At a position whose feature vector is all zero the exact derivative is
+ * d_n / eps (1e10 times the incoming gradient; the reference LPIPS gives
+ * NaN there): it is taken as zero, so an all-black image has a finite,
+ * usable gradient.
+ */
+void unit_norm_backward(const double *z, int c, size_t hw, const double *inv,
+                        const double *d_n, double *d_z);
+
+/** unit_norm_backward when norm, else d_z += d_n; nothing when d_z is NULL. */
+void norm_backward(const double *z, int c, size_t hw, int norm, const double *inv,
+                   const double *d_n, double *d_z);
+
+// ---- comparison terms with their gradients ----
+
+/* One tap of both images in double: a and b are (c, h, w). */
+typedef struct dtap_pair {
+    const double *a, *b;
+    int c, h, w;
+} dtap_pair;
+
+/*
+ * Each term function computes the term exactly as src/compare does (value
+ * out) and adds scale * d term / d a into ga and scale * d term / d b into
+ * gb (each NULL or (c, h, w)). w: per-channel weights, NULL for all ones.
+ */
+dpsim_status spatial_grad(const dtap_pair *p, const float *w, int norm, double scale,
+                          double *value, double *ga, double *gb, errbuf *e);
+dpsim_status mean_grad(const dtap_pair *p, const float *w, int norm, double scale,
+                       double *value, double *ga, double *gb, errbuf *e);
+/** The sort gradient goes back through the permutation of the forward sort
+    (descending, ties by position: a fixed permutation). */
+dpsim_status sort_grad(const dtap_pair *p, const float *w, int norm, double scale,
+                       double *value, double *ga, double *gb, errbuf *e);
+dpsim_status gram_grad(const dtap_pair *p, const float *w, int norm, double scale,
+                       double *value, double *ga, double *gb, errbuf *e);
+/** DISTS: value = wscale * sum_c alpha (1 - t) + beta (1 - s), like dists_term. */
+void dists_grad(const dtap_pair *p, const float *alpha, const float *beta, double wscale,
+                double scale, double *value, double *ga, double *gb);
+
+// ---- the trunk with a tape (tape.c) ----
+
+/* What backward needs of one forward pass through the trunk. */
+typedef struct grad_tape {
+    const dpsim_model *m;
+    int c[NET_MAX_LAYERS + 1], h[NET_MAX_LAYERS + 1], w[NET_MAX_LAYERS + 1];
+    /* act[0]: the net input x (3, h, w); act[i + 1]: output of layer i, kept when a
+       tap, a ReLU or fire mask, or a pool's input needs it (else NULL) */
+    float *act[NET_MAX_LAYERS + 1];
+    float *squeezed[NET_MAX_LAYERS]; /* fire i: squeeze output after its ReLU */
+} grad_tape;
+
+/**
+ * Run the trunk on x (3, h, w) (copied) up to the model's last tap, keeping
+ * what backward needs. Tap i of the model (not the pixel tap) is
+ * t->act[m->taps[i] + 1], bit-identical to dpsim_extract's.
+ */
+dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w, grad_tape *t,
+                          errbuf *e);
+
+/**
+ * d_x += d distance / d x, given d_taps[i] = d distance / d (tap i) for the
+ * model's taps (NULL: zero; the pixel tap's entry is ignored).
+ * @param d_x (3, h, w)
+ */
+dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_x, errbuf *e);
+
+void tape_free(grad_tape *t);
+
+#endif

@@ -1,0 +1,265 @@
+/*
+ * gradient.c - dpsim_gradient and dpsim_gradient_to: preprocess, run the
+ * trunk with a tape for each image whose gradient is wanted (the other side
+ * is plain features), sum the method's terms over taps in double while
+ * collecting each tap's gradient, then run the tape backward and through
+ * the preprocessing to the pixels.
+ */
+#include <string.h>
+
+#include "compare/methods.h"
+#include "core/alloc.h"
+#include "core/ctx.h"
+#include "grad/grad.h"
+
+/* One image: its tap activations, and when its gradient is wanted, its tape. */
+typedef struct side {
+    float *x;                            /* (3, h, w) preprocessed, with a tape */
+    grad_tape tape;
+    int has_tape;
+    const float *tap[DPSIM_MAX_TAPS];    /* (c, th, tw) each */
+    double *d_tap[DPSIM_MAX_TAPS];       /* (c, th, tw) each, with a tape */
+} side;
+
+typedef struct tap_dims {
+    int c[DPSIM_MAX_TAPS], h[DPSIM_MAX_TAPS], w[DPSIM_MAX_TAPS];
+} tap_dims;
+
+static size_t tap_numel(const tap_dims *d, int t) { return (size_t)d->c[t] * d->h[t] * d->w[t]; }
+
+static tap_dims model_tap_dims(const dpsim_model *m, int width, int height)
+{
+    tap_dims d;
+    for (int t = 0; t < m->n_taps; t++) {
+        d.c[t] = m->tap_channels[t];
+        d.h[t] = m->taps[t] < 0 ? height : net_side_after(m->def, m->taps[t], height);
+        d.w[t] = m->taps[t] < 0 ? width : net_side_after(m->def, m->taps[t], width);
+    }
+    return d;
+}
+
+static dpsim_status side_open_tape(const dpsim_model *m, const float *v, int width, int height,
+                                   const tap_dims *dims, side *s, errbuf *e)
+{
+    const size_t hw = (size_t)width * height;
+    s->x = dp_malloc(3 * hw * sizeof(float));
+    if (!s->x)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    model_preprocess(m, v, hw, s->x);
+    dpsim_status st = tape_forward(m, s->x, height, width, &s->tape, e);
+    if (st != DPSIM_OK)
+        return st;
+    s->has_tape = 1;
+    for (int t = 0; t < m->n_taps; t++) {
+        if (m->taps[t] < 0)
+            s->tap[t] = m->method == DPSIM_METHOD_DISTS ? v : s->x;
+        else
+            s->tap[t] = s->tape.act[m->taps[t] + 1];
+        s->d_tap[t] = dp_calloc(tap_numel(dims, t), sizeof(double));
+        if (!s->d_tap[t])
+            return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    }
+    return DPSIM_OK;
+}
+
+static void side_close(const dpsim_model *m, side *s)
+{
+    dp_free(s->x);
+    if (s->has_tape)
+        tape_free(&s->tape);
+    for (int t = 0; t < m->n_taps; t++)
+        dp_free(s->d_tap[t]);
+}
+
+static int has_spatial(dpsim_method method)
+{
+    return method == DPSIM_METHOD_SPATIAL || method == DPSIM_METHOD_SPATIAL_MEAN ||
+           method == DPSIM_METHOD_SPATIAL_SORT;
+}
+
+/* The method's term(s) for tap t (as compare.c's tap_terms), gradients added to ga, gb. */
+static dpsim_status tap_terms(const dpsim_model *m, int t, const dtap_pair *p, double wscale,
+                              double *term, double *ga, double *gb, errbuf *e)
+{
+    double spatial = 0.0, global = 0.0;
+    dpsim_status s = DPSIM_OK;
+    if (has_spatial(m->method))
+        s = spatial_grad(p, m->weight[TERM_SPATIAL][t], m->normalize, 1.0, &spatial, ga, gb, e);
+    if (s != DPSIM_OK)
+        return s;
+    switch (m->method) {
+    case DPSIM_METHOD_SPATIAL: break;
+    case DPSIM_METHOD_MEAN:
+    case DPSIM_METHOD_SPATIAL_MEAN:
+        s = mean_grad(p, m->weight[TERM_MEAN][t], m->normalize, 1.0, &global, ga, gb, e);
+        break;
+    case DPSIM_METHOD_SORT:
+    case DPSIM_METHOD_SPATIAL_SORT:
+        s = sort_grad(p, m->weight[TERM_SORT][t], m->normalize, 1.0, &global, ga, gb, e);
+        break;
+    case DPSIM_METHOD_GRAM:
+        s = gram_grad(p, m->weight[TERM_GRAM][t], m->normalize, 1.0, &global, ga, gb, e);
+        break;
+    case DPSIM_METHOD_DISTS:
+        dists_grad(p, m->weight[TERM_ALPHA][t], m->weight[TERM_BETA][t], wscale, 1.0, &global,
+                   ga, gb);
+        break;
+    }
+    *term = spatial + global;
+    return s;
+}
+
+static void to_double(const float *src, size_t n, double *dst)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+/* Sum of the terms over taps; each side with a tape collects its tap gradients. */
+static dpsim_status terms(const dpsim_model *m, const tap_dims *dims, side *a, side *b,
+                          double *distance, errbuf *e)
+{
+    size_t max_n = 1;
+    for (int t = 0; t < m->n_taps; t++)
+        max_n = tap_numel(dims, t) > max_n ? tap_numel(dims, t) : max_n;
+    double *da = dp_malloc(2 * max_n * sizeof(double)); // (2, max_n): tap of a, tap of b
+    if (!da)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    double *db = da + max_n;
+    const double wscale = m->method == DPSIM_METHOD_DISTS ? dists_scale(m) : 1.0;
+    double total = 0.0;
+    dpsim_status s = DPSIM_OK;
+    for (int t = 0; t < m->n_taps && s == DPSIM_OK; t++) {
+        to_double(a->tap[t], tap_numel(dims, t), da);
+        to_double(b->tap[t], tap_numel(dims, t), db);
+        dtap_pair p = {da, db, dims->c[t], dims->h[t], dims->w[t]};
+        double term = 0.0;
+        s = tap_terms(m, t, &p, wscale, &term, a->d_tap[t], b->d_tap[t], e);
+        total += term;
+    }
+    dp_free(da);
+    *distance = total;
+    return s;
+}
+
+/* d distance / d v of a side with a tape: d_v (3, h, w) += */
+static dpsim_status side_backward(const dpsim_model *m, const side *s, int width, int height,
+                                  double *d_v, errbuf *e)
+{
+    const size_t hw = (size_t)width * height;
+    double *d_x = dp_calloc(3 * hw, sizeof(double));
+    if (!d_x)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    dpsim_status st = tape_backward(&s->tape, s->d_tap, d_x, e);
+    const int pixel_is_v = m->pixel && m->method == DPSIM_METHOD_DISTS;
+    if (m->pixel && !pixel_is_v)
+        for (size_t k = 0; k < 3 * hw; k++)
+            d_x[k] += s->d_tap[0][k];
+    for (int c = 0; c < 3 && st == DPSIM_OK; c++) {
+        const double slope = model_preprocess_slope(m, c);
+        for (size_t i = 0; i < hw; i++) {
+            const size_t k = (size_t)c * hw + i;
+            d_v[k] += d_x[k] * slope + (pixel_is_v ? s->d_tap[0][k] : 0.0);
+        }
+    }
+    dp_free(d_x);
+    return st;
+}
+
+static void to_float(const double *src, size_t n, float *dst)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i];
+}
+
+/* The shared body: a has a tape when grad_a; b is either pixels (tape when grad_b) or
+   the target's features. */
+static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
+                        const dpsim_features *fb, int width, int height, double *distance,
+                        float *grad_a, float *grad_b, errbuf *e)
+{
+    const tap_dims dims = model_tap_dims(m, width, height);
+    side sa = {0}, sb = {0};
+    dpsim_features *fa = NULL, *owned_b = NULL;
+    dpsim_status s = DPSIM_OK;
+    /* a side without a wanted gradient is plain features */
+    if (grad_a) {
+        s = side_open_tape(m, a, width, height, &dims, &sa, e);
+    } else {
+        s = dpsim_extract(NULL, m, a, width, height, &fa);
+        if (s == DPSIM_OK)
+            memcpy(sa.tap, fa->tap, sizeof sa.tap);
+    }
+    if (s == DPSIM_OK && grad_b) {
+        s = side_open_tape(m, b, width, height, &dims, &sb, e);
+    } else if (s == DPSIM_OK) {
+        if (!fb && (s = dpsim_extract(NULL, m, b, width, height, &owned_b)) == DPSIM_OK)
+            fb = owned_b;
+        if (s == DPSIM_OK)
+            memcpy(sb.tap, fb->tap, sizeof sb.tap);
+    }
+    /* both gradients in double first: outputs are written only once all succeeded */
+    const size_t n = (size_t)3 * width * height;
+    double d = 0.0, *d_v = s == DPSIM_OK ? dp_calloc(2 * n, sizeof(double)) : NULL; // (2, n)
+    if (s == DPSIM_OK && !d_v)
+        s = err_set(e, DPSIM_E_NOMEM, "out of memory");
+    if (s == DPSIM_OK)
+        s = terms(m, &dims, &sa, &sb, &d, e);
+    if (s == DPSIM_OK && grad_a)
+        s = side_backward(m, &sa, width, height, d_v, e);
+    if (s == DPSIM_OK && grad_b)
+        s = side_backward(m, &sb, width, height, d_v + n, e);
+    if (s == DPSIM_OK) {
+        *distance = d;
+        if (grad_a)
+            to_float(d_v, n, grad_a);
+        if (grad_b)
+            to_float(d_v + n, n, grad_b);
+    } else if (!e->msg[0])
+        err_set(e, s, "out of memory for the features of a %dx%d image", width, height);
+    dp_free(d_v);
+    side_close(m, &sa);
+    side_close(m, &sb);
+    dpsim_features_free(fa);
+    dpsim_features_free(owned_b);
+    return s;
+}
+
+dpsim_status dpsim_gradient(dpsim_ctx *ctx, const dpsim_model *m, const float *a, const float *b,
+                            int width, int height, double *distance, float *grad_a,
+                            float *grad_b)
+{
+    ctx_clear(ctx);
+    if (!m || !a || !b || !distance)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_gradient: NULL argument");
+    errbuf e = {{0}};
+    dpsim_status s = model_check_image(m, a, width, height, &e);
+    if (s == DPSIM_OK)
+        s = model_check_image(m, b, width, height, &e);
+    if (s == DPSIM_OK)
+        s = run(m, a, b, NULL, width, height, distance, grad_a, grad_b, &e);
+    return s == DPSIM_OK ? s : ctx_fail_err(ctx, s, &e);
+}
+
+dpsim_status dpsim_gradient_to(dpsim_ctx *ctx, const dpsim_model *m, const float *a, int width,
+                               int height, const dpsim_features *target, double *distance,
+                               float *grad_a)
+{
+    ctx_clear(ctx);
+    if (!m || !a || !target || !distance)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_gradient_to: NULL argument");
+    if (target->fingerprint != m->fingerprint)
+        return ctx_fail(ctx, DPSIM_E_INVAL,
+                        "target features were extracted with another model (net, taps, "
+                        "version or weights differ), expected features of this model");
+    if (target->width != width || target->height != height)
+        return ctx_fail(ctx, DPSIM_E_SHAPE,
+                        "image size %dx%d, target features of a %dx%d image, expected equal "
+                        "sizes",
+                        width, height, target->width, target->height);
+    errbuf e = {{0}};
+    dpsim_status s = model_check_image(m, a, width, height, &e);
+    if (s == DPSIM_OK)
+        s = run(m, a, NULL, target, width, height, distance, grad_a, NULL, &e);
+    return s == DPSIM_OK ? s : ctx_fail_err(ctx, s, &e);
+}

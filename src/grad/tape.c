@@ -1,0 +1,228 @@
+/*
+ * tape.c - the trunk forward pass with a tape, and its backward pass.
+ * The forward calls the nn.h kernels layer by layer (the same kernels and
+ * order as src/nets/forward.c, so taps are bit-identical to dpsim_extract's)
+ * and keeps only what backward needs: every tap, every ReLU output (its
+ * mask), the input of every pool, and a fire module's squeeze output and
+ * output. Backward walks the layers in reverse with float64 gradients,
+ * adding each tap's gradient where the tap was taken.
+ */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "grad/grad.h"
+
+static int is_pool(const layer_def *l) { return l->op == OP_MAXPOOL || l->op == OP_L2POOL; }
+
+/* Does backward (or a tap) need the output of layer i? */
+static int keep_output(const dpsim_model *m, int i)
+{
+    const layer_def *l = &m->def->layers[i];
+    if (l->op == OP_RELU || l->op == OP_FIRE)
+        return 1;
+    if (i < m->last_layer && is_pool(&m->def->layers[i + 1]))
+        return 1;
+    for (int t = 0; t < m->n_taps; t++)
+        if (m->taps[t] == i)
+            return 1;
+    return 0;
+}
+
+/* Shapes after every layer: slot 0 is the input, slot i + 1 the output of layer i. */
+static void plan_shapes(const dpsim_model *m, int h, int w, grad_tape *t)
+{
+    t->c[0] = 3;
+    t->h[0] = h;
+    t->w[0] = w;
+    for (int i = 0; i <= m->last_layer; i++) {
+        const layer_def *l = &m->def->layers[i];
+        t->c[i + 1] = (l->op == OP_CONV || l->op == OP_FIRE) ? l->out_ch : t->c[i];
+        t->h[i + 1] = net_side_after(m->def, i, h);
+        t->w[i + 1] = net_side_after(m->def, i, w);
+    }
+}
+
+static size_t numel(const grad_tape *t, int slot)
+{
+    return (size_t)t->c[slot] * t->h[slot] * t->w[slot];
+}
+
+/* in (in_ch, h, w) -> out (e1 + e3, h, w); squeezed (s, h, w) kept for backward */
+static void fire_forward(const layer_params *lp, const float *in, int h, int w, float *out,
+                         float *squeezed, double *acc)
+{
+    const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
+    const size_t hw = (size_t)h * w;
+    conv2d_forward(&sq->shape, in, h, w, sq->weight, sq->bias, squeezed, acc);
+    relu_forward(squeezed, (size_t)sq->shape.out_ch * hw);
+    conv2d_forward(&e1->shape, squeezed, h, w, e1->weight, e1->bias, out, acc);
+    conv2d_forward(&e3->shape, squeezed, h, w, e3->weight, e3->bias,
+                   out + (size_t)e1->shape.out_ch * hw, acc);
+    relu_forward(out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw);
+}
+
+static void layer_forward(const dpsim_model *m, int i, const grad_tape *t, const float *in,
+                          float *out, float *squeezed, double *acc)
+{
+    const layer_def *l = &m->def->layers[i];
+    const layer_params *lp = &m->layers[i];
+    const int h = t->h[i], w = t->w[i];
+    switch (l->op) {
+    case OP_CONV:
+        conv2d_forward(&lp->conv[0].shape, in, h, w, lp->conv[0].weight, lp->conv[0].bias, out,
+                       acc);
+        break;
+    case OP_RELU:
+        memcpy(out, in, numel(t, i) * sizeof(float));
+        relu_forward(out, numel(t, i));
+        break;
+    case OP_MAXPOOL: {
+        maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
+        maxpool_forward(&ps, in, t->c[i], h, w, out);
+        break;
+    }
+    case OP_L2POOL:
+        l2pool_forward(in, t->c[i], h, w, out);
+        break;
+    case OP_FIRE:
+        fire_forward(lp, in, h, w, out, squeezed, acc);
+        break;
+    }
+}
+
+dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w, grad_tape *t,
+                          errbuf *e)
+{
+    memset(t, 0, sizeof *t);
+    t->m = m;
+    plan_shapes(m, h, w, t);
+    size_t max_act = 1, max_plane = 1;
+    for (int s = 0; s <= m->last_layer + 1; s++) {
+        max_act = numel(t, s) > max_act ? numel(t, s) : max_act;
+        max_plane = (size_t)t->h[s] * t->w[s] > max_plane ? (size_t)t->h[s] * t->w[s]
+                                                          : max_plane;
+    }
+    float *scratch[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
+    double *acc = dp_malloc(max_plane * sizeof(double));
+    t->act[0] = dp_malloc(numel(t, 0) * sizeof(float));
+    dpsim_status s = DPSIM_OK;
+    if (!scratch[0] || !scratch[1] || !acc || !t->act[0])
+        goto nomem;
+    memcpy(t->act[0], x, numel(t, 0) * sizeof(float));
+    const float *in = t->act[0];
+    for (int i = 0, next = 0; i <= m->last_layer; i++) {
+        float *out = scratch[next];
+        if (keep_output(m, i)) {
+            out = t->act[i + 1] = dp_malloc(numel(t, i + 1) * sizeof(float));
+            if (!out)
+                goto nomem;
+        } else {
+            next = 1 - next;
+        }
+        if (m->def->layers[i].op == OP_FIRE) {
+            t->squeezed[i] = dp_malloc((size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i] *
+                                       sizeof(float));
+            if (!t->squeezed[i])
+                goto nomem;
+        }
+        layer_forward(m, i, t, in, out, t->squeezed[i], acc);
+        in = out;
+    }
+    goto done;
+nomem:
+    s = err_set(e, DPSIM_E_NOMEM, "out of memory for the gradient tape of a %dx%d image", w, h);
+    tape_free(t);
+done:
+    dp_free(scratch[0]);
+    dp_free(scratch[1]);
+    dp_free(acc);
+    return s;
+}
+
+/* Fire backward: d_out (e1 + e3, h, w) -> d_in (in_ch, h, w) += ; d_sq (s, h, w) scratch */
+static void fire_backward(const layer_params *lp, const float *out, const float *squeezed,
+                          int h, int w, double *d_out, double *d_sq, double *d_in)
+{
+    const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
+    const size_t hw = (size_t)h * w;
+    relu_backward(out, d_out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw);
+    memset(d_sq, 0, (size_t)sq->shape.out_ch * hw * sizeof(double));
+    conv2d_backward_input(&e1->shape, d_out, h, w, e1->weight, d_sq);
+    conv2d_backward_input(&e3->shape, d_out + (size_t)e1->shape.out_ch * hw, h, w, e3->weight,
+                          d_sq);
+    relu_backward(squeezed, d_sq, (size_t)sq->shape.out_ch * hw);
+    conv2d_backward_input(&sq->shape, d_sq, h, w, sq->weight, d_in);
+}
+
+dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_x, errbuf *e)
+{
+    const dpsim_model *m = t->m;
+    size_t max_act = 1, max_sq = 1;
+    for (int s = 0; s <= m->last_layer + 1; s++)
+        max_act = numel(t, s) > max_act ? numel(t, s) : max_act;
+    for (int i = 0; i <= m->last_layer; i++)
+        if (m->def->layers[i].op == OP_FIRE &&
+            (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i] > max_sq)
+            max_sq = (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i];
+    double *buf[2] = {dp_malloc(max_act * sizeof(double)), dp_malloc(max_act * sizeof(double))};
+    double *d_sq = dp_malloc(max_sq * sizeof(double));
+    dpsim_status s = DPSIM_OK;
+    if (!buf[0] || !buf[1] || !d_sq) {
+        s = err_set(e, DPSIM_E_NOMEM, "out of memory for the backward pass of a %dx%d image",
+                    t->w[0], t->h[0]);
+        goto done;
+    }
+    int cur = 0, tap = m->n_taps - 1;
+    memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(double));
+    for (int i = m->last_layer; i >= 0; i--) {
+        double *d_out = buf[cur], *d_in = buf[1 - cur];
+        for (; tap >= m->pixel && m->taps[tap] >= i; tap--)
+            if (m->taps[tap] == i && d_taps[tap])
+                for (size_t k = 0; k < numel(t, i + 1); k++)
+                    d_out[k] += d_taps[tap][k];
+        const layer_def *l = &m->def->layers[i];
+        const layer_params *lp = &m->layers[i];
+        const float *in = t->act[i]; /* the layer's input, when kept */
+        const int h = t->h[i], w = t->w[i];
+        if (l->op == OP_RELU) {
+            relu_backward(t->act[i + 1], d_out, numel(t, i + 1));
+            continue; /* the gradient stays in place */
+        }
+        memset(d_in, 0, numel(t, i) * sizeof(double));
+        switch (l->op) {
+        case OP_CONV:
+            conv2d_backward_input(&lp->conv[0].shape, d_out, h, w, lp->conv[0].weight, d_in);
+            break;
+        case OP_MAXPOOL: {
+            maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
+            maxpool_backward(&ps, in, t->c[i], h, w, d_out, d_in);
+            break;
+        }
+        case OP_L2POOL:
+            l2pool_backward(in, t->c[i], h, w, d_out, d_in);
+            break;
+        case OP_FIRE:
+            fire_backward(lp, t->act[i + 1], t->squeezed[i], h, w, d_out, d_sq, d_in);
+            break;
+        case OP_RELU:
+            break;
+        }
+        cur = 1 - cur;
+    }
+    for (size_t k = 0; k < numel(t, 0); k++)
+        d_x[k] += buf[cur][k];
+done:
+    dp_free(buf[0]);
+    dp_free(buf[1]);
+    dp_free(d_sq);
+    return s;
+}
+
+void tape_free(grad_tape *t)
+{
+    for (int i = 0; i <= NET_MAX_LAYERS; i++)
+        dp_free(t->act[i]);
+    for (int i = 0; i < NET_MAX_LAYERS; i++)
+        dp_free(t->squeezed[i]);
+    memset(t, 0, sizeof *t);
+}

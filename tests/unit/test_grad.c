@@ -1,0 +1,171 @@
+/*
+ * test_grad.c - the gradient API on real models: all-black, all-white and
+ * constant images give finite gradients for every method and normalisation
+ * (the reference LPIPS gives NaN there); the chain agrees with a
+ * directional finite difference of dpsim_compare; d/db of d(a, b) equals
+ * d/da of d(b, a); argument errors leave outputs untouched.
+ * Needs $DPSIM_WEIGHTS (exits 77 without it).
+ */
+#include "gradtest.h"
+
+#define W 24
+#define H 20
+#define N (3 * W * H)
+
+static dpsim_model *load(dpsim_ctx *ctx, dpsim_net net, dpsim_method method, int norm,
+                         const char *trunk)
+{
+    dpsim_model_options opt;
+    dpsim_model_options_init(&opt);
+    opt.net = net;
+    opt.method = method;
+    opt.normalize = norm;
+    char path[512];
+    CHECK(grad_trunk_path(trunk, net, path, sizeof path));
+    opt.trunk_path = path;
+    dpsim_model *m = NULL;
+    CHECK_MSG(dpsim_model_load(ctx, &opt, &m) == DPSIM_OK, "%s", dpsim_ctx_last_error(ctx));
+    return m;
+}
+
+static int all_finite(const float *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(g[i]))
+            return 0;
+    return 1;
+}
+
+/* constant images (black, gray, white) against each other and a textured one */
+static void test_constant_images(dpsim_ctx *ctx, dpsim_model *m, const char *what)
+{
+    static float img[4][N], ga[N], gb[N];
+    const float level[3] = {0.0f, 0.5f, 1.0f};
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < N; i++)
+            img[k][i] = level[k];
+    grad_image(3, W, H, img[3]);
+    static const int pairs[][2] = {{0, 0}, {0, 3}, {1, 2}, {3, 2}, {0, 2}};
+    for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+        const int i = pairs[p][0], j = pairs[p][1];
+        double d = NAN;
+        dpsim_status s = dpsim_gradient(ctx, m, img[i], img[j], W, H, &d, ga, gb);
+        CHECK_MSG(s == DPSIM_OK, "%s: %s", what, dpsim_ctx_last_error(ctx));
+        CHECK_MSG(isfinite(d) && all_finite(ga, N) && all_finite(gb, N),
+                  "%s: images %d, %d: distance %g, gradient not finite", what, i, j, d);
+        if (i == j)
+            CHECK_MSG(fabs(d) < 1e-12, "%s: d(x, x) = %g", what, d);
+    }
+}
+
+/* <g, u> against (d(a + h u) - d(a - h u)) / 2h: a loose check (float32 activations,
+   ReLU and max-pool kinks crossed within h); the tight ones are test_grad_ops (each op)
+   and test_grad_vectors (autograd). DISTS is the least linear: channels that are
+   nearly dead on the random trunk have means ~ sqrt(c1), where t and s bend sharply. */
+static void test_directional(dpsim_ctx *ctx, dpsim_model *m, const char *what, double h,
+                             double tol)
+{
+    static float a[N], b[N], g[N], ap[N], am[N], u[N];
+    grad_image(1, W, H, a);
+    grad_image(2, W, H, b);
+    grad_image(5, W, H, u);
+    double dot = 0.0, d = 0.0, dp = 0.0, dm = 0.0;
+    for (int i = 0; i < N; i++) {
+        u[i] -= 0.5f;
+        ap[i] = (float)(a[i] + h * u[i]);
+        am[i] = (float)(a[i] - h * u[i]);
+    }
+    CHECK(dpsim_gradient(ctx, m, a, b, W, H, &d, g, NULL) == DPSIM_OK);
+    CHECK(dpsim_gradient(ctx, m, ap, b, W, H, &dp, NULL, NULL) == DPSIM_OK);
+    CHECK(dpsim_gradient(ctx, m, am, b, W, H, &dm, NULL, NULL) == DPSIM_OK);
+    for (int i = 0; i < N; i++)
+        dot += (double)g[i] * ((double)ap[i] - am[i]) / (2.0 * h);
+    const double fd = (dp - dm) / (2.0 * h);
+    fprintf(stderr, "%-28s <g,u> %.6e  finite difference %.6e\n", what, dot, fd);
+    CHECK_MSG(fabs(dot - fd) <= tol * fabs(fd), "%s: <g,u> %.6g, finite difference %.6g", what,
+              dot, fd);
+}
+
+static void test_symmetry(dpsim_ctx *ctx, dpsim_model *m, const char *what)
+{
+    static float a[N], b[N], ga[N], gb[N], gb2[N];
+    grad_image(1, W, H, a);
+    grad_image(2, W, H, b);
+    double d1 = 0, d2 = 0;
+    CHECK(dpsim_gradient(ctx, m, a, b, W, H, &d1, ga, gb) == DPSIM_OK);
+    CHECK(dpsim_gradient(ctx, m, b, a, W, H, &d2, gb2, NULL) == DPSIM_OK);
+    double worst = 0.0, peak = 0.0;
+    for (int i = 0; i < N; i++) {
+        worst = fmax(worst, fabs((double)gb[i] - gb2[i]));
+        peak = fmax(peak, fabs(gb[i]));
+    }
+    CHECK_MSG(fabs(d1 - d2) <= 1e-12 * fabs(d1) && worst <= 1e-6 * peak,
+              "%s: not symmetric: d %.9g vs %.9g, gradient off by %.3g of %.3g", what, d1, d2,
+              worst, peak);
+}
+
+static void test_errors(dpsim_ctx *ctx, dpsim_model *m, dpsim_model *other)
+{
+    static float a[N], b[N], g[N];
+    grad_image(1, W, H, a);
+    grad_image(2, W, H, b);
+    double d = 42.0;
+    g[0] = 7.0f;
+    CHECK(dpsim_gradient(ctx, NULL, a, b, W, H, &d, g, NULL) == DPSIM_E_INVAL);
+    CHECK(dpsim_gradient(ctx, m, a, b, 8, 8, &d, g, NULL) == DPSIM_E_SHAPE);
+    CHECK(strstr(dpsim_ctx_last_error(ctx), "too small") != NULL);
+    a[5] = NAN;
+    CHECK(dpsim_gradient(ctx, m, a, b, W, H, &d, g, NULL) == DPSIM_E_INVAL);
+    CHECK(strstr(dpsim_ctx_last_error(ctx), "NaN") != NULL);
+    a[5] = 0.5f;
+    dpsim_features *fo = NULL, *fb = NULL;
+    CHECK(dpsim_extract(ctx, other, b, W, H, &fo) == DPSIM_OK);
+    CHECK(dpsim_gradient_to(ctx, m, a, W, H, fo, &d, g) == DPSIM_E_INVAL);
+    CHECK(strstr(dpsim_ctx_last_error(ctx), "another model") != NULL);
+    CHECK(dpsim_extract(ctx, m, b, W, H, &fb) == DPSIM_OK);
+    CHECK(dpsim_gradient_to(ctx, m, a, W - 1, H, fb, &d, g) == DPSIM_E_SHAPE);
+    CHECK(d == 42.0 && g[0] == 7.0f); /* untouched on failure */
+    /* no gradient asked: the distance alone */
+    CHECK(dpsim_gradient_to(ctx, m, a, W, H, fb, &d, NULL) == DPSIM_OK && d > 0.0);
+    dpsim_features_free(fo);
+    dpsim_features_free(fb);
+}
+
+int main(void)
+{
+    if (!getenv("DPSIM_WEIGHTS")) {
+        printf("skip: set DPSIM_WEIGHTS\n");
+        return 77;
+    }
+    dpsim_ctx *ctx;
+    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
+    for (int method = DPSIM_METHOD_SPATIAL; method <= DPSIM_METHOD_GRAM; method++)
+        for (int norm = 0; norm <= 1; norm++) {
+            dpsim_model *m = load(ctx, DPSIM_NET_SQUEEZE, (dpsim_method)method, norm, "real");
+            char what[64];
+            snprintf(what, sizeof what, "squeeze %s norm %d", dpsim_method_name(method), norm);
+            if (m)
+                test_constant_images(ctx, m, what);
+            if (m && norm == 1) {
+                test_directional(ctx, m, what, 1e-4, 5e-3);
+                test_symmetry(ctx, m, what);
+            }
+            dpsim_model_free(m);
+        }
+    dpsim_model *dists = load(ctx, DPSIM_NET_VGG16, DPSIM_METHOD_DISTS, -1, "random:1");
+    dpsim_model *other = load(ctx, DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, -1, "random:1");
+    if (dists) {
+        test_constant_images(ctx, dists, "dists");
+        test_directional(ctx, dists, "dists", 1e-4, 2e-2);
+        test_symmetry(ctx, dists, "dists");
+    }
+    dpsim_model *sq = load(ctx, DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, -1, "real");
+    if (sq && other)
+        test_errors(ctx, sq, other);
+    dpsim_model_free(sq);
+    dpsim_model_free(other);
+    dpsim_model_free(dists);
+    dpsim_ctx_free(ctx);
+    grad_trunk_cleanup();
+    return check_report();
+}

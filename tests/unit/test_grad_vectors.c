@@ -1,0 +1,166 @@
+/*
+ * test_grad_vectors.c - the whole gradient chain against PyTorch autograd
+ * (tests/vectors/grad.txt from tools/scripts/gen_grad_vectors.py): every
+ * net, method, normalisation, version and the pixel layer. Per case:
+ * max |g - g_ref| <= 1e-4 max |g_ref| for d/da (and d/db where stored), the
+ * distance within 1e-5 relative of the reference and within 1e-12 of
+ * dpsim_compare on the same images, and (where d/db is stored)
+ * dpsim_gradient_to (target features) giving the same d/da bit for bit.
+ * Needs $DPSIM_WEIGHTS (lin files, DISTS weights, the real SqueezeNet);
+ * exits 77 (skip) without it. Usage: test_grad_vectors [CASE_SUBSTRING]
+ */
+#include "gradtest.h"
+
+#define GRAD_REL 1e-4
+#define DIST_REL 1e-5
+
+typedef struct gcase {
+    char id[128], net[16], version[8], trunk[32], method[16], a[64], b[64], grad[160], taps[128];
+    int lin, norm, pixel, w, h, both;
+    double distance;
+} gcase;
+
+static int parse_case(char *line, gcase *c)
+{
+    memset(c, 0, sizeof *c);
+    for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            return 0;
+        *eq = '\0';
+        const char *k = tok, *v = eq + 1;
+#define COPY(field) snprintf(c->field, sizeof c->field, "%s", v)
+        if (!strcmp(k, "case")) COPY(id);
+        else if (!strcmp(k, "net")) COPY(net);
+        else if (!strcmp(k, "version")) COPY(version);
+        else if (!strcmp(k, "trunk")) COPY(trunk);
+        else if (!strcmp(k, "method")) COPY(method);
+        else if (!strcmp(k, "a")) COPY(a);
+        else if (!strcmp(k, "b")) COPY(b);
+        else if (!strcmp(k, "grad")) COPY(grad);
+        else if (!strcmp(k, "taps")) COPY(taps);
+        else if (!strcmp(k, "lin")) c->lin = atoi(v);
+        else if (!strcmp(k, "norm")) c->norm = atoi(v);
+        else if (!strcmp(k, "pixel")) c->pixel = atoi(v);
+        else if (!strcmp(k, "both")) c->both = atoi(v);
+        else if (!strcmp(k, "size")) sscanf(v, "%dx%d", &c->w, &c->h);
+        else if (!strcmp(k, "distance")) c->distance = strtod(v, NULL);
+#undef COPY
+    }
+    return c->id[0] != '\0';
+}
+
+static double worst_grad, worst_dist;
+
+/* max |g - want| / max |want| over n values */
+static double grad_error(const float *g, const float *want, size_t n)
+{
+    double peak = 0.0, worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        peak = fmax(peak, fabs(want[i]));
+        worst = fmax(worst, fabs((double)g[i] - want[i]));
+    }
+    return worst / peak;
+}
+
+static void run_case(dpsim_ctx *ctx, const gcase *c, const char *vec_dir)
+{
+    dpsim_model_options opt;
+    dpsim_model_options_init(&opt);
+    CHECK(dpsim_net_parse(c->net, &opt.net) == DPSIM_OK);
+    CHECK(dpsim_method_parse(c->method, &opt.method) == DPSIM_OK);
+    opt.version = strcmp(c->version, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
+    opt.use_lin = c->lin;
+    opt.normalize = c->norm;
+    opt.pixel_layer = c->pixel;
+    if (c->taps[0] && strcmp(c->taps, "default") != 0) {
+        char taps[128];
+        snprintf(taps, sizeof taps, "%s", c->taps);
+        for (char *t = strtok(taps, ","); t; t = strtok(NULL, ","))
+            opt.taps[opt.n_taps++] = atoi(t);
+    }
+    char trunk[512];
+    CHECK_MSG(grad_trunk_path(c->trunk, opt.net, trunk, sizeof trunk), "%s: trunk", c->id);
+    opt.trunk_path = trunk;
+    dpsim_model *m = NULL;
+    CHECK_MSG(dpsim_model_load(ctx, &opt, &m) == DPSIM_OK, "%s: %s", c->id,
+              dpsim_ctx_last_error(ctx));
+    const size_t n = (size_t)3 * c->w * c->h;
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    float *ga = malloc(n * sizeof(float)), *gb = malloc(n * sizeof(float));
+    float *ga2 = malloc(n * sizeof(float)), *want = malloc(2 * n * sizeof(float));
+    dpsim_features *fa = NULL, *fb = NULL;
+    if (!m)
+        goto done;
+    grad_image(strtoull(c->a + 5, NULL, 10), c->w, c->h, a);
+    grad_image(strtoull(c->b + 5, NULL, 10), c->w, c->h, b);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", vec_dir, c->grad);
+    FILE *fp = fopen(path, "rb");
+    size_t got = fp ? fread(want, sizeof(float), (c->both ? 2 : 1) * n, fp) : 0;
+    if (fp)
+        fclose(fp);
+    CHECK_MSG(got == (c->both ? 2 : 1) * n, "%s: cannot read %s", c->id, path);
+    double d = -1.0, d_cmp = -2.0, d_to = -3.0;
+    CHECK_MSG(dpsim_gradient(ctx, m, a, b, c->w, c->h, &d, ga, c->both ? gb : NULL) == DPSIM_OK,
+              "%s: %s", c->id, dpsim_ctx_last_error(ctx));
+    CHECK(dpsim_extract(ctx, m, a, c->w, c->h, &fa) == DPSIM_OK);
+    CHECK(dpsim_extract(ctx, m, b, c->w, c->h, &fb) == DPSIM_OK);
+    CHECK(dpsim_compare(ctx, m, fa, fb, &d_cmp, NULL, NULL) == DPSIM_OK);
+    CHECK_REL(d, d_cmp, 1e-12, 1e-300);
+    if (c->both) { /* (a sample: it costs another pass) */
+        CHECK(dpsim_gradient_to(ctx, m, a, c->w, c->h, fb, &d_to, ga2) == DPSIM_OK);
+        CHECK(d_to == d);
+        CHECK_MSG(memcmp(ga, ga2, n * sizeof(float)) == 0, "%s: gradient_to differs", c->id);
+    }
+    CHECK_REL(d, c->distance, DIST_REL, 1e-300);
+    double ea = grad_error(ga, want, n), eb = c->both ? grad_error(gb, want + n, n) : 0.0;
+    fprintf(stderr, "%-32s distance rel %.2e  grad a %.2e  grad b %.2e\n", c->id,
+            fabs(d - c->distance) / fabs(c->distance), ea, c->both ? eb : NAN);
+    CHECK_MSG(ea <= GRAD_REL, "%s: d/da max error %.3g of its peak", c->id, ea);
+    CHECK_MSG(eb <= GRAD_REL, "%s: d/db max error %.3g of its peak", c->id, eb);
+    worst_grad = fmax(worst_grad, fmax(ea, eb));
+    worst_dist = fmax(worst_dist, fabs(d - c->distance) / fabs(c->distance));
+done:
+    dpsim_features_free(fa);
+    dpsim_features_free(fb);
+    dpsim_model_free(m);
+    free(a), free(b), free(ga), free(gb), free(ga2), free(want);
+}
+
+int main(int argc, char **argv)
+{
+    if (!getenv("DPSIM_WEIGHTS")) {
+        printf("skip: set DPSIM_WEIGHTS (lin files, DISTS weights, SqueezeNet)\n");
+        return 77;
+    }
+    const char *root = getenv("DPSIM_SOURCE_ROOT"), *only = argc > 1 ? argv[1] : NULL;
+    char vec_dir[1024], file[1100];
+    snprintf(vec_dir, sizeof vec_dir, "%s/tests/vectors", root ? root : ".");
+    snprintf(file, sizeof file, "%s/grad.txt", vec_dir);
+    FILE *fp = fopen(file, "r");
+    CHECK_MSG(fp != NULL, "cannot open %s", file);
+    if (!fp)
+        return check_report();
+    dpsim_ctx *ctx;
+    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
+    const char *every_env = getenv("DPSIM_VECTORS_EVERY"); /* sanitizer builds: a sample */
+    int every = every_env && atoi(every_env) > 0 ? atoi(every_env) : 1, seen = 0, n = 0;
+    char line[4096];
+    while (fgets(line, sizeof line, fp)) {
+        gcase c;
+        if (line[0] == '#' || !parse_case(line, &c) || (only && !strstr(c.id, only)))
+            continue;
+        if (seen++ % every)
+            continue;
+        run_case(ctx, &c, vec_dir);
+        n++;
+    }
+    fclose(fp);
+    dpsim_ctx_free(ctx);
+    grad_trunk_cleanup();
+    CHECK_MSG(n > 0, "no cases in %s", file);
+    printf("%d cases; largest relative error: gradient %.2e (of its peak), distance %.2e\n", n,
+           worst_grad, worst_dist);
+    return check_report();
+}
