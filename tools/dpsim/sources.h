@@ -1,0 +1,43 @@
+/*
+ * sources.h - turning command-line inputs into batch items: a directory
+ * (its image files, recursively, sorted by relative path), a feature file
+ * (its records, checked against the model and the size policy), or an
+ * image file; pairing two lists by name; reading a CSV manifest of pairs.
+ */
+#ifndef DPSIM_SOURCES_H
+#define DPSIM_SOURCES_H
+
+#include "batch.h"
+
+/** 1 if path starts with the feature file magic. */
+int is_feature_file(const char *path);
+/** 1 if path is a directory. */
+int is_directory(const char *path);
+
+/**
+ * Add the items of one input to b: a directory's images (names: paths
+ * relative to it), a feature file's records (names: record names), or an
+ * image (name: the path as given). *first and *count give the range added.
+ * @return EXIT_OK or an exit code (reported).
+ */
+int source_add(batch *b, dpsim_ctx *ctx, const char *arg, size_t *first, size_t *count);
+
+/**
+ * Pair the items [a0, a0+na) with [b0, b0+nb) by equal names (byte order).
+ * Names found on one side only are reported on stderr; they are an error
+ * unless keep_going, and counted in *unmatched either way.
+ * @return EXIT_OK, or EXIT_DATA (reported) for duplicates or unmatched names
+ *   without keep_going.
+ */
+int pair_by_name(batch *b, size_t a0, size_t na, size_t b0, size_t nb, int keep_going,
+                 size_t *unmatched);
+
+/**
+ * Read a CSV manifest of pairs: two columns (image A, image B) per line, an
+ * optional header line "a,b", RFC 4180 quoting; relative paths are taken
+ * from the manifest's folder. Each distinct image becomes one item.
+ * @return EXIT_OK or an exit code (reported).
+ */
+int manifest_add(batch *b, const char *path);
+
+#endif
