@@ -30,6 +30,9 @@ int parse_taps(const char *s, int *taps, int *n_taps, int max);
 int cmd_compare(int argc, char **argv);
 int cmd_weights(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /**
  * Write the distance map as a heatmap PNG: a colour scale from 0 to the map's

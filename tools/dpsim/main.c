@@ -20,6 +20,9 @@ static const char usage[] =
     "  weights [list]   show which weights files are found and where\n"
     "  weights fetch    download the official weights files (needs network)\n"
     "  probe            flaw probes of the comparison methods (see dpsim probe --help)\n"
+    "  features IMG...  save images' features to a file (dpsim features --help)\n"
+    "  index DIR        save a folder's features to a file (dpsim index --help)\n"
+    "  search Q DIR     the images most similar to Q (dpsim search --help)\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -31,6 +34,7 @@ static const char usage[] =
     "  dpsim compare --map diff.png a.png b.png\n"
     "  dpsim compare --method sort --no-norm a.png b.png\n"
     "  dpsim probe --save-images probe/\n"
+
     "  DPSIM_WEIGHTS=/data/weights dpsim weights\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n"
@@ -122,6 +126,9 @@ static const struct {
     {"compare", cmd_compare},
     {"weights", cmd_weights},
     {"probe", cmd_probe},
+    {"features", cmd_features},
+    {"index", cmd_index},
+    {"search", cmd_search},
 };
 
 int main(int argc, char **argv)
