@@ -84,7 +84,7 @@ static const char *const usage[] = {
 typedef struct compare_args {
     model_opts mo;
     batch_opts bo;
-    int per_layer, resize, crop, map_over, dists_resize;
+    int per_layer, resize, crop, map_over, dists_resize, all_pairs;
     const char *map_png, *map_raw;
     const char *path_a, *path_b;
     compare_batch_args batch; /* the batch forms */
@@ -125,7 +125,7 @@ static int parse_own(compare_args *a, int c, const char *arg)
     case OPT_CROP: a->crop = 1; return -1;
     case OPT_DISTS_RESIZE: a->dists_resize = 1; return -1;
     case OPT_REF: b->ref = arg; b->mode = MODE_REF; return -1;
-    case OPT_ALL_PAIRS: b->mode = MODE_ALL; return -1;
+    case OPT_ALL_PAIRS: a->all_pairs = 1; b->mode = MODE_ALL; return -1;
     case OPT_PAIRS: b->manifest = arg; b->mode = MODE_MANIFEST; return -1;
     case OPT_MATRIX: b->matrix = 1; return -1;
     case OPT_MAPS: b->maps_dir = arg; return -1;
@@ -151,8 +151,7 @@ static int check_method(compare_args *a)
 static int choose_mode(compare_args *a, int n_inputs, char **inputs)
 {
     compare_batch_args *b = &a->batch;
-    int forms = (b->ref != NULL) + (b->mode == MODE_ALL && !b->ref && !b->manifest) +
-                (b->manifest != NULL);
+    int forms = (b->ref != NULL) + a->all_pairs + (b->manifest != NULL);
     if (forms > 1)
         return cli_usage_error("compare ", "--ref, --all-pairs and --pairs exclude each other");
     if (b->mode == MODE_SINGLE && n_inputs == 2 &&
