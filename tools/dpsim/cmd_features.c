@@ -119,7 +119,7 @@ static int run(dpsim_ctx *ctx, const model_opts *mo, const batch_opts *bo, int n
     batch_opts_apply(bo, &b);
     for (int i = 0; i < n_inputs && rc == EXIT_OK; i++) {
         size_t first, count;
-        rc = source_add(&b, ctx, inputs[i], &first, &count);
+        rc = source_add(&b, ctx, inputs[i], n_inputs == 1, &first, &count);
     }
     for (size_t i = 0; i < b.n_items; i++)
         b.items[i].keep = 1;

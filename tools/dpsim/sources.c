@@ -130,7 +130,7 @@ static int by_string(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int add_directory(batch *b, const char *dir, size_t *count)
+static int add_directory(batch *b, const char *dir, int relative, size_t *count)
 {
     name_list names = {0};
     int rc = walk(dir, "", &names);
@@ -142,7 +142,7 @@ static int add_directory(batch *b, const char *dir, size_t *count)
         qsort(names.v, names.n, sizeof *names.v, by_string);
     for (size_t i = 0; rc == EXIT_OK && i < names.n; i++) {
         char *path = join(dir, names.v[i]);
-        if (!path || batch_add_image(b, names.v[i], path) == (size_t)-1) {
+        if (!path || batch_add_image(b, relative ? names.v[i] : path, path) == (size_t)-1) {
             cli_error("out of memory listing '%s'", dir);
             rc = EXIT_DATA;
         }
@@ -155,7 +155,8 @@ static int add_directory(batch *b, const char *dir, size_t *count)
 
 // ---- feature files ----
 
-static int add_feature_file(batch *b, dpsim_ctx *ctx, const char *path, size_t *count)
+static int add_feature_file(batch *b, dpsim_ctx *ctx, const char *path, int relative,
+                            size_t *count)
 {
     dpsim_featfile *ff;
     dpsim_status s = dpsim_featfile_read(ctx, path, &ff);
@@ -183,24 +184,34 @@ static int add_feature_file(batch *b, dpsim_ctx *ctx, const char *path, size_t *
         return EXIT_DATA;
     }
     size_t n = dpsim_featfile_count(ff);
-    for (size_t i = 0; i < n; i++)
-        if (batch_add_features(b, dpsim_featfile_name(ff, i), dpsim_featfile_features(ff, i)) ==
-            (size_t)-1) {
+    for (size_t i = 0; i < n; i++) {
+        const char *record = dpsim_featfile_name(ff, i);
+        size_t len = strlen(path) + strlen(record) + 2;
+        char *name = relative ? NULL : malloc(len);
+        if (name)
+            snprintf(name, len, "%s:%s", path, record);
+        if ((!relative && !name) ||
+            batch_add_features(b, relative ? record : name, dpsim_featfile_features(ff, i)) ==
+                (size_t)-1) {
+            free(name);
             cli_error("out of memory");
             return EXIT_DATA;
         }
+        free(name);
+    }
     *count = n;
     return EXIT_OK;
 }
 
-int source_add(batch *b, dpsim_ctx *ctx, const char *arg, size_t *first, size_t *count)
+int source_add(batch *b, dpsim_ctx *ctx, const char *arg, int relative, size_t *first,
+               size_t *count)
 {
     *first = b->n_items;
     *count = 0;
     if (is_directory(arg))
-        return add_directory(b, arg, count);
+        return add_directory(b, arg, relative, count);
     if (is_feature_file(arg))
-        return add_feature_file(b, ctx, arg, count);
+        return add_feature_file(b, ctx, arg, relative, count);
     if (batch_add_image(b, arg, arg) == (size_t)-1) {
         cli_error("out of memory");
         return EXIT_DATA;

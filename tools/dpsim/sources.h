@@ -15,12 +15,16 @@ int is_feature_file(const char *path);
 int is_directory(const char *path);
 
 /**
- * Add the items of one input to b: a directory's images (names: paths
- * relative to it), a feature file's records (names: record names), or an
- * image (name: the path as given). *first and *count give the range added.
+ * Add the items of one input to b: a folder's images, a feature file's
+ * records, or an image (named by the path as given). With relative, a
+ * folder's images are named by their path relative to it and records by
+ * their stored name (one input, or inputs paired by name); without, by
+ * folder/relative path and file.dpf:record, so inputs cannot collide.
+ * *first and *count give the range added.
  * @return EXIT_OK or an exit code (reported).
  */
-int source_add(batch *b, dpsim_ctx *ctx, const char *arg, size_t *first, size_t *count);
+int source_add(batch *b, dpsim_ctx *ctx, const char *arg, int relative, size_t *first,
+               size_t *count);
 
 /**
  * Pair the items [a0, a0+na) with [b0, b0+nb) by equal names (byte order).
