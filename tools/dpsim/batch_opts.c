@@ -75,13 +75,31 @@ void batch_opts_apply(const batch_opts *bo, batch *b)
     b->size_h = bo->size_h;
 }
 
-int batch_finish(dpsim_ctx *ctx, const batch_opts *bo, const batch *b, const char *prov,
-                 const char *buf, size_t len)
+int batch_emit(dpsim_ctx *ctx, const batch_opts *bo, const batch *b, batch_render render,
+               const void *arg)
 {
-    if (!bo->quiet)
-        fprintf(stderr, "dpsim: %s\n", prov);
-    if (bo->verbose)
-        fprintf(stderr, "dpsim: %ld feature extractions for %zu images, %zu pairs, %d job%s\n",
-                b->extractions, b->n_items, b->n_pairs, bo->jobs, bo->jobs == 1 ? "" : "s");
-    return output_commit(ctx, bo->out_path, buf, len);
+    char prov[1024];
+    dpsim_model_provenance(b->model, prov, sizeof prov);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    if (!mem) {
+        cli_error("out of memory for the results");
+        return EXIT_DATA;
+    }
+    int rc = render(mem, b, prov, arg);
+    if (fclose(mem) != 0 && rc == EXIT_OK) {
+        cli_error("out of memory for the results");
+        rc = EXIT_DATA;
+    }
+    if (rc == EXIT_OK) {
+        if (!bo->quiet)
+            fprintf(stderr, "dpsim: %s\n", prov);
+        if (bo->verbose)
+            fprintf(stderr, "dpsim: %ld feature extractions for %zu images, %zu pairs, %d job%s\n",
+                    b->extractions, b->n_items, b->n_pairs, bo->jobs, bo->jobs == 1 ? "" : "s");
+        rc = output_commit(ctx, bo->out_path, buf, len);
+    }
+    free(buf);
+    return rc;
 }

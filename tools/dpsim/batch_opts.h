@@ -52,11 +52,15 @@ int batch_opts_parse(batch_opts *bo, int c, const char *arg, const char *cmd);
 /** Copy the settings into a batch. */
 void batch_opts_apply(const batch_opts *bo, batch *b);
 
+/** Renders a run's results into fp; returns EXIT_OK or an exit code (reported). */
+typedef int (*batch_render)(FILE *fp, const batch *b, const char *prov, const void *arg);
+
 /**
- * The end of a batch run: the provenance on stderr (unless quiet), the
- * extraction count (verbose), the output written to stdout or -o.
+ * The end of a batch run: render the results in memory, print the
+ * provenance on stderr (unless quiet) and the extraction count (verbose),
+ * then write the results to stdout or, atomically, to -o.
  */
-int batch_finish(dpsim_ctx *ctx, const batch_opts *bo, const batch *b, const char *prov,
-                 const char *buf, size_t len);
+int batch_emit(dpsim_ctx *ctx, const batch_opts *bo, const batch *b, batch_render render,
+               const void *arg);
 
 #endif

@@ -212,15 +212,10 @@ static int parse_args(int argc, char **argv, compare_args *a)
         if (rc >= 0)
             return rc;
         if (c == 'h') {
-            for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++)
-                fputs(usage[i], stdout);
+            print_usage(usage, sizeof usage / sizeof usage[0]);
             return EXIT_OK;
         }
-        if (optopt)
-            return cli_usage_error("compare ", "option '-%c' is unknown or needs a value",
-                                   optopt);
-        return cli_usage_error("compare ", "option '%s' is unknown or needs a value",
-                               argv[optind - 1]);
+        return option_error("compare ", argv);
     }
     int rc = choose_mode(a, argc - optind, argv + optind);
     if (rc < 0)

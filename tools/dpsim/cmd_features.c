@@ -67,13 +67,10 @@ static int parse_args(int argc, char **argv, const char *cmd, model_opts *mo, ba
         if (rc >= 0)
             return rc;
         if (c == 'h') {
-            for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++)
-                fputs(usage[i], stdout);
+            print_usage(usage, sizeof usage / sizeof usage[0]);
             return EXIT_OK;
         }
-        if (optopt)
-            return cli_usage_error(cmd, "option '-%c' is unknown or needs a value", optopt);
-        return cli_usage_error(cmd, "option '%s' is unknown or needs a value", argv[optind - 1]);
+        return option_error(cmd, argv);
     }
     if (!bo->out_path)
         return cli_usage_error(cmd, "-o FILE is required: where to save the features");

@@ -89,14 +89,10 @@ static int parse_args(int argc, char **argv, search_args *a)
             continue;
         }
         if (c == 'h') {
-            for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++)
-                fputs(usage[i], stdout);
+            print_usage(usage, sizeof usage / sizeof usage[0]);
             return EXIT_OK;
         }
-        if (optopt)
-            return cli_usage_error("search ", "option '-%c' is unknown or needs a value", optopt);
-        return cli_usage_error("search ", "option '%s' is unknown or needs a value",
-                               argv[optind - 1]);
+        return option_error("search ", argv);
     }
     if (argc - optind < 2)
         return cli_usage_error("search ", "expected a query and a database (folder, images or "
@@ -165,14 +161,12 @@ static void print_results(FILE *fp, const search_args *a, const batch *b, const 
     }
 }
 
-static int write_results(dpsim_ctx *ctx, const search_args *a, const batch *b)
+/* The scored pairs nearest first, the k first printed. */
+static int render(FILE *fp, const batch *b, const char *prov, const void *arg)
 {
+    const search_args *a = arg;
     size_t *order = malloc((b->n_pairs ? b->n_pairs : 1) * sizeof *order), n = 0;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = order ? open_memstream(&buf, &len) : NULL;
-    if (!mem) {
-        free(order);
+    if (!order) {
         cli_error("out of memory for the results");
         return EXIT_DATA;
     }
@@ -183,17 +177,9 @@ static int write_results(dpsim_ctx *ctx, const search_args *a, const batch *b)
     qsort(order, n, sizeof *order, by_distance);
     if (a->k > 0 && (size_t)a->k < n)
         n = (size_t)a->k;
-    char prov[1024];
-    dpsim_model_provenance(b->model, prov, sizeof prov);
-    print_results(mem, a, b, order, n, prov);
-    int rc = fclose(mem) == 0 ? EXIT_OK : EXIT_DATA;
-    if (rc == EXIT_OK)
-        rc = batch_finish(ctx, &a->bo, b, prov, buf, len);
-    else
-        cli_error("out of memory for the results");
-    free(buf);
+    print_results(fp, a, b, order, n, prov);
     free(order);
-    return rc;
+    return EXIT_OK;
 }
 
 static int run(dpsim_ctx *ctx, const search_args *a)
@@ -220,7 +206,7 @@ static int run(dpsim_ctx *ctx, const search_args *a)
     if (built)
         rc = batch_run(&b);
     if (built && (rc == EXIT_OK || a->bo.keep_going)) {
-        int wrc = write_results(ctx, a, &b);
+        int wrc = batch_emit(ctx, &a->bo, &b, render, a);
         rc = wrc != EXIT_OK ? wrc : rc;
     }
     batch_free(&b);

@@ -2,7 +2,6 @@
  * compare_batch.c - `dpsim compare` batch forms (see compare_batch.h): build
  * the items and pairs of the form, run them (batch.c), write the results.
  */
-#define _POSIX_C_SOURCE 200809L
 #include "compare_batch.h"
 
 #include <errno.h>
@@ -75,31 +74,19 @@ static int make_maps_dir(const char *dir)
     return EXIT_DATA;
 }
 
-/* Render the results into a memory buffer, then write them out. */
-static int write_results(dpsim_ctx *ctx, const compare_batch_args *a, const batch *b,
-                         size_t unmatched, const char *prov)
+typedef struct render_args {
+    const compare_batch_args *a;
+    size_t unmatched;
+} render_args;
+
+static int render(FILE *fp, const batch *b, const char *prov, const void *arg)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    if (!mem) {
-        cli_error("out of memory for the results");
-        return EXIT_DATA;
-    }
-    run_info info = {mode_names[a->mode], prov, unmatched};
-    int rc = EXIT_OK;
-    if (a->matrix)
-        rc = output_matrix(mem, b, a->bo->format, &info);
-    else
-        output_pairs(mem, b, a->bo->format, &info);
-    if (fclose(mem) != 0 && rc == EXIT_OK) {
-        cli_error("out of memory for the results");
-        rc = EXIT_DATA;
-    }
-    if (rc == EXIT_OK)
-        rc = batch_finish(ctx, a->bo, b, prov, buf, len);
-    free(buf);
-    return rc;
+    const render_args *r = arg;
+    run_info info = {mode_names[r->a->mode], prov, r->unmatched};
+    if (r->a->matrix)
+        return output_matrix(fp, b, r->a->bo->format, &info);
+    output_pairs(fp, b, r->a->bo->format, &info);
+    return EXIT_OK;
 }
 
 int compare_batch_run(const compare_batch_args *a)
@@ -128,9 +115,8 @@ int compare_batch_run(const compare_batch_args *a)
     if (built)
         rc = batch_run(&b);
     if (built && (rc == EXIT_OK || a->bo->keep_going)) {
-        char prov[1024];
-        dpsim_model_provenance(model, prov, sizeof prov);
-        int wrc = write_results(ctx, a, &b, unmatched, prov);
+        render_args r = {a, unmatched};
+        int wrc = batch_emit(ctx, a->bo, &b, render, &r);
         rc = wrc != EXIT_OK ? wrc : rc;
     }
     if (rc == EXIT_OK && failed)

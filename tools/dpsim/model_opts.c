@@ -90,6 +90,19 @@ int model_opts_check(model_opts *mo, const char *cmd)
     return -1;
 }
 
+void print_usage(const char *const *parts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fputs(parts[i], stdout);
+}
+
+int option_error(const char *cmd, char **argv)
+{
+    if (optopt)
+        return cli_usage_error(cmd, "option '-%c' is unknown or needs a value", optopt);
+    return cli_usage_error(cmd, "option '%s' is unknown or needs a value", argv[optind - 1]);
+}
+
 int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_model **out)
 {
     dpsim_status s = dpsim_model_load(ctx, &mo->model, out);

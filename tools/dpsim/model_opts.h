@@ -67,6 +67,12 @@ int model_opts_check(model_opts *mo, const char *cmd);
 /** 1 if the method has a spatial term (and so a distance map). */
 int method_has_spatial(dpsim_method m);
 
+/** Print a help text kept in parts (ISO C guarantees 4095-byte literals only). */
+void print_usage(const char *const *parts, size_t n);
+
+/** Report getopt's unknown option or missing value (after '?'); returns EXIT_USAGE. */
+int option_error(const char *cmd, char **argv);
+
 /** Load the model, report a failure; with verbose, name the weights files. */
 int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_model **out);
 
