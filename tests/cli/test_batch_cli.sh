@@ -282,6 +282,7 @@ python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); assert len(j["resul
 expect 1 "sizes differ" -- "$DPSIM" search -q "$A/x.png" "$TMP/big" "$A"
 expect 1 "" -- "$DPSIM" search -q --keep-going "$A/x.png" "$TMP/big" "$A"
 expect 0 "wide.png" -- "$DPSIM" search -q --size 64 "$A/x.png" "$TMP/big" "$A"
+expect 0 "wide.png" -- "$DPSIM" search -q --no-lin --method mean "$A/x.png" "$TMP/big" "$A"
 
 # ---- heatmaps per pair ----
 "$DPSIM" compare -q --json --maps "$TMP/maps" "$TMP/A4" "$B" >"$TMP/maps.json" && ok || bad "--maps"

@@ -334,8 +334,8 @@ static void report(batch *b)
         printed = 1;
     }
     if (size_hint)
-        cli_hint("--size WxH resizes every image to one size before extraction; the mean and "
-                 "gram methods compare images of any size");
+        cli_hint("--size WxH resizes every image to one size before extraction; --method mean "
+                 "compares images of any size");
 }
 
 int batch_run(batch *b)

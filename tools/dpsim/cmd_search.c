@@ -2,9 +2,10 @@
  * cmd_search.c - `dpsim search QUERY DB...`: the k images of the database
  * (folders, images, feature files) closest to the query. The query's
  * features are extracted once; database images are extracted one at a time
- * (or read from a feature file) and compared with it. Global methods (mean,
- * sort, gram) make this a search over per-image vectors; spatial methods
- * compare maps position by position and need images of the query's size.
+ * (or read from a feature file) and compared with it. The mean method
+ * compares one vector of channel means per tap, so images of any size; the
+ * others compare maps (position by position, rank by rank, or Gram matrices
+ * of the same size) and need images of the query's size or --size.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +23,12 @@ static const char *const usage[] = {
     "any mix of folders (searched recursively), images and feature files (dpsim\n"
     "index), which skip decoding and extraction. Every image is extracted once.\n"
     "\n"
-    "Sizes: spatial methods (spatial, spatial+mean, spatial+sort, dists) and sort\n"
-    "compare position by position or rank by rank, so every database image must\n"
-    "have the query's size; an image of another size is an error (with\n"
-    "--keep-going: skipped and reported). --size WxH resizes every image first,\n"
-    "which makes any sizes comparable. --method mean compares per-channel means:\n"
-    "with --size it is a search over one vector per image.\n"
+    "Sizes: --method mean compares one vector of channel means per tap, so any\n"
+    "sizes (a vector search). The other methods compare position by position\n"
+    "(spatial, spatial+X, dists), rank by rank (sort) or need equal sizes (gram),\n"
+    "so every database image must have the query's size: another size is an\n"
+    "error (with --keep-going: skipped and reported), unless --size WxH resizes\n"
+    "every image first.\n"
     "\n"
     "options:\n"
     "  -k, --k N          how many results (default 10; 0 = all)\n"
@@ -41,7 +42,7 @@ static const char *const usage[] = {
     "examples:\n"
     "  dpsim search query.png photos/\n"
     "  dpsim index -o photos.dpf photos/ && dpsim search -k 5 --json query.png photos.dpf\n"
-    "  dpsim search --method mean --size 224 --csv query.jpg photos/\n"
+    "  dpsim search --method mean --no-lin --csv query.jpg photos/\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
 };
