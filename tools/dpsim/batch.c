@@ -350,7 +350,7 @@ int batch_run(batch *b)
             shared[n_shared++] = i;
     run_state st = {.b = b};
     pthread_mutex_init(&st.lock, NULL);
-    progress_start(&st.bar, b->n_pairs ? "jobs" : "images", (long)(n_shared + b->n_pairs),
+    progress_start(&st.bar, b->n_pairs ? "steps" : "images", (long)(n_shared + b->n_pairs),
                    b->quiet);
     run_phase(&st, shared, n_shared);
     if (!st.stop)
