@@ -22,7 +22,8 @@ int is_directory(const char *path)
 int is_feature_file(const char *path)
 {
     char magic[DPSIM_FEATFILE_MAGIC_LEN];
-    FILE *fp = is_directory(path) ? NULL : fopen(path, "rb");
+    struct stat st; /* only regular files: opening a FIFO would block */
+    FILE *fp = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
     if (!fp)
         return 0;
     int yes = fread(magic, 1, sizeof magic, fp) == sizeof magic &&
