@@ -30,7 +30,7 @@ static const char *const usage[] = {
     "  DIR_A DIR_B        pair files with the same relative path (or feature records\n"
     "                     with the same name); names on one side only are errors\n"
     "                     (with --keep-going: reported, the rest scored, exit 1)\n"
-    "  --ref R            compare R with every image given after it\n"
+    "  --ref R            compare R with every image of the inputs\n"
     "  --all-pairs        every unordered pair: N extractions for N(N-1)/2 distances\n"
     "  --matrix           with --all-pairs: print the N x N matrix, rows and columns\n"
     "                     in input order (text rows end with their name; CSV and\n"
