@@ -6,34 +6,14 @@
 # their refusal under other settings, --jobs invariance, atomic outputs, and
 # CSV/JSON checked by parsing. Usage: test_batch_cli.sh DPSIM_BINARY
 set -u
-DPSIM=$1
-SRC=${DPSIM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+DPSIM_TEST_NAME=batch
+. "$(dirname "$0")/harness.sh"
 if ! "$DPSIM" compare -q "$SRC/examples/ref.png" "$SRC/examples/blur.png" >/dev/null 2>&1; then
     echo "the SqueezeNet and LPIPS weights are not found (set DPSIM_WEIGHTS): skipped"
     exit 77
 fi
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
-TMP=$(mktemp -d /tmp/dpsim-batch-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
 
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        bad "$* -> exit $rc, expected $code; output: $out"
-    elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-        bad "$* -> output lacks /$pattern/: $out"
-    else
-        ok
-    fi
-}
 # check NAME -- command...: the command must succeed
 check() {
     local name=$1
@@ -297,5 +277,4 @@ for p in paths:
     assert open(p, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 PY
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
