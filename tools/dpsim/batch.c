@@ -119,10 +119,14 @@ void batch_prep(const batch *b, char *out, size_t len)
 typedef struct run_state {
     batch *b;
     pthread_mutex_t lock;
+    pthread_cond_t sunk;        /* the sink moved on, or the run stopped */
     size_t next, count;         /* next job index of the phase, number of jobs */
     const size_t *jobs;         /* phase 1: item indices; phase 2: NULL (pair i) */
+    unsigned char *done;        /* (count) finished phase 1 jobs, for the sink */
+    size_t next_sink;           /* the next phase 1 job to hand to the sink */
     int stop;                   /* set on the first failure without keep_going */
     int fatal;                  /* a worker could not start (no context) */
+    int sink_failed;            /* the sink reported a failure */
     progress bar;
 } run_state;
 
@@ -180,13 +184,34 @@ static dpsim_features *extract_item(run_state *st, dpsim_ctx *ctx, const batch_i
     return f;
 }
 
-/* Phase 1: extract and keep item i. Returns 1 on success. */
+/* Phase 1: extract and keep item i (a feature-file record is there already). 1 on success. */
 static int item_job(run_state *st, dpsim_ctx *ctx, size_t i)
 {
     batch_item *it = &st->b->items[i];
+    if (it->feats)
+        return 1;
     it->owned = extract_item(st, ctx, it, &it->error);
     it->feats = it->owned;
     return it->owned != NULL;
+}
+
+/* With the lock held: hand finished items to the sink in order, free what was extracted. */
+static void drain(run_state *st)
+{
+    batch *b = st->b;
+    while (st->next_sink < st->count && st->done[st->next_sink] && !st->sink_failed) {
+        batch_item *it = &b->items[st->jobs[st->next_sink++]];
+        if (!it->feats)
+            continue; /* failed: reported at the end */
+        if (b->sink(b->sink_user, it) != 0)
+            st->sink_failed = st->stop = 1;
+        else
+            b->n_sunk++;
+        dpsim_features_free(it->owned);
+        it->owned = NULL;
+        it->feats = NULL;
+    }
+    pthread_cond_broadcast(&st->sunk);
 }
 
 /* Features of item i for one pair: kept ones, or extracted now into *tmp. */
@@ -269,12 +294,18 @@ static void *worker(void *arg)
     if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
         pthread_mutex_lock(&st->lock);
         st->fatal = st->stop = 1;
+        pthread_cond_broadcast(&st->sunk);
         pthread_mutex_unlock(&st->lock);
         return NULL;
     }
+    const int sink = st->jobs && st->b->sink;
+    const size_t window = 2 * (size_t)(st->b->jobs < 1 ? 1 : st->b->jobs);
     for (;;) {
         pthread_mutex_lock(&st->lock);
+        while (sink && !st->stop && st->next < st->count && st->next - st->next_sink >= window)
+            pthread_cond_wait(&st->sunk, &st->lock); /* bound what waits for the sink */
         if (st->stop || st->next >= st->count) {
+            pthread_cond_broadcast(&st->sunk);
             pthread_mutex_unlock(&st->lock);
             break;
         }
@@ -285,6 +316,10 @@ static void *worker(void *arg)
         if (!ok && !st->b->keep_going)
             st->stop = 1;
         progress_add(&st->bar, 1);
+        if (sink) {
+            st->done[job] = 1;
+            drain(st);
+        }
         pthread_mutex_unlock(&st->lock);
     }
     dpsim_ctx_free(ctx);
@@ -345,19 +380,29 @@ int batch_run(batch *b)
         cli_error("out of memory for %zu items", b->n_items);
         return EXIT_DATA;
     }
-    for (size_t i = 0; i < b->n_items; i++)
-        if (!b->items[i].feats && (b->items[i].uses > 1 || b->items[i].keep))
+    for (size_t i = 0; i < b->n_items; i++) /* with a sink, file records pass through too */
+        if ((!b->items[i].feats || b->sink) && (b->items[i].uses > 1 || b->items[i].keep))
             shared[n_shared++] = i;
     run_state st = {.b = b};
+    if (b->sink && !(st.done = calloc(n_shared ? n_shared : 1, 1))) {
+        free(shared);
+        cli_error("out of memory for %zu items", b->n_items);
+        return EXIT_DATA;
+    }
     pthread_mutex_init(&st.lock, NULL);
+    pthread_cond_init(&st.sunk, NULL);
     progress_start(&st.bar, b->n_pairs ? "steps" : "images", (long)(n_shared + b->n_pairs),
                    b->quiet);
     run_phase(&st, shared, n_shared);
     if (!st.stop)
         run_phase(&st, NULL, b->n_pairs);
     progress_end(&st.bar);
+    pthread_cond_destroy(&st.sunk);
     pthread_mutex_destroy(&st.lock);
     free(shared);
+    free(st.done);
+    if (st.sink_failed)
+        return EXIT_DATA;
     if (st.fatal) {
         cli_error("cannot create a context for a worker (out of memory)");
         return EXIT_DATA;

@@ -4,7 +4,8 @@
  * size, extracted) or records of feature files (used as they are). Pairs
  * index items. An item used by several pairs is extracted once up front and
  * kept; an item used by one pair is extracted by that pair's job and freed
- * right after, so dir-vs-dir runs hold two images' features per worker.
+ * right after, so dir-vs-dir runs hold two images' features per worker. With
+ * a sink, kept items are handed over in order and freed (saving a set).
  * Work is shared by --jobs worker threads, each with its own dpsim_ctx, on
  * one immutable model; results land in per-pair slots, so the output does
  * not depend on the number of threads.
@@ -49,8 +50,15 @@ typedef struct batch {
     int per_tap;           /* fill pair.per_tap */
     int size_w, size_h;    /* > 0: resize every decoded image to this size first */
     const char *maps_dir;  /* write a heatmap per pair there */
+    /* NULL, or called with every kept item in item order as soon as it and all before it
+       are ready (under the run's lock); extracted features are freed right after, so
+       saving a set holds at most 2 x jobs feature sets. Returns 0 on success; a failure
+       (reported by the sink) stops the run. */
+    int (*sink)(void *user, const batch_item *it);
+    void *sink_user;
     /* results */
     long extractions;      /* dpsim_extract calls made */
+    size_t n_sunk;         /* items handed to the sink */
     size_t n_failed_items, n_failed_pairs;
 } batch;
 

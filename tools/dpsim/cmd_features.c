@@ -85,24 +85,43 @@ static int parse_args(int argc, char **argv, const char *cmd, model_opts *mo, ba
     return model_opts_check(mo, cmd);
 }
 
-/* Save the items that have features, in order. */
-static int save(dpsim_ctx *ctx, const batch *b, const char *path)
+typedef struct saver {
+    dpsim_ctx *ctx; /* used under the batch's lock only */
+    dpsim_featfile_writer *w;
+    int failed;
+} saver;
+
+/* The batch's sink: append one image's features to the file. */
+static int save_item(void *user, const batch_item *it)
+{
+    saver *sv = user;
+    dpsim_status s = dpsim_featfile_writer_add(sv->ctx, sv->w, it->name, it->feats);
+    if (s != DPSIM_OK) {
+        sv->failed = 1;
+        return cli_fail(sv->ctx, s, "features");
+    }
+    return 0;
+}
+
+/* Extract every item and stream it, in order, into the file; commit when all went well
+   (or with keep_going, what went well). */
+static int run_and_save(dpsim_ctx *ctx, batch *b, const batch_opts *bo)
 {
     char prep[64];
     batch_prep(b, prep, sizeof prep);
-    dpsim_featfile_writer *w;
-    dpsim_status s = dpsim_featfile_writer_open(ctx, path, b->model, prep, &w);
+    saver sv = {ctx, NULL, 0};
+    dpsim_status s = dpsim_featfile_writer_open(ctx, bo->out_path, b->model, prep, &sv.w);
     if (s != DPSIM_OK)
         return cli_fail(ctx, s, "features");
-    for (size_t i = 0; i < b->n_items && s == DPSIM_OK; i++)
-        if (b->items[i].feats)
-            s = dpsim_featfile_writer_add(ctx, w, b->items[i].name, b->items[i].feats);
-    if (s != DPSIM_OK) {
-        dpsim_featfile_writer_abort(w);
-        return cli_fail(ctx, s, "features");
+    b->sink = save_item;
+    b->sink_user = &sv;
+    int rc = batch_run(b);
+    if (sv.failed || (rc != EXIT_OK && !bo->keep_going)) {
+        dpsim_featfile_writer_abort(sv.w);
+        return EXIT_DATA;
     }
-    s = dpsim_featfile_writer_commit(ctx, w);
-    return s == DPSIM_OK ? EXIT_OK : cli_fail(ctx, s, "features");
+    s = dpsim_featfile_writer_commit(ctx, sv.w);
+    return s != DPSIM_OK ? cli_fail(ctx, s, "features") : rc;
 }
 
 static int run(dpsim_ctx *ctx, const model_opts *mo, const batch_opts *bo, int n_inputs,
@@ -121,22 +140,15 @@ static int run(dpsim_ctx *ctx, const model_opts *mo, const batch_opts *bo, int n
     }
     for (size_t i = 0; i < b.n_items; i++)
         b.items[i].keep = 1;
-    const int built = rc == EXIT_OK;
-    if (built)
-        rc = batch_run(&b);
-    if (built && (rc == EXIT_OK || bo->keep_going)) {
-        size_t saved = 0;
-        for (size_t i = 0; i < b.n_items; i++)
-            saved += b.items[i].feats != NULL;
-        int wrc = save(ctx, &b, bo->out_path);
+    if (rc == EXIT_OK) {
+        rc = run_and_save(ctx, &b, bo);
         char prov[1024];
         dpsim_model_provenance(model, prov, sizeof prov);
         if (!bo->quiet)
             fprintf(stderr, "dpsim: %s\n", prov);
-        if (bo->verbose)
+        if (bo->verbose && (rc == EXIT_OK || bo->keep_going))
             fprintf(stderr, "dpsim: %ld feature extractions, %zu of %zu images saved to %s\n",
-                    b.extractions, saved, b.n_items, bo->out_path);
-        rc = wrc != EXIT_OK ? wrc : rc;
+                    b.extractions, b.n_sunk, b.n_items, bo->out_path);
     }
     batch_free(&b);
     dpsim_model_free(model);
