@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "manifest.h"
 #include "sources.h"
 
 static const char *const mode_names[] = {"single", "pairs", "ref", "all-pairs", "manifest"};

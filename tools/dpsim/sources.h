@@ -2,7 +2,7 @@
  * sources.h - turning command-line inputs into batch items: a directory
  * (its image files, recursively, sorted by relative path), a feature file
  * (its records, checked against the model and the size policy), or an
- * image file; pairing two lists by name; reading a CSV manifest of pairs.
+ * image file; pairing two lists by name.
  */
 #ifndef DPSIM_SOURCES_H
 #define DPSIM_SOURCES_H
@@ -36,12 +36,9 @@ int source_add(batch *b, dpsim_ctx *ctx, const char *arg, int relative, size_t *
 int pair_by_name(batch *b, size_t a0, size_t na, size_t b0, size_t nb, int keep_going,
                  size_t *unmatched);
 
-/**
- * Read a CSV manifest of pairs: two columns (image A, image B) per line, an
- * optional header line "a,b", RFC 4180 quoting; relative paths are taken
- * from the manifest's folder. Each distinct image becomes one item.
- * @return EXIT_OK or an exit code (reported).
- */
-int manifest_add(batch *b, const char *path);
+/** "a/b" (just b when a is empty); NULL when out of memory. */
+char *path_join(const char *a, const char *b);
+/** strcmp for qsort/bsearch over an array of char *. */
+int compare_strings(const void *a, const void *b);
 
 #endif
