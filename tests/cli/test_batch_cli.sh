@@ -236,6 +236,17 @@ expect 1 "made with taps=1,4,7,9,10,11,12, this model uses taps=1,4" -- "$DPSIM"
 expect 1 "made with images at their own size, this run uses size=64x64" -- "$DPSIM" compare --size 64 --all-pairs "$TMP/A.dpf"
 head -c 3000 "$TMP/A.dpf" >"$TMP/cut.dpf"
 expect 1 "cut.dpf': truncated" -- "$DPSIM" compare --all-pairs "$TMP/cut.dpf"
+# a manifest entry FILE:NAME is a feature-file record
+printf '../A.dpf:x.png,../B/x.png\n"../A.dpf:sub/z.png",../B/sub/z.png\n../A.dpf:x.png,../A/y.png\n' >"$TMP/man/rec.csv"
+"$DPSIM" compare -v --pairs "$TMP/man/rec.csv" --csv >"$TMP/manrec.csv" 2>"$TMP/err" && ok || bad "manifest records: $(cat "$TMP/err")"
+grep -q "3 feature extractions for 5 images, 3 pairs" "$TMP/err" && ok || bad "manifest records count: $(cat "$TMP/err")"
+python3 - "$TMP/man.csv" "$TMP/manrec.csv" <<'PY' && ok || bad "manifest records differ from images"
+import csv, sys
+a, b = (list(csv.reader(open(p, newline="")))[1:] for p in sys.argv[1:3])
+assert [r[2] for r in a] == [r[2] for r in b] and b[0][0].endswith("A.dpf:x.png")
+PY
+printf '../A.dpf:nope.png,../B/x.png\n' >"$TMP/man/norec.csv"
+expect 1 "feature file has no record 'nope.png'" -- "$DPSIM" compare --pairs "$TMP/man/norec.csv"
 "$DPSIM" features -q -o "$TMP/two.dpf" "$A/x.png" "$A/y.png" && ok || bad "features"
 expect 1 "holds 2 images, expected one reference" -- "$DPSIM" compare --ref "$TMP/two.dpf" "$A/x.png"
 "$DPSIM" features -q -o "$TMP/one.dpf" "$A/x.png"

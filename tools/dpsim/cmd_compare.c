@@ -36,7 +36,8 @@ static const char *const usage[] = {
     "                     in input order (text rows end with their name; CSV and\n"
     "                     JSON name them); the diagonal is 0\n"
     "  --pairs FILE.csv   a manifest: lines `image A,image B` (optional header a,b;\n"
-    "                     CSV quoting); relative paths are from the manifest's folder\n"
+    "                     CSV quoting); relative paths are from the manifest's folder;\n"
+    "                     an entry SET.dpf:NAME is the record NAME of a feature file\n"
     "  --maps DIR         write a heatmap PNG per pair into DIR (NNNNNN-A-B.png)\n"
     "\n",
     "options:\n"

@@ -60,7 +60,7 @@ static int build(batch *b, dpsim_ctx *ctx, const compare_batch_args *a, size_t *
                 if (!batch_add_pair(b, i, j))
                     rc = cli_fail(NULL, DPSIM_E_NOMEM, "pairs");
         return rc;
-    case MODE_MANIFEST: return manifest_add(b, a->manifest);
+    case MODE_MANIFEST: return manifest_add(b, ctx, a->manifest);
     case MODE_SINGLE: break;
     }
     return EXIT_USAGE;

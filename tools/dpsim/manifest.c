@@ -1,6 +1,7 @@
 /*
  * manifest.c - a CSV manifest of pairs as batch items and pairs (see
- * manifest.h): each distinct image becomes one item, extracted once.
+ * manifest.h): each distinct entry becomes one item, extracted once, or
+ * taken from a feature file when the entry is FILE:NAME.
  */
 #include "manifest.h"
 
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "sources.h"
@@ -118,7 +120,69 @@ static int read_rows(const char *path, manifest_row **rows_out, size_t *n_out)
     return rc;
 }
 
-int manifest_add(batch *b, const char *path)
+typedef struct loaded_file {
+    char *path;
+    dpsim_featfile *ff;
+} loaded_file;
+
+/* The feature file at path, loaded once per manifest; NULL if it fails (reported). */
+static dpsim_featfile *feature_file(batch *b, dpsim_ctx *ctx, const char *path,
+                                    loaded_file **files, size_t *n_files)
+{
+    for (size_t i = 0; i < *n_files; i++)
+        if (strcmp((*files)[i].path, path) == 0)
+            return (*files)[i].ff;
+    loaded_file *grown = realloc(*files, (*n_files + 1) * sizeof *grown);
+    char *copy = strdup(path);
+    dpsim_featfile *ff = NULL;
+    if (grown)
+        *files = grown;
+    if (!grown || !copy) {
+        free(copy);
+        cli_error("out of memory");
+        return NULL;
+    }
+    if (load_feature_file(b, ctx, path, &ff) != EXIT_OK) {
+        free(copy);
+        return NULL;
+    }
+    (*files)[(*n_files)++] = (loaded_file){copy, ff};
+    return ff;
+}
+
+/*
+ * One manifest entry as an item: an image file, or "FILE:NAME", the record
+ * NAME of feature file FILE (tried when no file has the whole name).
+ */
+static int add_entry(batch *b, dpsim_ctx *ctx, const char *entry, loaded_file **files,
+                     size_t *n_files)
+{
+    struct stat st;
+    const char *colon = stat(entry, &st) == 0 ? NULL : strchr(entry, ':');
+    for (; colon; colon = strchr(colon + 1, ':')) {
+        char *file = strndup(entry, (size_t)(colon - entry));
+        int is_ff = file && is_feature_file(file);
+        dpsim_featfile *ff = is_ff ? feature_file(b, ctx, file, files, n_files) : NULL;
+        free(file);
+        if (!is_ff)
+            continue;
+        if (!ff)
+            return EXIT_DATA;
+        for (size_t i = 0; i < dpsim_featfile_count(ff); i++)
+            if (strcmp(dpsim_featfile_name(ff, i), colon + 1) == 0)
+                return batch_add_features(b, entry, dpsim_featfile_features(ff, i)) ==
+                               (size_t)-1
+                           ? cli_fail(NULL, DPSIM_E_NOMEM, "manifest")
+                           : EXIT_OK;
+        cli_error("manifest entry '%s': feature file has no record '%s'", entry, colon + 1);
+        return EXIT_DATA;
+    }
+    return batch_add_image(b, entry, entry) == (size_t)-1 ? cli_fail(NULL, DPSIM_E_NOMEM,
+                                                                      "manifest")
+                                                          : EXIT_OK;
+}
+
+int manifest_add(batch *b, dpsim_ctx *ctx, const char *path)
 {
     manifest_row *rows = NULL;
     size_t n = 0;
@@ -145,16 +209,17 @@ int manifest_add(batch *b, const char *path)
             if (k == 0 || strcmp(unique[i], unique[k - 1]) != 0)
                 unique[k++] = unique[i];
         n_unique = k;
-        size_t first = b->n_items;
+        size_t first = b->n_items, n_files = 0;
+        loaded_file *files = NULL;
         for (size_t i = 0; rc == EXIT_OK && i < n_unique; i++)
-            if (batch_add_image(b, unique[i], unique[i]) == (size_t)-1)
-                rc = EXIT_DATA;
+            rc = add_entry(b, ctx, unique[i], &files, &n_files);
+        for (size_t i = 0; i < n_files; i++)
+            free(files[i].path);
+        free(files);
         for (size_t i = 0; rc == EXIT_OK && i < n; i++)
             if (!batch_add_pair(b, find_item(unique, n_unique, first, rows[i].a),
                                 find_item(unique, n_unique, first, rows[i].b)))
-                rc = EXIT_DATA;
-        if (rc != EXIT_OK)
-            cli_error("out of memory reading manifest '%s'", path);
+                rc = cli_fail(NULL, DPSIM_E_NOMEM, "manifest");
     }
     free(unique);
     for (size_t i = 0; i < n; i++) {

@@ -156,8 +156,7 @@ static int add_directory(batch *b, const char *dir, int relative, size_t *count)
 
 // ---- feature files ----
 
-static int add_feature_file(batch *b, dpsim_ctx *ctx, const char *path, int relative,
-                            size_t *count)
+int load_feature_file(batch *b, dpsim_ctx *ctx, const char *path, dpsim_featfile **out)
 {
     dpsim_featfile *ff;
     dpsim_status s = dpsim_featfile_read(ctx, path, &ff);
@@ -184,6 +183,17 @@ static int add_feature_file(batch *b, dpsim_ctx *ctx, const char *path, int rela
         cli_error("out of memory");
         return EXIT_DATA;
     }
+    *out = ff;
+    return EXIT_OK;
+}
+
+static int add_feature_file(batch *b, dpsim_ctx *ctx, const char *path, int relative,
+                            size_t *count)
+{
+    dpsim_featfile *ff;
+    int rc = load_feature_file(b, ctx, path, &ff);
+    if (rc != EXIT_OK)
+        return rc;
     size_t n = dpsim_featfile_count(ff);
     for (size_t i = 0; i < n; i++) {
         const char *record = dpsim_featfile_name(ff, i);

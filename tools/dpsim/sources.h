@@ -36,6 +36,13 @@ int source_add(batch *b, dpsim_ctx *ctx, const char *arg, int relative, size_t *
 int pair_by_name(batch *b, size_t a0, size_t na, size_t b0, size_t nb, int keep_going,
                  size_t *unmatched);
 
+/**
+ * Read a feature file, check it against b's model and size policy, and hand
+ * it to b (records stay valid until batch_free). @return EXIT_OK or EXIT_DATA
+ * (reported, naming the setting that differs).
+ */
+int load_feature_file(batch *b, dpsim_ctx *ctx, const char *path, dpsim_featfile **out);
+
 /** "a/b" (just b when a is empty); NULL when out of memory. */
 char *path_join(const char *a, const char *b);
 /** strcmp for qsort/bsearch over an array of char *. */
