@@ -280,6 +280,16 @@ expect 1 "" -- "$DPSIM" search -q --keep-going "$A/x.png" "$TMP/big" "$A"
 expect 0 "wide.png" -- "$DPSIM" search -q --size 64 "$A/x.png" "$TMP/big" "$A"
 expect 0 "wide.png" -- "$DPSIM" search -q --no-lin --method mean "$A/x.png" "$TMP/big" "$A"
 
+# ---- progress bar: on a terminal only, not with --quiet ----
+if command -v script >/dev/null; then
+    script -qc "'$DPSIM' compare --all-pairs -o '$TMP/tty.csv' --csv '$A'" "$TMP/tty.log" >/dev/null 2>&1
+    grep -q "15/15 steps .*/s .*left" "$TMP/tty.log" && ok || bad "no progress bar on a terminal: $(cat -v "$TMP/tty.log")"
+    script -qc "'$DPSIM' compare -q --all-pairs -o '$TMP/tty.csv' --csv '$A'" "$TMP/tty.log" >/dev/null 2>&1
+    grep -q "steps" "$TMP/tty.log" && bad "progress bar with --quiet" || ok
+fi
+"$DPSIM" compare --all-pairs --csv "$A" 2>"$TMP/err" >/dev/null
+grep -q "steps" "$TMP/err" && bad "progress bar when stderr is not a terminal" || ok
+
 # ---- heatmaps per pair ----
 "$DPSIM" compare -q --json --maps "$TMP/maps" "$TMP/A4" "$B" >"$TMP/maps.json" && ok || bad "--maps"
 python3 - "$TMP/maps.json" <<'PY' && ok || bad "maps"
