@@ -279,6 +279,7 @@ expect 1 "sizes differ" -- "$DPSIM" search -q "$A/x.png" "$TMP/big" "$A"
 expect 1 "" -- "$DPSIM" search -q --keep-going "$A/x.png" "$TMP/big" "$A"
 expect 0 "wide.png" -- "$DPSIM" search -q --size 64 "$A/x.png" "$TMP/big" "$A"
 expect 0 "wide.png" -- "$DPSIM" search -q --no-lin --method mean "$A/x.png" "$TMP/big" "$A"
+expect 0 "wide.png" -- "$DPSIM" search -q --no-lin --method gram "$A/x.png" "$TMP/big" "$A"
 
 # ---- progress bar: on a terminal only, not with --quiet ----
 if command -v script >/dev/null; then

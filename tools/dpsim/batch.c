@@ -370,7 +370,7 @@ static void report(batch *b)
     }
     if (size_hint)
         cli_hint("--size WxH resizes every image to one size before extraction; --method mean "
-                 "compares images of any size");
+                 "and --method gram compare images of any size");
 }
 
 int batch_run(batch *b)

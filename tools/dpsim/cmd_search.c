@@ -2,10 +2,10 @@
  * cmd_search.c - `dpsim search QUERY DB...`: the k images of the database
  * (folders, images, feature files) closest to the query. The query's
  * features are extracted once; database images are extracted one at a time
- * (or read from a feature file) and compared with it. The mean method
- * compares one vector of channel means per tap, so images of any size; the
- * others compare maps (position by position, rank by rank, or Gram matrices
- * of the same size) and need images of the query's size or --size.
+ * (or read from a feature file) and compared with it. The mean and gram
+ * methods compare per-tap vectors (channel means) or c x c Gram matrices, so
+ * images of any size; the others compare maps position by position or rank
+ * by rank and need images of the query's size or --size.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +24,12 @@ static const char *const usage[] = {
     "(searched recursively), images and feature files (dpsim index), which skip\n"
     "decoding and extraction. Every image is extracted once.\n"
     "\n"
-    "Sizes: --method mean compares one vector of channel means per tap, so any\n"
-    "sizes (a vector search). The other methods compare position by position\n"
-    "(spatial, spatial+X, dists), rank by rank (sort) or need equal sizes (gram),\n"
-    "so every database image must have the query's size: another size is an\n"
-    "error (with --keep-going: skipped and reported), unless --size WxH resizes\n"
-    "every image first.\n"
+    "Sizes: --method mean compares one vector of channel means per tap (a vector\n"
+    "search) and --method gram c x c Gram matrices: images of any size. The\n"
+    "other methods compare position by position (spatial, spatial+X, dists) or\n"
+    "rank by rank (sort), so every database image must have the query's size:\n"
+    "another size is an error (with --keep-going: skipped and reported), unless\n"
+    "--size WxH resizes every image first.\n"
     "\n"
     "options:\n"
     "  -k, --k N          how many results (default 10; 0 = all)\n"

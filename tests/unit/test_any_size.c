@@ -1,7 +1,8 @@
 /*
- * test_mean_sizes.c - the mean method compares images of different sizes
- * (channel means do not depend on positions), checked against channel means
- * recomputed here from the features; every other method refuses them.
+ * test_any_size.c - the mean and gram methods compare images of different
+ * sizes (channel means and Gram matrices do not depend on positions),
+ * checked against both recomputed here from the features; the other
+ * methods refuse them.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 #include "testgen.h"
 #include "model/model.h"
 
-static char tmpdir[] = "/tmp/dpsim-test-mean-sizes-XXXXXX";
+static char tmpdir[] = "/tmp/dpsim-test-any-size-XXXXXX";
 
 static dpsim_model *load(dpsim_ctx *ctx, const char *trunk, dpsim_method method, int norm)
 {
@@ -35,8 +36,44 @@ static dpsim_features *extract(dpsim_ctx *ctx, const dpsim_model *m, uint64_t se
     return f;
 }
 
+/* z (c, hw) of one tap, unit-normalised along channels when norm, in double */
+static double *unit(const float *z, int c, size_t hw, int norm)
+{
+    double *out = malloc((size_t)c * hw * sizeof(double));
+    for (size_t k = 0; k < hw; k++) {
+        double n = 0.0;
+        for (int i = 0; i < c; i++)
+            n += (double)z[i * hw + k] * z[i * hw + k];
+        double inv = norm ? 1.0 / (sqrt(n) + 1e-10) : 1.0;
+        for (int i = 0; i < c; i++)
+            out[i * hw + k] = z[i * hw + k] * inv;
+    }
+    return out;
+}
+
+/* The gram term of tap t, from scratch: unit weights. */
+static double gram_oracle(const dpsim_features *a, const dpsim_features *b, int t, int norm)
+{
+    const int c = a->c[t];
+    size_t hwa = (size_t)a->h[t] * a->w[t], hwb = (size_t)b->h[t] * b->w[t];
+    double *za = unit(a->tap[t], c, hwa, norm), *zb = unit(b->tap[t], c, hwb, norm), sum = 0.0;
+    for (int i = 0; i < c; i++)
+        for (int j = 0; j < c; j++) {
+            double ga = 0.0, gb = 0.0;
+            for (size_t k = 0; k < hwa; k++)
+                ga += za[i * hwa + k] * za[j * hwa + k];
+            for (size_t k = 0; k < hwb; k++)
+                gb += zb[i * hwb + k] * zb[j * hwb + k];
+            double d = ga / (double)hwa - gb / (double)hwb;
+            sum += d * d;
+        }
+    free(za);
+    free(zb);
+    return sum / ((double)c * c);
+}
+
 /* The mean term of tap t, from scratch: unit weights. */
-static double oracle(const dpsim_features *a, const dpsim_features *b, int t, int norm)
+static double mean_oracle(const dpsim_features *a, const dpsim_features *b, int t, int norm)
 {
     double sum = 0.0, na = 0.0, nb = 0.0;
     double *ma = calloc((size_t)a->c[t], sizeof(double)), *mb = calloc((size_t)a->c[t], sizeof(double));
@@ -71,8 +108,9 @@ int main(void)
     tensor_list_free(&list);
     dpsim_ctx *ctx;
     CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
-    for (int norm = 0; norm <= 1; norm++) {
-        dpsim_model *m = load(ctx, trunk, DPSIM_METHOD_MEAN, norm);
+    for (int run = 0; run < 4; run++) {
+        const int norm = run & 1, gram = run >> 1;
+        dpsim_model *m = load(ctx, trunk, gram ? DPSIM_METHOD_GRAM : DPSIM_METHOD_MEAN, norm);
         if (!m)
             break;
         dpsim_features *a = extract(ctx, m, 1, 48, 40), *b = extract(ctx, m, 2, 33, 57);
@@ -81,19 +119,21 @@ int main(void)
         CHECK(dpsim_compare(ctx, m, b, a, &d2, NULL, NULL) == DPSIM_OK);
         CHECK(d > 0 && d == d2);
         for (int t = 0; t < dpsim_model_n_taps(m); t++) {
-            CHECK_REL(per_tap[t], oracle(a, b, t, norm), 1e-12, 1e-300);
+            double want = gram ? gram_oracle(a, b, t, norm) : mean_oracle(a, b, t, norm);
+            CHECK_REL(per_tap[t], want, 1e-9, 1e-300);
             sum += per_tap[t];
         }
         CHECK_REL(d, sum, 1e-12, 1e-300);
         float map[48 * 40];
-        CHECK(dpsim_compare(ctx, m, a, b, &d, NULL, map) != DPSIM_OK); /* no map for mean */
-        /* other methods need equal sizes, and say what does not */
+        CHECK(dpsim_compare(ctx, m, a, b, &d, NULL, map) != DPSIM_OK); /* no map for these */
+        /* other methods need equal sizes, and say which do not */
         static const dpsim_method others[] = {DPSIM_METHOD_SPATIAL, DPSIM_METHOD_SORT,
-                                              DPSIM_METHOD_GRAM, DPSIM_METHOD_SPATIAL_MEAN};
+                                              DPSIM_METHOD_SPATIAL_MEAN,
+                                              DPSIM_METHOD_SPATIAL_SORT};
         for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
             dpsim_model *o = load(ctx, trunk, others[i], -1);
             CHECK(o && dpsim_compare(ctx, o, a, b, &d, NULL, NULL) == DPSIM_E_SHAPE);
-            CHECK(strstr(dpsim_ctx_last_error(ctx), "method mean compares any sizes") != NULL);
+            CHECK(strstr(dpsim_ctx_last_error(ctx), "methods mean and gram compare any sizes"));
             dpsim_model_free(o);
         }
         dpsim_features_free(a);
