@@ -271,8 +271,8 @@ int output_matrix(FILE *fp, const batch *b, out_format f, const run_info *info)
             csv_string(fp, b->items[i].name);
         for (size_t j = 0; j < n; j++) {
             double d = m[i * n + j];
-            const char *sep = f == FORMAT_TEXT ? (j ? " " : "") : f == FORMAT_CSV ? "," : j ? ","
-                                                                                          : "";
+            /* CSV rows start with the name, so every value has a comma before it */
+            const char *sep = f == FORMAT_CSV ? "," : j == 0 ? "" : f == FORMAT_TEXT ? " " : ",";
             if (isnan(d))
                 fprintf(fp, "%s%s", sep, f == FORMAT_JSON ? "null" : f == FORMAT_TEXT ? "-" : "");
             else
