@@ -193,17 +193,7 @@ static int run(dpsim_ctx *ctx, const search_args *a)
     batch b;
     batch_init(&b, model);
     batch_opts_apply(&a->bo, &b);
-    size_t first, count;
-    rc = source_add(&b, ctx, a->query, 1, &first, &count);
-    if (rc == EXIT_OK && count != 1) {
-        cli_error("query '%s': holds %zu images, expected one", a->query, count);
-        rc = EXIT_DATA;
-    }
-    for (int i = 0; i < a->n_db && rc == EXIT_OK; i++)
-        if ((rc = source_add(&b, ctx, a->db[i], a->n_db == 1, &first, &count)) == EXIT_OK)
-            for (size_t k = 0; k < count && rc == EXIT_OK; k++)
-                if (!batch_add_pair(&b, 0, first + k))
-                    rc = cli_fail(NULL, DPSIM_E_NOMEM, "pairs");
+    rc = source_add_one_vs_many(&b, ctx, "query", a->query, a->db, a->n_db);
     const int built = rc == EXIT_OK;
     if (built)
         rc = batch_run(&b);

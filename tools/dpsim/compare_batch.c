@@ -29,20 +29,7 @@ static int build(batch *b, dpsim_ctx *ctx, const compare_batch_args *a, size_t *
             return rc;
         return pair_by_name(b, first, count, first_b, count_b, a->bo->keep_going, unmatched);
     }
-    case MODE_REF:
-        if ((rc = source_add(b, ctx, a->ref, 1, &first, &count)) != EXIT_OK)
-            return rc;
-        if (count != 1) {
-            cli_error("--ref '%s': holds %zu images, expected one reference", a->ref, count);
-            return EXIT_DATA;
-        }
-        for (int i = 0; i < a->n_inputs && rc == EXIT_OK; i++)
-            if ((rc = source_add(b, ctx, a->inputs[i], a->n_inputs == 1, &first, &count)) ==
-                EXIT_OK)
-                for (size_t k = 0; k < count && rc == EXIT_OK; k++)
-                    if (!batch_add_pair(b, 0, first + k))
-                        rc = cli_fail(NULL, DPSIM_E_NOMEM, "pairs");
-        return rc;
+    case MODE_REF: return source_add_one_vs_many(b, ctx, "--ref", a->ref, a->inputs, a->n_inputs);
     case MODE_ALL:
         for (int i = 0; i < a->n_inputs && rc == EXIT_OK; i++)
             if ((rc = source_add(b, ctx, a->inputs[i], a->n_inputs == 1, &first, &count)) ==

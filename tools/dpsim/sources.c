@@ -231,6 +231,23 @@ int source_add(batch *b, dpsim_ctx *ctx, const char *arg, int relative, size_t *
     return EXIT_OK;
 }
 
+int source_add_one_vs_many(batch *b, dpsim_ctx *ctx, const char *what, const char *one,
+                           char *const *inputs, int n_inputs)
+{
+    size_t first, count;
+    int rc = source_add(b, ctx, one, 1, &first, &count);
+    if (rc == EXIT_OK && (first != 0 || count != 1)) {
+        cli_error("%s '%s': holds %zu images, expected one", what, one, count);
+        rc = EXIT_DATA;
+    }
+    for (int i = 0; i < n_inputs && rc == EXIT_OK; i++)
+        if ((rc = source_add(b, ctx, inputs[i], n_inputs == 1, &first, &count)) == EXIT_OK)
+            for (size_t k = 0; k < count && rc == EXIT_OK; k++)
+                if (!batch_add_pair(b, 0, first + k))
+                    rc = cli_fail(NULL, DPSIM_E_NOMEM, "pairs");
+    return rc;
+}
+
 // ---- pairing by name ----
 
 static const batch *sort_batch; /* qsort has no user pointer in C11 */

@@ -27,6 +27,14 @@ int source_add(batch *b, dpsim_ctx *ctx, const char *arg, int relative, size_t *
                size_t *count);
 
 /**
+ * Add one image (or one-record feature file) `one` as item 0 and pair it with
+ * every item of the inputs. @param what names `one` in messages ("--ref").
+ * @return EXIT_OK or an exit code (reported).
+ */
+int source_add_one_vs_many(batch *b, dpsim_ctx *ctx, const char *what, const char *one,
+                           char *const *inputs, int n_inputs);
+
+/**
  * Pair the items [a0, a0+na) with [b0, b0+nb) by equal names (byte order).
  * Names found on one side only are reported on stderr; they are an error
  * unless keep_going, and counted in *unmatched either way.
