@@ -2,7 +2,7 @@
  * sources.h - turning command-line inputs into batch items: a directory
  * (its image files, recursively, sorted by relative path), a feature file
  * (its records, checked against the model and the size policy), or an
- * image file; pairing two lists by name.
+ * image file; one against many; pairing two lists by name.
  */
 #ifndef DPSIM_SOURCES_H
 #define DPSIM_SOURCES_H
