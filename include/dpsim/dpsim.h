@@ -213,8 +213,10 @@ DPSIM_API int dpsim_features_height(const dpsim_features *features);
 
 /**
  * Distance between two feature sets made by the same model from images of the
- * same size. Features do not depend on the method or normalisation: a model
- * that differs from the extracting one only there accepts them too.
+ * same size (any sizes for DPSIM_METHOD_MEAN and DPSIM_METHOD_GRAM: channel
+ * means and Gram matrices do not depend on positions). Features do not depend
+ * on the method or normalisation: a model that differs from the extracting one
+ * only there accepts them too.
  * @param distance out: the total distance.
  * @param per_tap  NULL, or caller buffer of dpsim_model_n_taps(model) terms
  *                 (for spatial+mean and spatial+sort each is the sum of both
@@ -349,6 +351,8 @@ DPSIM_API dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char 
 #ifdef __cplusplus
 }
 #endif
+
+#include "dpsim/featfile.h"
 
 #endif /* DPSIM_DPSIM_H */
 #include "dpsim/grad.h" /* deep perceptual loss: gradients (issue 4) */

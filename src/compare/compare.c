@@ -111,6 +111,34 @@ static dpsim_status method_distance(const dpsim_model *m, const dpsim_features *
     return s;
 }
 
+/*
+ * mean and gram on images of different sizes: channel means and Gram matrices
+ * (c x c) do not depend on positions.
+ */
+static dpsim_status global_any_size(const dpsim_model *m, const dpsim_features *a,
+                                    const dpsim_features *b, double *distance, double *per_tap,
+                                    errbuf *e)
+{
+    const int mean = m->method == DPSIM_METHOD_MEAN;
+    double total = 0.0;
+    for (int t = 0; t < a->n_taps; t++) {
+        double term = 0.0;
+        const size_t hw_a = (size_t)a->h[t] * a->w[t], hw_b = (size_t)b->h[t] * b->w[t];
+        dpsim_status s =
+            mean ? mean_term_sizes(a->tap[t], hw_a, b->tap[t], hw_b, a->c[t],
+                                   m->weight[TERM_MEAN][t], m->normalize, &term, e)
+                 : gram_term_sizes(a->tap[t], hw_a, b->tap[t], hw_b, a->c[t],
+                                   m->weight[TERM_GRAM][t], m->normalize, &term, e);
+        if (s != DPSIM_OK)
+            return s;
+        if (per_tap)
+            per_tap[t] = term;
+        total += term;
+    }
+    *distance = total;
+    return DPSIM_OK;
+}
+
 dpsim_status dpsim_compare(dpsim_ctx *ctx, const dpsim_model *m, const dpsim_features *a,
                            const dpsim_features *b, double *distance, double *per_tap, float *map)
 {
@@ -121,10 +149,13 @@ dpsim_status dpsim_compare(dpsim_ctx *ctx, const dpsim_model *m, const dpsim_fea
         return ctx_fail(ctx, DPSIM_E_INVAL,
                         "features were extracted with another model (net, taps, version or "
                         "weights differ), expected features of this model");
+    if ((a->width != b->width || a->height != b->height) && !map &&
+        (m->method == DPSIM_METHOD_MEAN || m->method == DPSIM_METHOD_GRAM))
+        return global_any_size(m, a, b, distance, per_tap, ctx ? &ctx->err : NULL);
     if (a->width != b->width || a->height != b->height)
         return ctx_fail(ctx, DPSIM_E_SHAPE,
                         "image sizes differ: %dx%d and %dx%d, expected equal sizes (resize or "
-                        "crop first)",
+                        "crop first; methods mean and gram compare any sizes)",
                         a->width, a->height, b->width, b->height);
     if (map && !has_spatial(m->method))
         return ctx_fail(ctx, DPSIM_E_UNSUPPORTED,

@@ -27,22 +27,28 @@ static double inv_norm(const double *v, int c)
     return 1.0 / (sqrt(s) + NORM_EPS);
 }
 
-dpsim_status mean_term(const tap_pair *p, const float *w, int norm, double *out, errbuf *e)
+dpsim_status mean_term_sizes(const float *a, size_t hw_a, const float *b, size_t hw_b, int c,
+                             const float *w, int norm, double *out, errbuf *e)
 {
-    const size_t hw = (size_t)p->h * p->w;
-    double *ma = dp_malloc(2 * (size_t)p->c * sizeof(double)); // (2, c): ma, mb
+    double *ma = dp_malloc(2 * (size_t)c * sizeof(double)); // (2, c): ma, mb
     if (!ma)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
-    double *mb = ma + p->c;
-    channel_means(p->a, p->c, hw, ma);
-    channel_means(p->b, p->c, hw, mb);
-    const double ia = norm ? inv_norm(ma, p->c) : 1.0, ib = norm ? inv_norm(mb, p->c) : 1.0;
+    double *mb = ma + c;
+    channel_means(a, c, hw_a, ma);
+    channel_means(b, c, hw_b, mb);
+    const double ia = norm ? inv_norm(ma, c) : 1.0, ib = norm ? inv_norm(mb, c) : 1.0;
     double sum = 0.0;
-    for (int ch = 0; ch < p->c; ch++) {
+    for (int ch = 0; ch < c; ch++) {
         double d = ma[ch] * ia - mb[ch] * ib;
         sum += (w ? w[ch] : 1.0) * d * d;
     }
     *out = sum;
     dp_free(ma);
     return DPSIM_OK;
+}
+
+dpsim_status mean_term(const tap_pair *p, const float *w, int norm, double *out, errbuf *e)
+{
+    const size_t hw = (size_t)p->h * p->w;
+    return mean_term_sizes(p->a, hw, p->b, hw, p->c, w, norm, out, e);
 }

@@ -24,6 +24,9 @@ dpsim_status spatial_term(const tap_pair *p, const float *w, int norm, double *o
                           float *tap_map, errbuf *e);
 /** mean: each channel's spatial mean, then normalised along channels, then as spatial. */
 dpsim_status mean_term(const tap_pair *p, const float *w, int norm, double *out, errbuf *e);
+/** mean_term for taps of different sizes: a is (c, hw_a), b is (c, hw_b). */
+dpsim_status mean_term_sizes(const float *a, size_t hw_a, const float *b, size_t hw_b, int c,
+                             const float *w, int norm, double *out, errbuf *e);
 /** sort: each channel's values sorted descending, normalised per rank, then as spatial. */
 dpsim_status sort_term(const tap_pair *p, const float *w, int norm, double *out, errbuf *e);
 /**
@@ -31,6 +34,9 @@ dpsim_status sort_term(const tap_pair *p, const float *w, int norm, double *out,
  * term = sum_i w[i] sum_j (G_ij - G0_ij)^2 / c^2.
  */
 dpsim_status gram_term(const tap_pair *p, const float *w, int norm, double *out, errbuf *e);
+/** gram_term for taps of different sizes: a is (c, hw_a), b is (c, hw_b). */
+dpsim_status gram_term_sizes(const float *a, size_t hw_a, const float *b, size_t hw_b, int c,
+                             const float *w, int norm, double *out, errbuf *e);
 /**
  * dists: per channel, texture t and structure s from population statistics;
  * returns scale * sum_c alpha[c] (1 - t) + beta[c] (1 - s). With scale =

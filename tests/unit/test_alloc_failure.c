@@ -21,7 +21,7 @@
 static dpsim_ctx *ctx;
 static char tmpdir[] = "/tmp/dpsim-test-alloc-XXXXXX";
 static char trunk_path[4200], lin_path[4200], bad_lin_path[4200], png_path[4200];
-static char image_path[4200];
+static char image_path[4200], feat_path[4200];
 static dpsim_model *model;
 static dpsim_features *feat_a, *feat_b;
 static float pixels_a[3 * 64 * 64], pixels_b[3 * 64 * 64];
@@ -97,7 +97,7 @@ static dpsim_status op_resize(void)
     return s;
 }
 
-/* 1 if tmpdir holds a leftover temporary of png_path */
+/* 1 if tmpdir holds a leftover temporary (of png_path or feat_path) */
 static int temporary_left(void)
 {
     DIR *d = opendir(tmpdir);
@@ -139,6 +139,41 @@ static dpsim_status op_compare(void)
     dpsim_status s = dpsim_compare(ctx, model, feat_a, feat_b, &d, per_tap, map);
     if (s != DPSIM_OK)
         CHECK(d == -7.0);
+    return s;
+}
+
+static dpsim_status op_featfile_write(void)
+{
+    unlink(feat_path);
+    dpsim_featfile_writer *w = untouched;
+    dpsim_status s = dpsim_featfile_writer_open(ctx, feat_path, model, "size=64x64", &w);
+    if (s != DPSIM_OK) {
+        CHECK(w == untouched);
+    } else {
+        s = dpsim_featfile_writer_add(ctx, w, "a", feat_a);
+        if (s == DPSIM_OK)
+            s = dpsim_featfile_writer_add(ctx, w, "b", feat_b);
+        if (s == DPSIM_OK)
+            s = dpsim_featfile_writer_commit(ctx, w);
+        else
+            dpsim_featfile_writer_abort(w);
+    }
+    if (s != DPSIM_OK)
+        CHECK(access(feat_path, F_OK) != 0);
+    CHECK(!temporary_left());
+    return s;
+}
+
+static dpsim_status op_featfile_read(void)
+{
+    dpsim_featfile *ff = untouched;
+    dpsim_status s = dpsim_featfile_read(ctx, feat_path, &ff);
+    if (s == DPSIM_OK) {
+        CHECK(dpsim_featfile_count(ff) == 2 && dpsim_featfile_check(ctx, ff, model) == DPSIM_OK);
+        dpsim_featfile_free(ff);
+    } else {
+        CHECK(ff == untouched);
+    }
     return s;
 }
 
@@ -223,6 +258,7 @@ int main(void)
     snprintf(lin_path, sizeof lin_path, "%s/lin.safetensors", tmpdir);
     snprintf(bad_lin_path, sizeof bad_lin_path, "%s/bad_lin.safetensors", tmpdir);
     snprintf(png_path, sizeof png_path, "%s/out.png", tmpdir);
+    snprintf(feat_path, sizeof feat_path, "%s/set.dpf", tmpdir);
     dp_alloc_fail_at(0);
     CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
     write_weights();
@@ -261,8 +297,11 @@ int main(void)
         sweep("extract", op_extract, DPSIM_OK);
         CHECK(dpsim_extract(ctx, model, pixels_a, 64, 64, &feat_a) == DPSIM_OK);
         CHECK(dpsim_extract(ctx, model, pixels_b, 64, 64, &feat_b) == DPSIM_OK);
-        if (feat_a && feat_b)
+        if (feat_a && feat_b) {
             sweep("compare", op_compare, DPSIM_OK);
+            sweep("feature file write", op_featfile_write, DPSIM_OK);
+            sweep("feature file read", op_featfile_read, DPSIM_OK);
+        }
     }
     dpsim_features_free(feat_a);
     dpsim_features_free(feat_b);

@@ -33,6 +33,9 @@ int cmd_probe(int argc, char **argv);
 int cmd_optimize(int argc, char **argv);
 /** Draw values (n) over steps as a loss-curve PNG (log scale when all are > 0). */
 dpsim_status loss_plot_png(dpsim_ctx *ctx, const char *path, const double *values, int n);
+int cmd_features(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /**
  * Write the distance map as a heatmap PNG: a colour scale from 0 to the map's

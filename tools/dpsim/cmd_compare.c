@@ -3,52 +3,69 @@
  * sizes (error unless --resize/--crop), extract features, compare, print
  * the distance (stdout) and the provenance (stderr, and in JSON).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "compare_batch.h"
+#include "sources.h"
 
-static const char usage[] =
+/* in parts: ISO C guarantees string literals of 4095 bytes only */
+static const char *const usage[] = {
     "usage: dpsim compare [options] A B\n"
+    "       dpsim compare [options] DIR_A DIR_B          (pairs by relative path)\n"
+    "       dpsim compare [options] --ref R DIR|FILES...  (one reference against many)\n"
+    "       dpsim compare [options] --all-pairs DIR|FILES...\n"
+    "       dpsim compare [options] --pairs MANIFEST.csv\n"
     "\n"
     "Print the perceptual distance between images A and B (0 = identical; larger\n"
     "= more different; default LPIPS v0.1 on SqueezeNet 1.1). Images: PNG, JPEG,\n"
     "BMP, GIF (first frame), WebP; gray is replicated to RGB and alpha is ignored.\n"
     "\n"
+    "The batch forms extract every image's features once and reuse them. A folder\n"
+    "means its image files (.png .jpg .jpeg .bmp .gif .webp, any case), found\n"
+    "recursively, hidden entries skipped, sorted by relative path. Wherever images\n"
+    "are expected a feature file (dpsim features, dpsim index) may stand instead.\n"
+    "  DIR_A DIR_B        pair files with the same relative path (or feature records\n"
+    "                     with the same name); names on one side only are errors\n"
+    "                     (with --keep-going: reported, the rest scored, exit 1)\n"
+    "  --ref R            compare R with every image of the inputs\n"
+    "  --all-pairs        every unordered pair: N extractions for N(N-1)/2 distances\n"
+    "  --matrix           with --all-pairs: print the N x N matrix, rows and columns\n"
+    "                     in input order (text rows end with their name; CSV and\n"
+    "                     JSON name them); the diagonal is 0\n"
+    "  --pairs FILE.csv   a manifest: lines `image A,image B` (optional header a,b;\n"
+    "                     CSV quoting); relative paths are from the manifest's folder;\n"
+    "                     an entry SET.dpf:NAME is the record NAME of a feature file\n"
+    "  --maps DIR         write a heatmap PNG per pair into DIR (NNNNNN-A-B.png)\n"
+    "\n",
     "options:\n"
-    "  --net NAME         squeeze (default; SqueezeNet 1.1), alex (AlexNet), vgg (VGG-16)\n"
-    "  --method M         spatial (default; LPIPS), mean, sort, spatial+mean, spatial+sort,\n"
-    "                     gram, dists (VGG-16 with L2 pooling; implies --net vgg)\n"
-    "  --no-norm          no unit normalisation along channels (spatial, mean, sort)\n"
-    "  --norm             force it on (gram is unnormalised by default)\n"
-    "  --pixel-layer      add the preprocessed input as an extra first tap `pixel`\n"
+    MODEL_OPTIONS_HELP
     "  --dists-resize     dists: shrink both images so the short side is 256 (bilinear,\n"
-    "                     antialiased); by default no resizing\n"
-    "  --version V        LPIPS version 0.1 (default) or 0.0 (not for dists)\n"
-    "  --no-lin           unweighted baseline: every channel weight is 1\n"
-    "  --taps LIST        `features` indices to compare, e.g. 3,8,15 (default: LPIPS taps)\n"
-    "  --trunk FILE       network weights (PyTorch .pth or .safetensors) for this run\n"
-    "  --lin FILE         per-channel weights: an LPIPS lin file (spatial term), DISTS\n"
-    "                     weights.pt (dists), or a dpsim weights file (doc/WEIGHTS.md)\n"
+    "                     antialiased); by default no resizing (single pair)\n"
     "  --per-layer        also print each tap's term\n"
     "  --map FILE.png     write the spatial distance map as a heatmap PNG (methods\n"
-    "                     with a spatial term only)\n"
+    "                     with a spatial term only; single pair)\n"
     "  --map-over         draw the heatmap over image A (with --map)\n"
     "  --map-raw FILE.npy write the map as float32 NumPy .npy, shape (height, width)\n"
     "  --resize           resize B to A's size (bilinear, antialiased when shrinking)\n"
     "  --crop             centre-crop both images to their common size\n"
     "  --json             print one JSON object instead of text\n"
-    "  -v, --verbose      say what was decoded (formats, dropped alpha, weights files)\n"
-    "  -q, --quiet        do not print the provenance line\n"
     "  -h, --help         this help\n"
-    "\n"
+    "batch options:\n"
+    BATCH_OPTIONS_HELP
+    "\n",
     "output: the distance on the first stdout line (9 significant digits); with\n"
     "--per-layer one line per tap: `features.N <term>` (`pixel <term>` for the\n"
     "pixel layer); the terms sum to the distance. A provenance line (net, taps,\n"
     "method, normalisation, version, weight sha256 prefixes, preprocessing) goes\n"
     "to stderr.\n"
+    "batch output: text `distance  A  B` per pair (per-layer `features.N=term`),\n"
+    "then `# count .. mean .. std .. min .. max .. harmonic_mean ..` (libvmaf's\n"
+    "harmonic mean n / sum(1/(1+d)) - 1); CSV with a header a,b,distance[,taps]\n"
+    "[,map]; JSON with pairs, failed, summary, provenance and the extraction count.\n"
+    "Pairs are listed in a fixed order (as paired, or i<j for --all-pairs).\n"
     "\n"
     "examples:\n"
     "  dpsim compare ref.png out.png\n"
@@ -58,76 +75,123 @@ static const char usage[] =
     "  dpsim compare --resize photo.jpg thumbnail.webp\n"
     "  dpsim compare --method mean --no-norm --per-layer a.png b.png\n"
     "  dpsim compare --method dists --dists-resize a.png b.png\n"
+    "  dpsim compare --csv -o scores.csv -j 4 originals/ decoded/\n"
+    "  dpsim compare --ref ref.png --json candidates/\n"
+    "  dpsim compare --all-pairs --matrix --csv photos/\n"
+    "  dpsim compare --pairs pairs.csv --keep-going --maps heat/\n"
+    "  dpsim compare --all-pairs set.dpf      (features saved by dpsim index)\n"
     "\n"
-    "exit status: 0 success, 1 data or I/O error, 2 usage error\n";
+    "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+};
 
 typedef struct compare_args {
-    dpsim_model_options model;
-    int per_layer, json, verbose, quiet, resize, crop, map_over;
-    int net_given, version_given, norm_flag, dists_resize; /* norm_flag: 0 none, 1 --norm, 2 --no-norm */
+    model_opts mo;
+    batch_opts bo;
+    int per_layer, resize, crop, map_over, dists_resize, all_pairs;
     const char *map_png, *map_raw;
     const char *path_a, *path_b;
+    compare_batch_args batch; /* the batch forms */
 } compare_args;
 
-enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT_PER_LAYER,
-       OPT_MAP, OPT_MAP_OVER, OPT_MAP_RAW, OPT_RESIZE, OPT_CROP, OPT_JSON, OPT_METHOD,
-       OPT_NORM, OPT_NO_NORM, OPT_PIXEL, OPT_DISTS_RESIZE };
+enum { OPT_PER_LAYER = OPT_BATCH_END, OPT_MAP, OPT_MAP_OVER, OPT_MAP_RAW, OPT_RESIZE, OPT_CROP,
+       OPT_DISTS_RESIZE, OPT_REF, OPT_ALL_PAIRS, OPT_PAIRS, OPT_MATRIX, OPT_MAPS };
 
 static const struct option long_options[] = {
-    {"net", required_argument, NULL, OPT_NET},
-    {"version", required_argument, NULL, OPT_VERSION},
-    {"no-lin", no_argument, NULL, OPT_NO_LIN},
-    {"taps", required_argument, NULL, OPT_TAPS},
-    {"trunk", required_argument, NULL, OPT_TRUNK},
-    {"lin", required_argument, NULL, OPT_LIN},
+    MODEL_LONG_OPTIONS,
+    BATCH_LONG_OPTIONS,
     {"per-layer", no_argument, NULL, OPT_PER_LAYER},
     {"map", required_argument, NULL, OPT_MAP},
     {"map-over", no_argument, NULL, OPT_MAP_OVER},
     {"map-raw", required_argument, NULL, OPT_MAP_RAW},
     {"resize", no_argument, NULL, OPT_RESIZE},
     {"crop", no_argument, NULL, OPT_CROP},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"method", required_argument, NULL, OPT_METHOD},
-    {"norm", no_argument, NULL, OPT_NORM},
-    {"no-norm", no_argument, NULL, OPT_NO_NORM},
-    {"pixel-layer", no_argument, NULL, OPT_PIXEL},
     {"dists-resize", no_argument, NULL, OPT_DISTS_RESIZE},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
+    {"ref", required_argument, NULL, OPT_REF},
+    {"all-pairs", no_argument, NULL, OPT_ALL_PAIRS},
+    {"pairs", required_argument, NULL, OPT_PAIRS},
+    {"matrix", no_argument, NULL, OPT_MATRIX},
+    {"maps", required_argument, NULL, OPT_MAPS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* The single pair's own options. Returns -2 if c is not one, else like model_opts_parse. */
+static int parse_own(compare_args *a, int c, const char *arg)
+{
+    compare_batch_args *b = &a->batch;
+    switch (c) {
+    case OPT_PER_LAYER: a->per_layer = 1; return -1;
+    case OPT_MAP: a->map_png = arg; return -1;
+    case OPT_MAP_OVER: a->map_over = 1; return -1;
+    case OPT_MAP_RAW: a->map_raw = arg; return -1;
+    case OPT_RESIZE: a->resize = 1; return -1;
+    case OPT_CROP: a->crop = 1; return -1;
+    case OPT_DISTS_RESIZE: a->dists_resize = 1; return -1;
+    case OPT_REF: b->ref = arg; b->mode = MODE_REF; return -1;
+    case OPT_ALL_PAIRS: a->all_pairs = 1; b->mode = MODE_ALL; return -1;
+    case OPT_PAIRS: b->manifest = arg; b->mode = MODE_MANIFEST; return -1;
+    case OPT_MATRIX: b->matrix = 1; return -1;
+    case OPT_MAPS: b->maps_dir = arg; return -1;
+    default: return -2;
+    }
+}
+
 /* Combinations the chosen method does not allow. Returns -1 to go on, or an exit code. */
 static int check_method(compare_args *a)
 {
-    const dpsim_method m = a->model.method;
-    const char *name = dpsim_method_name(m);
-    int spatial = m == DPSIM_METHOD_SPATIAL || m == DPSIM_METHOD_SPATIAL_MEAN ||
-                  m == DPSIM_METHOD_SPATIAL_SORT;
-    if ((a->map_png || a->map_raw) && !spatial)
-        return cli_usage_error("compare ", "--map/--map-raw: method %s has no spatial term; a "
-                               "map exists for spatial, spatial+mean and spatial+sort", name);
+    const dpsim_method m = a->mo.model.method;
+    if ((a->map_png || a->map_raw || a->batch.maps_dir) && !method_has_spatial(m))
+        return cli_usage_error("compare ", "--map/--map-raw/--maps: method %s has no spatial "
+                               "term; a map exists for spatial, spatial+mean and spatial+sort",
+                               dpsim_method_name(m));
     if (a->dists_resize && m != DPSIM_METHOD_DISTS)
         return cli_usage_error("compare ", "--dists-resize needs --method dists");
-    if (m != DPSIM_METHOD_DISTS)
-        return -1;
-    if (a->net_given && a->model.net != DPSIM_NET_VGG16)
-        return cli_usage_error("compare ", "--method dists: defined on vgg only, got --net %s",
-                               dpsim_net_name(a->model.net));
-    if (a->norm_flag)
-        return cli_usage_error("compare ", "--method dists: has no channel normalisation, "
-                               "--norm/--no-norm do not apply");
-    if (a->model.pixel_layer)
-        return cli_usage_error("compare ", "--method dists: always has the pixel layer, "
-                               "--pixel-layer does not apply");
-    if (a->version_given)
-        return cli_usage_error("compare ", "--method dists: has its own preprocessing, "
-                               "--version does not apply");
-    if (a->model.n_taps)
-        return cli_usage_error("compare ", "--method dists: uses its own taps "
-                               "(pixel,3,8,15,22,29), --taps does not apply");
-    a->model.net = DPSIM_NET_VGG16;
+    return model_opts_check(&a->mo, "compare ");
+}
+
+/* Which form: single pair unless a batch option says otherwise or both inputs are
+   folders or feature files. */
+static int choose_mode(compare_args *a, int n_inputs, char **inputs)
+{
+    compare_batch_args *b = &a->batch;
+    int forms = (b->ref != NULL) + a->all_pairs + (b->manifest != NULL);
+    if (forms > 1)
+        return cli_usage_error("compare ", "--ref, --all-pairs and --pairs exclude each other");
+    if (b->mode == MODE_SINGLE && n_inputs == 2 &&
+        (is_directory(inputs[0]) || is_feature_file(inputs[0])) &&
+        (is_directory(inputs[1]) || is_feature_file(inputs[1])))
+        b->mode = MODE_BY_NAME;
+    if (b->mode == MODE_SINGLE && n_inputs != 2)
+        return cli_usage_error("compare ", "expected two images, got %d argument%s", n_inputs,
+                               n_inputs == 1 ? "" : "s");
+    if ((b->mode == MODE_REF || b->mode == MODE_ALL) && n_inputs < 1)
+        return cli_usage_error("compare ", "%s: expected images, folders or feature files "
+                               "after the options", b->mode == MODE_REF ? "--ref" : "--all-pairs");
+    if (b->mode == MODE_MANIFEST && n_inputs)
+        return cli_usage_error("compare ", "--pairs: the manifest lists the images; got %d "
+                               "more argument%s", n_inputs, n_inputs == 1 ? "" : "s");
+    if (b->matrix && b->mode != MODE_ALL)
+        return cli_usage_error("compare ", "--matrix needs --all-pairs");
+    if (b->matrix && a->per_layer)
+        return cli_usage_error("compare ", "--matrix holds totals only; drop --per-layer or "
+                               "--matrix");
+    return -1;
+}
+
+/* Options of one form used with the other. Returns -1 to go on, or an exit code. */
+static int check_form_options(const compare_args *a)
+{
+    const int single = a->batch.mode == MODE_SINGLE;
+    if (single && (a->bo.out_path || a->bo.jobs != 1 || a->bo.keep_going || a->bo.size_w ||
+                   a->batch.maps_dir || a->bo.format == FORMAT_CSV))
+        return cli_usage_error("compare ", "-o, --jobs, --keep-going, --size, --maps and --csv "
+                               "are for the batch forms (folders, --ref, --all-pairs, --pairs)");
+    if (!single && (a->map_png || a->map_raw || a->map_over))
+        return cli_usage_error("compare ", "--map/--map-raw/--map-over are for a single pair; "
+                               "the batch forms write maps with --maps DIR");
+    if (!single && (a->resize || a->crop || a->dists_resize))
+        return cli_usage_error("compare ", "--resize/--crop/--dists-resize depend on both images "
+                               "of a pair; the batch forms resize every image with --size WxH");
     return -1;
 }
 
@@ -135,81 +199,47 @@ static int check_method(compare_args *a)
 static int parse_args(int argc, char **argv, compare_args *a)
 {
     memset(a, 0, sizeof *a);
-    dpsim_model_options_init(&a->model);
+    model_opts_init(&a->mo);
+    batch_opts_init(&a->bo);
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "vqh", long_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_NET:
-            if (dpsim_net_parse(optarg, &a->model.net) != DPSIM_OK)
-                return cli_usage_error("compare ", "--net '%s': expected squeeze, alex or vgg",
-                                       optarg);
-            a->net_given = 1;
-            break;
-        case OPT_METHOD:
-            if (dpsim_method_parse(optarg, &a->model.method) != DPSIM_OK)
-                return cli_usage_error("compare ", "--method '%s': expected spatial, mean, sort, "
-                                       "spatial+mean, spatial+sort, gram or dists", optarg);
-            break;
-        case OPT_NORM:
-        case OPT_NO_NORM:
-            if (a->norm_flag && a->norm_flag != (c == OPT_NORM ? 1 : 2))
-                return cli_usage_error("compare ", "--norm and --no-norm exclude each other");
-            a->norm_flag = c == OPT_NORM ? 1 : 2;
-            a->model.normalize = c == OPT_NORM;
-            break;
-        case OPT_PIXEL: a->model.pixel_layer = 1; break;
-        case OPT_DISTS_RESIZE: a->dists_resize = 1; break;
-        case OPT_VERSION:
-            if (strcmp(optarg, "0.1") == 0)
-                a->model.version = DPSIM_LPIPS_V0_1;
-            else if (strcmp(optarg, "0.0") == 0)
-                a->model.version = DPSIM_LPIPS_V0_0;
-            else
-                return cli_usage_error("compare ", "--version '%s': expected 0.1 or 0.0", optarg);
-            a->version_given = 1;
-            break;
-        case OPT_NO_LIN: a->model.use_lin = 0; break;
-        case OPT_TAPS:
-            if (!parse_taps(optarg, a->model.taps, &a->model.n_taps, DPSIM_MAX_TAPS))
-                return cli_usage_error("compare ", "--taps '%s': expected a comma-separated "
-                                       "list of layer indices such as 3,8,15", optarg);
-            break;
-        case OPT_TRUNK: a->model.trunk_path = optarg; break;
-        case OPT_LIN: a->model.lin_path = optarg; break;
-        case OPT_PER_LAYER: a->per_layer = 1; break;
-        case OPT_MAP: a->map_png = optarg; break;
-        case OPT_MAP_OVER: a->map_over = 1; break;
-        case OPT_MAP_RAW: a->map_raw = optarg; break;
-        case OPT_RESIZE: a->resize = 1; break;
-        case OPT_CROP: a->crop = 1; break;
-        case OPT_JSON: a->json = 1; break;
-        case 'v': a->verbose = 1; break;
-        case 'q': a->quiet = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default:
-            if (optopt)
-                return cli_usage_error("compare ", "option '-%c' is unknown or needs a value",
-                                       optopt);
-            return cli_usage_error("compare ", "option '%s' is unknown or needs a value",
-                                   argv[optind - 1]);
+    while ((c = getopt_long(argc, argv, BATCH_SHORT_OPTIONS, long_options, NULL)) != -1) {
+        int rc = model_opts_parse(&a->mo, c, optarg, "compare ");
+        if (rc == -2)
+            rc = batch_opts_parse(&a->bo, c, optarg, "compare ");
+        if (rc == -2)
+            rc = parse_own(a, c, optarg);
+        if (rc == -1)
+            continue;
+        if (rc >= 0)
+            return rc;
+        if (c == 'h') {
+            print_usage(usage, sizeof usage / sizeof usage[0]);
+            return EXIT_OK;
         }
+        return option_error("compare ", argv);
     }
-    if (argc - optind != 2)
-        return cli_usage_error("compare ", "expected two images, got %d argument%s",
-                               argc - optind, argc - optind == 1 ? "" : "s");
+    int rc = choose_mode(a, argc - optind, argv + optind);
+    if (rc < 0)
+        rc = check_form_options(a);
+    if (rc >= 0)
+        return rc;
     if (a->resize && a->crop)
         return cli_usage_error("compare ", "--resize and --crop exclude each other");
     if (a->map_over && !a->map_png)
         return cli_usage_error("compare ", "--map-over needs --map FILE.png");
-    if (!a->model.use_lin && a->model.lin_path)
-        return cli_usage_error("compare ", "--lin and --no-lin exclude each other");
-    int rc = check_method(a);
-    if (rc >= 0)
+    if ((rc = check_method(a)) >= 0)
         return rc;
-    a->path_a = argv[optind];
-    a->path_b = argv[optind + 1];
+    a->batch.mo = &a->mo;
+    a->batch.bo = &a->bo;
+    a->batch.per_layer = a->per_layer;
+    a->batch.inputs = argv + optind;
+    a->batch.n_inputs = argc - optind;
+    if (a->batch.mode == MODE_SINGLE) {
+        a->path_a = argv[optind];
+        a->path_b = argv[optind + 1];
+    }
     return -1;
 }
 
@@ -261,7 +291,6 @@ static int match_sizes(dpsim_ctx *ctx, const compare_args *args, dpsim_image **a
     return EXIT_OK;
 }
 
-/* "features.N" or "pixel", JSON-quoted when json != 0 */
 /* --dists-resize: if the short side exceeds 256, scale both by 256 / short side (piq's rule). */
 static int dists_resize(dpsim_ctx *ctx, const compare_args *args, dpsim_image **a,
                         dpsim_image **b)
@@ -278,7 +307,7 @@ static int dists_resize(dpsim_ctx *ctx, const compare_args *args, dpsim_image **
         dpsim_image_free(ra);
         return cli_fail(ctx, s, "dists-resize");
     }
-    if (args->verbose)
+    if (args->bo.verbose)
         fprintf(stderr, "dpsim: --dists-resize: %dx%d -> %dx%d\n", w, h, nw, nh);
     dpsim_image_free(*a);
     dpsim_image_free(*b);
@@ -289,13 +318,9 @@ static int dists_resize(dpsim_ctx *ctx, const compare_args *args, dpsim_image **
 
 static void print_tap_name(const dpsim_model *model, int i, FILE *out, int json)
 {
-    int index;
-    dpsim_model_tap(model, i, &index, NULL);
-    const char *q = json ? "\"" : "";
-    if (index < 0)
-        fprintf(out, "%spixel%s", q, q);
-    else
-        fprintf(out, "%sfeatures.%d%s", q, index, q);
+    char name[32];
+    tap_name(model, i, name, sizeof name);
+    fprintf(out, json ? "\"%s\"" : "%s", name);
 }
 
 static void print_json(const compare_args *args, const dpsim_model *model, const char *prov,
@@ -364,7 +389,7 @@ static int run(dpsim_ctx *ctx, const compare_args *args)
         rc = cli_fail(ctx, s, "image");
         goto done;
     }
-    if (args->verbose) {
+    if (args->bo.verbose) {
         describe_image(args->path_a, a);
         describe_image(args->path_b, b);
     }
@@ -372,16 +397,9 @@ static int run(dpsim_ctx *ctx, const compare_args *args)
         goto done;
     if (args->dists_resize && (rc = dists_resize(ctx, args, &a, &b)) != EXIT_OK)
         goto done;
-    rc = EXIT_DATA;
-    if ((s = dpsim_model_load(ctx, &args->model, &model)) != DPSIM_OK) {
-        cli_fail(ctx, s, "weights");
+    if ((rc = model_opts_load(ctx, &args->mo, args->bo.verbose, &model)) != EXIT_OK)
         goto done;
-    }
-    if (args->verbose) {
-        fprintf(stderr, "dpsim: trunk %s\n", dpsim_model_weights_path(model, 0));
-        if (dpsim_model_weights_path(model, 1))
-            fprintf(stderr, "dpsim: lin %s\n", dpsim_model_weights_path(model, 1));
-    }
+    rc = EXIT_DATA;
     if ((s = dpsim_extract(ctx, model, a->pixels, a->width, a->height, &fa)) != DPSIM_OK ||
         (s = dpsim_extract(ctx, model, b->pixels, b->width, b->height, &fb)) != DPSIM_OK) {
         cli_fail(ctx, s, "extract");
@@ -403,12 +421,12 @@ static int run(dpsim_ctx *ctx, const compare_args *args)
 
     char prov[1024];
     dpsim_model_provenance(model, prov, sizeof prov);
-    if (!args->quiet)
+    if (!args->bo.quiet)
         fprintf(stderr, "dpsim: %s\n", prov);
-    if (!args->quiet && dpsim_model_method(model) == DPSIM_METHOD_DISTS && !args->dists_resize)
+    if (!args->bo.quiet && dpsim_model_method(model) == DPSIM_METHOD_DISTS && !args->dists_resize)
         fprintf(stderr, "dpsim: dists: compared at %dx%d, not resized (--dists-resize shrinks "
                 "to a short side of 256)\n", a->width, a->height);
-    if (args->json) {
+    if (args->bo.format == FORMAT_JSON) {
         print_json(args, model, prov, d, per_tap, a->width, a->height);
     } else {
         printf("%.9g\n", d);
@@ -434,6 +452,8 @@ int cmd_compare(int argc, char **argv)
     int rc = parse_args(argc, argv, &args);
     if (rc >= 0)
         return rc;
+    if (args.batch.mode != MODE_SINGLE)
+        return compare_batch_run(&args.batch);
     dpsim_ctx *ctx;
     if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
         cli_error("cannot create a context (out of memory)");

@@ -21,6 +21,9 @@ static const char usage[] =
     "  weights fetch    download the official weights files (needs network)\n"
     "  probe            flaw probes of the comparison methods (see dpsim probe --help)\n"
     "  optimize         reconstruct an image by descending the perceptual loss\n"
+    "  features IMG...  save images' features to a file (dpsim features --help)\n"
+    "  index DIR        save a folder's features to a file (dpsim index --help)\n"
+    "  search Q DIR     the images most similar to Q (dpsim search --help)\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -33,6 +36,8 @@ static const char usage[] =
     "  dpsim compare --method sort --no-norm a.png b.png\n"
     "  dpsim probe --save-images probe/\n"
     "  dpsim optimize --target photo.png --out recon.png --plot loss.png\n"
+    "  dpsim compare --all-pairs --csv -o scores.csv photos/\n"
+    "  dpsim index -o photos.dpf photos/ && dpsim search -k 5 query.png photos.dpf\n"
     "  DPSIM_WEIGHTS=/data/weights dpsim weights\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n"
@@ -125,6 +130,9 @@ static const struct {
     {"weights", cmd_weights},
     {"probe", cmd_probe},
     {"optimize", cmd_optimize},
+    {"features", cmd_features},
+    {"index", cmd_index},
+    {"search", cmd_search},
 };
 
 int main(int argc, char **argv)

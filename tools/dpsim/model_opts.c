@@ -1,0 +1,117 @@
+/*
+ * model_opts.c - parsing and checking the shared model options (see
+ * model_opts.h), and loading the model they describe.
+ */
+#include "model_opts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+void model_opts_init(model_opts *mo)
+{
+    memset(mo, 0, sizeof *mo);
+    dpsim_model_options_init(&mo->model);
+}
+
+int model_opts_parse(model_opts *mo, int c, const char *arg, const char *cmd)
+{
+    dpsim_model_options *m = &mo->model;
+    switch (c) {
+    case OPT_NET:
+        if (dpsim_net_parse(arg, &m->net) != DPSIM_OK)
+            return cli_usage_error(cmd, "--net '%s': expected squeeze, alex or vgg", arg);
+        mo->net_given = 1;
+        return -1;
+    case OPT_METHOD:
+        if (dpsim_method_parse(arg, &m->method) != DPSIM_OK)
+            return cli_usage_error(cmd, "--method '%s': expected spatial, mean, sort, "
+                                   "spatial+mean, spatial+sort, gram or dists", arg);
+        return -1;
+    case OPT_NORM:
+    case OPT_NO_NORM:
+        if (mo->norm_flag && mo->norm_flag != (c == OPT_NORM ? 1 : 2))
+            return cli_usage_error(cmd, "--norm and --no-norm exclude each other");
+        mo->norm_flag = c == OPT_NORM ? 1 : 2;
+        m->normalize = c == OPT_NORM;
+        return -1;
+    case OPT_PIXEL: m->pixel_layer = 1; return -1;
+    case OPT_VERSION:
+        if (strcmp(arg, "0.1") == 0)
+            m->version = DPSIM_LPIPS_V0_1;
+        else if (strcmp(arg, "0.0") == 0)
+            m->version = DPSIM_LPIPS_V0_0;
+        else
+            return cli_usage_error(cmd, "--version '%s': expected 0.1 or 0.0", arg);
+        mo->version_given = 1;
+        return -1;
+    case OPT_NO_LIN: m->use_lin = 0; return -1;
+    case OPT_TAPS:
+        if (!parse_taps(arg, m->taps, &m->n_taps, DPSIM_MAX_TAPS))
+            return cli_usage_error(cmd, "--taps '%s': expected a comma-separated list of layer "
+                                   "indices such as 3,8,15", arg);
+        return -1;
+    case OPT_TRUNK: m->trunk_path = arg; return -1;
+    case OPT_LIN: m->lin_path = arg; return -1;
+    default: return -2;
+    }
+}
+
+int method_has_spatial(dpsim_method m)
+{
+    return m == DPSIM_METHOD_SPATIAL || m == DPSIM_METHOD_SPATIAL_MEAN ||
+           m == DPSIM_METHOD_SPATIAL_SORT;
+}
+
+int model_opts_check(model_opts *mo, const char *cmd)
+{
+    dpsim_model_options *m = &mo->model;
+    if (!m->use_lin && m->lin_path)
+        return cli_usage_error(cmd, "--lin and --no-lin exclude each other");
+    if (m->method != DPSIM_METHOD_DISTS)
+        return -1;
+    if (mo->net_given && m->net != DPSIM_NET_VGG16)
+        return cli_usage_error(cmd, "--method dists: defined on vgg only, got --net %s",
+                               dpsim_net_name(m->net));
+    if (mo->norm_flag)
+        return cli_usage_error(cmd, "--method dists: has no channel normalisation, "
+                               "--norm/--no-norm do not apply");
+    if (m->pixel_layer)
+        return cli_usage_error(cmd, "--method dists: always has the pixel layer, "
+                               "--pixel-layer does not apply");
+    if (mo->version_given)
+        return cli_usage_error(cmd, "--method dists: has its own preprocessing, "
+                               "--version does not apply");
+    if (m->n_taps)
+        return cli_usage_error(cmd, "--method dists: uses its own taps "
+                               "(pixel,3,8,15,22,29), --taps does not apply");
+    m->net = DPSIM_NET_VGG16;
+    return -1;
+}
+
+void print_usage(const char *const *parts, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fputs(parts[i], stdout);
+}
+
+int option_error(const char *cmd, char **argv)
+{
+    if (optopt)
+        return cli_usage_error(cmd, "option '-%c' is unknown or needs a value", optopt);
+    return cli_usage_error(cmd, "option '%s' is unknown or needs a value", argv[optind - 1]);
+}
+
+int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_model **out)
+{
+    dpsim_status s = dpsim_model_load(ctx, &mo->model, out);
+    if (s != DPSIM_OK)
+        return cli_fail(ctx, s, "weights");
+    if (verbose) {
+        fprintf(stderr, "dpsim: trunk %s\n", dpsim_model_weights_path(*out, 0));
+        if (dpsim_model_weights_path(*out, 1))
+            fprintf(stderr, "dpsim: lin %s\n", dpsim_model_weights_path(*out, 1));
+    }
+    return EXIT_OK;
+}
