@@ -350,4 +350,6 @@ DPSIM_API dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char 
 }
 #endif
 
+#include "dpsim/eval.h" /* evaluation: 2AFC, JND, MOS */
+
 #endif /* DPSIM_DPSIM_H */

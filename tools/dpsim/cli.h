@@ -30,6 +30,7 @@ int parse_taps(const char *s, int *taps, int *n_taps, int max);
 int cmd_compare(int argc, char **argv);
 int cmd_weights(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 /**
  * Write the distance map as a heatmap PNG: a colour scale from 0 to the map's

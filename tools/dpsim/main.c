@@ -20,6 +20,7 @@ static const char usage[] =
     "  weights [list]   show which weights files are found and where\n"
     "  weights fetch    download the official weights files (needs network)\n"
     "  probe            flaw probes of the comparison methods (see dpsim probe --help)\n"
+    "  eval MODE PATH   2AFC, JND or MOS scores against human judgments (dpsim eval --help)\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -122,6 +123,7 @@ static const struct {
     {"compare", cmd_compare},
     {"weights", cmd_weights},
     {"probe", cmd_probe},
+    {"eval", cmd_eval},
 };
 
 int main(int argc, char **argv)
