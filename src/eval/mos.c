@@ -153,8 +153,11 @@ static void fit_logistic(const double *d, const double *y, size_t n, double *b)
     md /= (double)n;
     for (size_t i = 0; i < n; i++)
         vd += (d[i] - md) * (d[i] - md);
-    b[0] = ymax;
-    b[1] = ymin;
+    double cov = 0.0;
+    for (size_t i = 0; i < n; i++)
+        cov += (d[i] - md) * y[i];
+    b[0] = cov >= 0.0 ? ymax : ymin; /* start with the direction of the data */
+    b[1] = cov >= 0.0 ? ymin : ymax;
     b[2] = md;
     b[3] = sqrt(vd / (double)n);
     double lambda = 1e-3, cost = sse(b, d, y, n);

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# test_eval_cli.sh - `dpsim eval`, `dpsim distort`, `dpsim train`, `dpsim adapt`
+# from the shell: usage errors (exit 2), data errors (exit 1) naming the file,
+# and with the real weights the fixtures' known scores (tests/eval/fixtures,
+# made by tools/scripts/make_bapps_fixtures.py). Usage: test_eval_cli.sh DPSIM_BINARY
+set -u
+DPSIM=$1
+SRC=${DPSIM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+FIX="$SRC/tests/eval/fixtures"
+TMP=$(mktemp -d /tmp/dpsim-cli-eval-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
+
+# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
+expect() {
+    local code=$1 pattern=$2
+    shift 3
+    local out rc
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$code" ]; then
+        bad "$* -> exit $rc, expected $code; output: $out"
+    elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
+        bad "$* -> output lacks /$pattern/: $out"
+    else
+        ok
+    fi
+}
+
+# ---- eval: usage and data errors ----
+expect 0 "dpsim eval 2afc dataset/2afc/val" -- "$DPSIM" eval --help
+expect 2 "mode 'abx': expected 2afc, jnd or mos" -- "$DPSIM" eval abx "$FIX"
+expect 2 "expected a mode" -- "$DPSIM" eval 2afc
+expect 2 "--csv and --json exclude each other" -- "$DPSIM" eval 2afc --csv --json "$FIX/2afc"
+expect 2 "--threads '0'" -- "$DPSIM" eval 2afc --threads 0 "$FIX/2afc"
+mkdir -p "$TMP/empty"
+if [ -n "${DPSIM_WEIGHTS:-}" ]; then
+    expect 1 "dataset '.*empty': no 2AFC category" -- "$DPSIM" eval 2afc -q "$TMP/empty"
+    expect 1 "not a folder" -- "$DPSIM" eval jnd -q "$TMP/none"
+    expect 1 "no JND category" -- "$DPSIM" eval jnd -q "$FIX/2afc"
+    # a broken judgment names its file
+    cp -r "$FIX/2afc/val/ties" "$TMP/ties"
+    printf 'garbage' > "$TMP/ties/judge/000001.npy"
+    expect 1 "npy '.*ties/judge/000001.npy': no NumPy magic" -- "$DPSIM" eval 2afc -q "$TMP/ties"
+    cp "$FIX/2afc/val/ties/judge/000001.npy" "$TMP/ties/judge/"
+    rm "$TMP/ties/p1/000002.png"
+    expect 1 "has no partner '.*p1/000002.png'" -- "$DPSIM" eval 2afc -q "$TMP/ties"
+    printf 'reference,score\nref.png,1\n' > "$TMP/bad.csv"
+    expect 1 "csv '.*bad.csv': no column 'distorted'" -- "$DPSIM" eval mos -q "$TMP/bad.csv"
+    # absolute paths are taken as they are
+    printf 'reference,distorted,score\n%s,%s,4\n%s,%s,x\n' "$FIX/mos/ref.png" "$FIX/mos/dist0.png" \
+        "$FIX/mos/ref.png" "$FIX/mos/dist1.png" > "$TMP/mos.csv"
+    expect 1 "line 3: score 'x' is not a number" -- "$DPSIM" eval mos -q --csv "$TMP/mos.csv"
+
+    # ---- eval: the fixtures' known scores ----
+    expect 0 "^overall +10 +67\.92$" -- "$DPSIM" eval 2afc -q "$FIX/2afc"
+    expect 0 "^val/p0_is_ref,4,53\.75$" -- "$DPSIM" eval 2afc -q --csv "$FIX/2afc"
+    expect 0 "^val/ties,3,50\.00$" -- "$DPSIM" eval 2afc -q --csv "$FIX/2afc"
+    expect 0 "^val/p1_is_ref,3,100\.00$" -- "$DPSIM" eval 2afc -q --csv "$FIX/2afc"
+    expect 0 "^pooled,10,66\.50$" -- "$DPSIM" eval 2afc -q --csv --no-lin --net squeeze "$FIX/2afc"
+    expect 0 "^\.,3,50\.00$" -- "$DPSIM" eval 2afc -q --csv "$FIX/2afc/val/ties"
+    expect 0 "\"score\": 87\.48" -- "$DPSIM" eval jnd -q --json "$FIX/jnd"
+    expect 0 "\"srocc\": -1\.000000, \"krocc\": -1\.000000" -- "$DPSIM" eval mos -q --json "$FIX/mos/mos.csv"
+    expect 0 "net=squeezenet1_1" -- "$DPSIM" eval 2afc "$FIX/2afc/val/ties"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
