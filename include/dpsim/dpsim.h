@@ -350,6 +350,7 @@ DPSIM_API dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char 
 }
 #endif
 
-#include "dpsim/eval.h" /* evaluation: 2AFC, JND, MOS */
+#include "dpsim/eval.h"    /* evaluation: 2AFC, JND, MOS */
+#include "dpsim/distort.h" /* distortions and the random generator */
 
 #endif /* DPSIM_DPSIM_H */

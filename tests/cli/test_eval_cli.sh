@@ -66,5 +66,25 @@ if [ -n "${DPSIM_WEIGHTS:-}" ]; then
     expect 0 "net=squeezenet1_1" -- "$DPSIM" eval 2afc "$FIX/2afc/val/ties"
 fi
 
+# ---- distort ----
+IMG="$SRC/examples/ref.png"
+expect 0 "rotate +DEG" -- "$DPSIM" distort --help
+expect 2 "kind 'sharpen': expected rotate" -- "$DPSIM" distort sharpen "$IMG" "$TMP/x.png"
+expect 2 "--param 'x': expected one number" -- "$DPSIM" distort rotate --param x "$IMG" "$TMP/x.png"
+expect 2 "--param '4,2': expected K,SIGMA with an odd K" -- "$DPSIM" distort blur --param 4,2 "$IMG" "$TMP/x.png"
+expect 2 "--param and --seed exclude each other" -- "$DPSIM" distort hue --param 0.1 --seed 2 "$IMG" "$TMP/x.png"
+expect 2 "expected KIND IN OUT" -- "$DPSIM" distort hue "$IMG"
+expect 1 "nothing.png" -- "$DPSIM" distort hue "$TMP/nothing.png" "$TMP/x.png"
+expect 1 "blur: kernel 3, sigma -1" -- "$DPSIM" distort blur --param 3,-1 "$IMG" "$TMP/x.png"
+# rotating twice by 90 is rotating by 180 (8-bit values move exactly)
+"$DPSIM" distort rotate -q --param 90 "$SRC/tests/eval/fixtures/mos/ref.png" "$TMP/r90.png"
+"$DPSIM" distort rotate -q --param 90 "$TMP/r90.png" "$TMP/r180a.png"
+"$DPSIM" distort rotate -q --param 180 "$SRC/tests/eval/fixtures/mos/ref.png" "$TMP/r180b.png"
+cmp -s "$TMP/r180a.png" "$TMP/r180b.png" && ok || bad "rotate 90 twice differs from rotate 180"
+# a seed fixes the draw; the parameters are printed
+expect 0 "^dpsim: blur (11|13|15|17|19|21),[0-9.]+$" -- "$DPSIM" distort blur --seed 5 "$IMG" "$TMP/b1.png"
+"$DPSIM" distort blur -q --seed 5 "$IMG" "$TMP/b2.png"
+cmp -s "$TMP/b1.png" "$TMP/b2.png" && ok || bad "same seed, different blur"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -21,6 +21,7 @@ static const char usage[] =
     "  weights fetch    download the official weights files (needs network)\n"
     "  probe            flaw probes of the comparison methods (see dpsim probe --help)\n"
     "  eval MODE PATH   2AFC, JND or MOS scores against human judgments (dpsim eval --help)\n"
+    "  distort KIND IN OUT  rotate, translate, darken, hue, blur or zoom an image\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -124,6 +125,7 @@ static const struct {
     {"weights", cmd_weights},
     {"probe", cmd_probe},
     {"eval", cmd_eval},
+    {"distort", cmd_distort},
 };
 
 int main(int argc, char **argv)
