@@ -352,5 +352,6 @@ DPSIM_API dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char 
 
 #include "dpsim/eval.h"    /* evaluation: 2AFC, JND, MOS */
 #include "dpsim/distort.h" /* distortions and the random generator */
+#include "dpsim/train.h"   /* training and adapting the per-channel weights */
 
 #endif /* DPSIM_DPSIM_H */

@@ -1,0 +1,399 @@
+/*
+ * train.c - training the per-channel weights on 2AFC triplets (SPEC
+ * section 7): features extracted once per image, the pair differences
+ * cached, then the trainer's epochs with the LPIPS schedule; the learned
+ * weights as a dpsim_weights object and their safetensors writer.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/ctx.h"
+#include "train/trainint.h"
+#include "weights/tensors.h"
+
+void dpsim_train_options_init(dpsim_train_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->epochs = 5;
+    opt->decay_epochs = 5;
+    opt->batch = 50;
+    opt->lr = 1e-4;
+    opt->beta1 = 0.5;
+    opt->beta2 = 0.999;
+    opt->dropout = 0.5;
+    opt->max_cache_gib = 16.0;
+    opt->val_fraction = 0.1;
+}
+
+dpsim_status train_check_options(const dpsim_train_options *o, errbuf *e)
+{
+    if (!o || o->epochs < 0 || o->decay_epochs < 0 || o->epochs + o->decay_epochs < 1 ||
+        o->epochs + o->decay_epochs > 100000 || o->batch < 1 || !(o->lr >= 0.0) ||
+        !(o->beta1 >= 0.0 && o->beta1 < 1.0) || !(o->beta2 >= 0.0 && o->beta2 < 1.0) ||
+        !(o->dropout >= 0.0 && o->dropout < 1.0) || !(o->max_cache_gib > 0.0) ||
+        !(o->val_fraction >= 0.0 && o->val_fraction < 1.0))
+        return err_set(e, DPSIM_E_INVAL, "training options out of range (epochs >= 0 with at "
+                       "least one in all, batch >= 1, lr >= 0, betas and dropout in [0, 1), "
+                       "cache > 0, validation fraction in [0, 1))");
+    return DPSIM_OK;
+}
+
+// ---- weights object ----
+
+struct dpsim_weights {
+    weight_layout layout;
+    float *w; /* (n_weights) */
+    char net[16], method[32], taps[256];
+};
+
+static void model_identity(const dpsim_model *m, char *net, char *method, char *taps)
+{
+    snprintf(net, 16, "%s", m->def->name);
+    snprintf(method, 32, "%s", dpsim_method_name(m->method));
+    model_taps_str(m, taps, 256);
+}
+
+dpsim_status weights_from_trainer(const trainer *t, const dpsim_model *m, dpsim_weights **out,
+                                  errbuf *e)
+{
+    dpsim_weights *w = dp_calloc(1, sizeof *w);
+    float *v = dp_malloc(t->layout.n_weights * sizeof(float));
+    if (!w || !v) {
+        dp_free(w);
+        dp_free(v);
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    }
+    w->layout = t->layout;
+    w->w = v;
+    for (size_t i = 0; i < t->layout.n_weights; i++)
+        v[i] = (float)t->w[i];
+    model_identity(m, w->net, w->method, w->taps);
+    *out = w;
+    return DPSIM_OK;
+}
+
+void dpsim_weights_free(dpsim_weights *w)
+{
+    if (!w)
+        return;
+    dp_free(w->w);
+    dp_free(w);
+}
+
+int dpsim_weights_count(const dpsim_weights *w) { return w ? w->layout.n_blocks : 0; }
+
+dpsim_status dpsim_weights_vector(const dpsim_weights *w, int i, const char **term, int *tap,
+                                  int *channels, const float **values)
+{
+    if (!w || i < 0 || i >= w->layout.n_blocks)
+        return DPSIM_E_INVAL;
+    if (term)
+        *term = term_kind_name(w->layout.kind[i]);
+    if (tap)
+        *tap = w->layout.tap[i];
+    if (channels)
+        *channels = w->layout.channels[i];
+    if (values)
+        *values = w->w + w->layout.offset[i];
+    return DPSIM_OK;
+}
+
+/* s as a JSON string body: printable ASCII kept, quotes and backslashes escaped, rest '?' */
+static void json_body(char *out, size_t len, const char *s)
+{
+    size_t n = 0;
+    for (; s && *s && n + 3 < len; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            out[n++] = '\\';
+        out[n++] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+    }
+    out[n] = '\0';
+}
+
+dpsim_status dpsim_weights_save(dpsim_ctx *ctx, const dpsim_model *m, const dpsim_weights *w,
+                                const char *path, const char *summary)
+{
+    ctx_clear(ctx);
+    if (!m || !w || !path)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_weights_save: NULL argument");
+    char net[16], method[32], taps[256];
+    model_identity(m, net, method, taps);
+    if (strcmp(net, w->net) || strcmp(method, w->method) || strcmp(taps, w->taps))
+        return ctx_fail(ctx, DPSIM_E_INVAL, "weights '%s': learned for net %s, method %s, taps "
+                        "%s; the model is net %s, method %s, taps %s", path, w->net, w->method,
+                        w->taps, net, method, taps);
+    for (size_t i = 0; i < w->layout.n_weights; i++)
+        if (!isfinite(w->w[i]) || w->w[i] < 0.0f)
+            return ctx_fail(ctx, DPSIM_E_INVAL, "weights '%s': element %zu is %g, expected "
+                            "finite and >= 0", path, i, (double)w->w[i]);
+    tensor_list list = {0};
+    errbuf e = {{0}};
+    dpsim_status s = DPSIM_OK;
+    for (int b = 0; b < w->layout.n_blocks && s == DPSIM_OK; b++) {
+        char name[64];
+        int64_t shape[1] = {w->layout.channels[b]};
+        snprintf(name, sizeof name, "%s.tap%d", term_kind_name(w->layout.kind[b]),
+                 w->layout.tap[b]);
+        s = tensor_list_add(&list, name, 1, shape, w->w + w->layout.offset[b], &e);
+    }
+    char sum[512], meta[1024];
+    json_body(sum, sizeof sum, summary);
+    snprintf(meta, sizeof meta, "{\"net\":\"%s\",\"method\":\"%s\",\"taps\":\"%s\",\"version\":"
+             "\"%s\",\"dpsim\":\"%s\",\"summary\":\"%s\"}", net, method, taps,
+             m->version == DPSIM_LPIPS_V0_0 ? "0.0" : "0.1", dpsim_version_string(), sum);
+    if (s == DPSIM_OK)
+        s = safetensors_write_file(path, &list, meta, &e);
+    tensor_list_free(&list);
+    return s == DPSIM_OK ? s : ctx_fail_err(ctx, s, &e);
+}
+
+// ---- caches ----
+
+dpsim_status cache_add_triplet(const dpsim_model *m, const weight_layout *l,
+                               const dpsim_features *x, const dpsim_features *x0,
+                               const dpsim_features *x1, double h, int keep, double max_gib,
+                               triplet_cache *c, errbuf *e)
+{
+    if (keep) {
+        double bytes = 2.0 * (double)pair_diffs_elements(l, x) * sizeof(float) * (double)(c->n + 1);
+        if (bytes > max_gib * 1073741824.0)
+            return err_set(e, DPSIM_E_LIMIT, "training: the cached differences of %zu triplets "
+                           "need more than the limit of %g GiB; raise the limit, use fewer "
+                           "triplets or smaller images, or train without dropout", c->n + 1,
+                           max_gib);
+    }
+    pair_diffs p0, p1;
+    dpsim_status s = pair_diffs_compute(m, l, x, x0, keep, &p0, e);
+    if (s != DPSIM_OK)
+        return s;
+    if ((s = pair_diffs_compute(m, l, x, x1, keep, &p1, e)) != DPSIM_OK) {
+        pair_diffs_free(&p0);
+        return s;
+    }
+    if ((s = triplet_cache_add(c, &p0, &p1, h, e)) != DPSIM_OK) {
+        pair_diffs_free(&p0);
+        pair_diffs_free(&p1);
+    }
+    return s;
+}
+
+/* read an image file and extract its features; errors name the file */
+static dpsim_status file_features(dpsim_ctx *ctx, const dpsim_model *m, const char *path,
+                                  dpsim_features **out)
+{
+    dpsim_image *img;
+    dpsim_status s = dpsim_image_read(ctx, path, &img);
+    if (s != DPSIM_OK)
+        return s;
+    s = dpsim_extract(ctx, m, img->pixels, img->width, img->height, out);
+    if (s != DPSIM_OK) {
+        char detail[ERRBUF_LEN];
+        snprintf(detail, sizeof detail, "%s", dpsim_ctx_last_error(ctx));
+        s = ctx_fail(ctx, s, "image '%s': %s", path, detail);
+    }
+    dpsim_image_free(img);
+    return s;
+}
+
+/* items of ds (those with pick[i] == want, or all when pick is NULL) into c */
+static dpsim_status cache_dataset(dpsim_ctx *ctx, const dpsim_model *m, const weight_layout *l,
+                                  const dpsim_dataset *ds, const unsigned char *pick, int want,
+                                  int keep, double max_gib, triplet_cache *c,
+                                  dpsim_progress_fn progress, void *user, size_t *done,
+                                  size_t total)
+{
+    for (size_t i = 0; i < dpsim_dataset_size(ds); i++) {
+        if (pick && pick[i] != want)
+            continue;
+        dpsim_dataset_item it;
+        dpsim_dataset_item_get(ds, i, &it);
+        const char *paths[3] = {it.ref, it.p0, it.p1};
+        dpsim_features *f[3] = {NULL, NULL, NULL};
+        dpsim_status s = DPSIM_OK;
+        for (int k = 0; k < 3 && s == DPSIM_OK; k++)
+            s = file_features(ctx, m, paths[k], &f[k]);
+        if (s == DPSIM_OK && (f[1]->width != f[0]->width || f[1]->height != f[0]->height ||
+                              f[2]->width != f[0]->width || f[2]->height != f[0]->height))
+            s = ctx_fail(ctx, DPSIM_E_SHAPE, "triplet '%s': images of different sizes, "
+                         "expected equal sizes", it.ref);
+        errbuf e = {{0}};
+        if (s == DPSIM_OK &&
+            (s = cache_add_triplet(m, l, f[0], f[1], f[2], it.judge, keep, max_gib, c, &e)))
+            ctx_fail_err(ctx, s, &e);
+        for (int k = 0; k < 3; k++)
+            dpsim_features_free(f[k]);
+        if (s != DPSIM_OK)
+            return s;
+        if (progress)
+            progress(user, ++*done, total);
+    }
+    return DPSIM_OK;
+}
+
+dpsim_status train_run(dpsim_ctx *ctx, trainer *t, const triplet_cache *train,
+                       const triplet_cache *val, dpsim_train_log_fn log, void *user)
+{
+    const int total = t->opt.epochs + t->opt.decay_epochs;
+    for (int ep = 1; ep <= total; ep++) {
+        dpsim_train_epoch rec = {ep, trainer_lr(&t->opt, ep), 0.0, 0.0, NAN, 0};
+        errbuf e = {{0}};
+        dpsim_status s = trainer_epoch(t, train, rec.lr, 0, &rec.loss, &e);
+        if (s != DPSIM_OK)
+            return ctx_fail_err(ctx, s, &e);
+        rec.train_2afc = trainer_score(t, train);
+        if (val)
+            rec.val_2afc = trainer_score(t, val);
+        if (log)
+            log(user, &rec);
+    }
+    return DPSIM_OK;
+}
+
+dpsim_status dpsim_train_2afc(dpsim_ctx *ctx, const dpsim_model *model,
+                              const dpsim_dataset *train, const dpsim_dataset *val,
+                              const dpsim_train_options *opt, dpsim_train_log_fn log,
+                              dpsim_progress_fn progress, void *user, dpsim_weights **out)
+{
+    ctx_clear(ctx);
+    errbuf e = {{0}};
+    if (!model || !train || !opt || !out)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_train_2afc: NULL argument");
+    if (dpsim_dataset_get_kind(train) != DPSIM_DATASET_2AFC ||
+        (val && dpsim_dataset_get_kind(val) != DPSIM_DATASET_2AFC))
+        return ctx_fail(ctx, DPSIM_E_INVAL, "training needs 2AFC datasets");
+    dpsim_status s = train_check_options(opt, &e);
+    trainer t;
+    if (s == DPSIM_OK)
+        s = trainer_init(&t, model, opt, opt->init_from_model, &e);
+    if (s != DPSIM_OK)
+        return ctx_fail_err(ctx, s, &e);
+    const size_t n = dpsim_dataset_size(train);
+    unsigned char *pick = NULL; /* 1 = held out for validation */
+    if (!val && opt->val_fraction > 0.0) {
+        size_t *order = dp_malloc(n * sizeof *order);
+        pick = dp_calloc(n, 1);
+        if (order && pick) {
+            dpsim_rng rng;
+            dpsim_rng_seed(&rng, opt->seed + 1);
+            for (size_t i = 0; i < n; i++)
+                order[i] = i;
+            for (size_t i = n; i > 1; i--) {
+                size_t j = (size_t)dpsim_rng_below(&rng, i), tmp = order[i - 1];
+                order[i - 1] = order[j];
+                order[j] = tmp;
+            }
+            for (size_t i = 0; i < (size_t)floor(opt->val_fraction * (double)n); i++)
+                pick[order[i]] = 1;
+        }
+        dp_free(order);
+        if (!pick) {
+            trainer_free(&t);
+            return ctx_fail(ctx, DPSIM_E_NOMEM, "out of memory");
+        }
+    }
+    triplet_cache tc = {0}, vc = {0};
+    size_t done = 0, total = n + (val ? dpsim_dataset_size(val) : 0);
+    const int keep = opt->dropout > 0.0;
+    s = cache_dataset(ctx, model, &t.layout, train, pick, 0, keep, opt->max_cache_gib, &tc,
+                      progress, user, &done, total);
+    if (s == DPSIM_OK)
+        s = cache_dataset(ctx, model, &t.layout, val ? val : train, val ? NULL : pick, 1, 0,
+                          opt->max_cache_gib, &vc, progress, user, &done, total);
+    if (s == DPSIM_OK && tc.n == 0)
+        s = ctx_fail(ctx, DPSIM_E_INVAL, "training: no training triplets left after holding "
+                     "out the validation part");
+    if (s == DPSIM_OK)
+        s = train_run(ctx, &t, &tc, (val || pick) ? &vc : NULL, log, user);
+    if (s == DPSIM_OK && (s = weights_from_trainer(&t, model, out, &e)) != DPSIM_OK)
+        ctx_fail_err(ctx, s, &e);
+    dp_free(pick);
+    triplet_cache_free(&tc);
+    triplet_cache_free(&vc);
+    trainer_free(&t);
+    return s;
+}
+
+dpsim_status images_features(dpsim_ctx *ctx, const dpsim_model *m, const dpsim_image_set *set,
+                             dpsim_features ***out)
+{
+    dpsim_features **f = dp_calloc(set->n ? set->n : 1, sizeof *f);
+    if (!f)
+        return ctx_fail(ctx, DPSIM_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < set->n; i++) {
+        dpsim_status s = dpsim_extract(ctx, m, set->pixels[i], set->width[i], set->height[i],
+                                       &f[i]);
+        if (s != DPSIM_OK) {
+            features_free_all(f, set->n);
+            return s;
+        }
+    }
+    *out = f;
+    return DPSIM_OK;
+}
+
+void features_free_all(dpsim_features **f, size_t n)
+{
+    for (size_t i = 0; f && i < n; i++)
+        dpsim_features_free(f[i]);
+    dp_free(f);
+}
+
+dpsim_status dpsim_train_triplets(dpsim_ctx *ctx, const dpsim_model *model,
+                                  const dpsim_image_set *images, const size_t *triplets,
+                                  const double *h, size_t n, const dpsim_train_options *opt,
+                                  dpsim_train_log_fn log, void *user, dpsim_weights **out)
+{
+    ctx_clear(ctx);
+    errbuf e = {{0}};
+    if (!model || !images || !triplets || !h || !opt || !out || n == 0)
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_train_triplets: NULL argument or no triplets");
+    for (size_t i = 0; i < 3 * n; i++)
+        if (triplets[i] >= images->n)
+            return ctx_fail(ctx, DPSIM_E_INVAL, "triplet %zu: image index %zu, expected < %zu",
+                            i / 3, triplets[i], images->n);
+    for (size_t i = 0; i < n; i++)
+        if (!(h[i] >= 0.0 && h[i] <= 1.0))
+            return ctx_fail(ctx, DPSIM_E_INVAL, "triplet %zu: label %g, expected [0, 1]", i, h[i]);
+    dpsim_status s = train_check_options(opt, &e);
+    trainer t;
+    if (s == DPSIM_OK)
+        s = trainer_init(&t, model, opt, opt->init_from_model, &e);
+    if (s != DPSIM_OK)
+        return ctx_fail_err(ctx, s, &e);
+    dpsim_features **f;
+    if ((s = images_features(ctx, model, images, &f)) != DPSIM_OK) {
+        trainer_free(&t);
+        return s;
+    }
+    /* every k-th triplet (k = 1 / val_fraction) is held out, in order */
+    const size_t every = opt->val_fraction > 0.0 ? (size_t)ceil(1.0 / opt->val_fraction) : 0;
+    triplet_cache tc = {0}, vc = {0};
+    for (size_t i = 0; i < n && s == DPSIM_OK; i++) {
+        const dpsim_features *x = f[triplets[3 * i]], *x0 = f[triplets[3 * i + 1]],
+                             *x1 = f[triplets[3 * i + 2]];
+        if (x0->width != x->width || x1->width != x->width || x0->height != x->height ||
+            x1->height != x->height) {
+            s = ctx_fail(ctx, DPSIM_E_SHAPE, "triplet %zu: images of different sizes", i);
+            break;
+        }
+        const int held = every && i % every == every - 1;
+        s = cache_add_triplet(model, &t.layout, x, x0, x1, h[i], !held && opt->dropout > 0.0,
+                              opt->max_cache_gib, held ? &vc : &tc, &e);
+        if (s != DPSIM_OK)
+            ctx_fail_err(ctx, s, &e);
+    }
+    features_free_all(f, images->n);
+    if (s == DPSIM_OK && tc.n == 0)
+        s = ctx_fail(ctx, DPSIM_E_INVAL, "training: no training triplets");
+    if (s == DPSIM_OK)
+        s = train_run(ctx, &t, &tc, every ? &vc : NULL, log, user);
+    if (s == DPSIM_OK && (s = weights_from_trainer(&t, model, out, &e)) != DPSIM_OK)
+        ctx_fail_err(ctx, s, &e);
+    triplet_cache_free(&tc);
+    triplet_cache_free(&vc);
+    trainer_free(&t);
+    return s;
+}
