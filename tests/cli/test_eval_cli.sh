@@ -64,7 +64,31 @@ if [ -n "${DPSIM_WEIGHTS:-}" ]; then
     expect 0 "\"score\": 87\.48" -- "$DPSIM" eval jnd -q --json "$FIX/jnd"
     expect 0 "\"srocc\": -1\.000000, \"krocc\": -1\.000000" -- "$DPSIM" eval mos -q --json "$FIX/mos/mos.csv"
     expect 0 "net=squeezenet1_1" -- "$DPSIM" eval 2afc "$FIX/2afc/val/ties"
+
+    # ---- train: the weights load with --lin; a seed fixes every bit ----
+    T="--batch 2 --lr 0.01 --epochs 1 --decay-epochs 1 -q"
+    expect 0 "" -- "$DPSIM" train $T --seed 4 --out "$TMP/w1.safetensors" "$FIX/2afc"
+    expect 0 "" -- "$DPSIM" train $T --seed 4 --out "$TMP/w2.safetensors" --log "$TMP/log2.csv" "$FIX/2afc"
+    cmp -s "$TMP/w1.safetensors" "$TMP/w2.safetensors" && ok || bad "same seed, different weights"
+    cmp -s "$TMP/w1.csv" "$TMP/log2.csv" && ok || bad "same seed, different log"
+    expect 0 "^epoch,lr,loss,train_2afc,val_2afc,sync$" -- cat "$TMP/w1.csv"
+    expect 0 "^2,0.01," -- cat "$TMP/w1.csv"
+    expect 0 "^val/ties,3,50\.00$" -- "$DPSIM" eval 2afc -q --csv --lin "$TMP/w1.safetensors" "$FIX/2afc"
+    expect 1 "made for method 'spatial', expected 'mean'" -- "$DPSIM" eval 2afc -q --method mean --lin "$TMP/w1.safetensors" "$FIX/2afc"
+    expect 1 "made for method 'spatial', expected 'spatial\+sort'" -- "$DPSIM" train $T --method spatial+sort --init "$TMP/w1.safetensors" --out "$TMP/w3.safetensors" "$FIX/2afc"
+    expect 0 "" -- "$DPSIM" train $T --method gram --out "$TMP/g.safetensors" --val "$FIX/2afc/val/ties" "$FIX/2afc"
+    expect 0 "^\.,3,50\.00$" -- "$DPSIM" eval 2afc -q --csv --method gram --lin "$TMP/g.safetensors" "$FIX/2afc/val/ties"
+    expect 1 "no 2AFC category" -- "$DPSIM" train $T --out "$TMP/x.safetensors" "$FIX/jnd"
+    [ ! -e "$TMP/x.safetensors" ] && ok || bad "a failed training left an output"
 fi
+
+# ---- train: usage ----
+expect 0 "ranking head" -- "$DPSIM" train --help
+expect 2 "--out FILE.safetensors is required" -- "$DPSIM" train "$FIX/2afc"
+expect 2 "--method dists" -- "$DPSIM" train --method dists --out "$TMP/x.safetensors" "$FIX/2afc"
+expect 2 "--lin/--no-lin do not apply" -- "$DPSIM" train --no-lin --out "$TMP/x.safetensors" "$FIX/2afc"
+expect 2 "--dropout '1'" -- "$DPSIM" train --dropout 1 --out "$TMP/x.safetensors" "$FIX/2afc"
+expect 2 "at least one epoch" -- "$DPSIM" train --epochs 0 --decay-epochs 0 --out "$TMP/x.safetensors" "$FIX/2afc"
 
 # ---- distort ----
 IMG="$SRC/examples/ref.png"

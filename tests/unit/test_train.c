@@ -249,9 +249,9 @@ static void test_roundtrip(dpsim_ctx *ctx, float **img)
 }
 
 /* train on triplets labelled by a ranking of distortions (the answer is known) */
-static void train_task(dpsim_ctx *ctx, dpsim_model *m, float **img, uint64_t seed, double *before,
-                       double *after, double *val_before, double *val_after, float **weights,
-                       size_t *nw)
+static void train_task(dpsim_ctx *ctx, dpsim_model *m, const triplet_cache *tc,
+                       const triplet_cache *vc, uint64_t seed, double *before, double *after,
+                       double *val_before, double *val_after, float **weights, size_t *nw)
 {
     dpsim_train_options o;
     dpsim_train_options_init(&o);
@@ -263,15 +263,11 @@ static void train_task(dpsim_ctx *ctx, dpsim_model *m, float **img, uint64_t see
     trainer t;
     errbuf e = {{0}};
     CHECK(trainer_init(&t, m, &o, 0, &e) == DPSIM_OK);
-    triplet_cache tc = {0}, vc = {0};
-    static const dpsim_distortion ranking[6] = {RANKING};
-    make_cache(ctx, m, &t.layout, img, 0, N_TRAIN, ranking, 3, &tc);
-    make_cache(ctx, m, &t.layout, img, N_TRAIN, N_IMG - N_TRAIN, ranking, 3, &vc);
-    *before = trainer_score(&t, &tc);
-    *val_before = trainer_score(&t, &vc);
-    CHECK(train_run(ctx, &t, &tc, &vc, NULL, NULL) == DPSIM_OK);
-    *after = trainer_score(&t, &tc);
-    *val_after = trainer_score(&t, &vc);
+    *before = trainer_score(&t, tc);
+    *val_before = trainer_score(&t, vc);
+    CHECK(train_run(ctx, &t, tc, vc, NULL, NULL) == DPSIM_OK);
+    *after = trainer_score(&t, tc);
+    *val_after = trainer_score(&t, vc);
     int nonneg = 1;
     for (size_t i = 0; i < t.layout.n_weights; i++)
         nonneg &= t.w[i] >= 0.0;
@@ -280,8 +276,6 @@ static void train_task(dpsim_ctx *ctx, dpsim_model *m, float **img, uint64_t see
     *weights = malloc(*nw * sizeof(float));
     for (size_t i = 0; i < *nw; i++)
         (*weights)[i] = (float)t.w[i];
-    triplet_cache_free(&tc);
-    triplet_cache_free(&vc);
     trainer_free(&t);
 }
 
@@ -291,17 +285,26 @@ static void test_training(dpsim_ctx *ctx, float **img)
     double b, a, vb, va, b2, a2, vb2, va2;
     float *w1, *w2, *w3;
     size_t n1, n2, n3;
-    train_task(ctx, m, img, 1, &b, &a, &vb, &va, &w1, &n1);
+    weight_layout l;
+    errbuf e = {{0}};
+    CHECK(weight_layout_make(m, &l, &e) == DPSIM_OK);
+    triplet_cache tc = {0}, vc = {0};
+    static const dpsim_distortion ranking[6] = {RANKING};
+    make_cache(ctx, m, &l, img, 0, N_TRAIN, ranking, 3, &tc);
+    make_cache(ctx, m, &l, img, N_TRAIN, N_IMG - N_TRAIN, ranking, 3, &vc);
+    train_task(ctx, m, &tc, &vc, 1, &b, &a, &vb, &va, &w1, &n1);
     printf("2AFC train %.3f -> %.3f, held out %.3f -> %.3f\n", b, a, vb, va);
     CHECK_MSG(a >= b + 0.1 && va >= vb + 0.05, "2AFC before/after: train %.3f/%.3f, held out "
               "%.3f/%.3f", b, a, vb, va);
-    train_task(ctx, m, img, 1, &b2, &a2, &vb2, &va2, &w2, &n2);
+    train_task(ctx, m, &tc, &vc, 1, &b2, &a2, &vb2, &va2, &w2, &n2);
     CHECK(n1 == n2 && memcmp(w1, w2, n1 * sizeof(float)) == 0); /* same seed, same bits */
-    train_task(ctx, m, img, 2, &b2, &a2, &vb2, &va2, &w3, &n3);
+    train_task(ctx, m, &tc, &vc, 2, &b2, &a2, &vb2, &va2, &w3, &n3);
     CHECK(memcmp(w1, w3, n1 * sizeof(float)) != 0);             /* another seed differs */
     free(w1);
     free(w2);
     free(w3);
+    triplet_cache_free(&tc);
+    triplet_cache_free(&vc);
     dpsim_model_free(m);
 }
 

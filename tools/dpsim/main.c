@@ -22,6 +22,7 @@ static const char usage[] =
     "  probe            flaw probes of the comparison methods (see dpsim probe --help)\n"
     "  eval MODE PATH   2AFC, JND or MOS scores against human judgments (dpsim eval --help)\n"
     "  distort KIND IN OUT  rotate, translate, darken, hue, blur or zoom an image\n"
+    "  train DIR        learn per-channel weights on 2AFC triplets (dpsim train --help)\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -126,6 +127,7 @@ static const struct {
     {"probe", cmd_probe},
     {"eval", cmd_eval},
     {"distort", cmd_distort},
+    {"train", cmd_train},
 };
 
 int main(int argc, char **argv)
