@@ -97,6 +97,8 @@ typedef struct dpsim_adapt_options {
                                    give the validation 2AFC (sync switch) and the
                                    held-out score */
     int eval_draws;             /* triplets drawn per held-out / second-set image (default 4) */
+    int train_draws;            /* triplets per training image and epoch (default 1, the
+                                   thesis's; more helps small image sets) */
     int negatives;              /* 1: also triplets whose x1 is a distortion of another
                                    image, labelled less similar than x0 (thesis 5.6) */
 } dpsim_adapt_options;
@@ -132,13 +134,17 @@ DPSIM_API dpsim_status dpsim_adapt(dpsim_ctx *ctx, const dpsim_model *model,
 
 /**
  * Train on triplets given as images (x, x0, x1) with labels h (fraction
- * preferring x1), e.g. from a user's own distortion commands: like
- * dpsim_train_2afc, with triplets[3 i + k] the image set indices.
+ * preferring x1, e.g. the J of a ranking), for instance from a user's own
+ * distortion commands: like dpsim_train_2afc, with triplets[3 i + k] indices
+ * into images (each image's features extracted once). Every k-th triplet,
+ * k = ceil(1 / val_fraction), is held out for validation.
+ * @param sync 1: add the sync loss of SPEC section 8 until the validation
+ *             2AFC first exceeds 0.5 (adaptation); 0: the plain recipe.
  */
 DPSIM_API dpsim_status dpsim_train_triplets(dpsim_ctx *ctx, const dpsim_model *model,
                                             const dpsim_image_set *images,
                                             const size_t *triplets, const double *h, size_t n,
-                                            const dpsim_train_options *opt,
+                                            const dpsim_train_options *opt, int sync,
                                             dpsim_train_log_fn log, void *user,
                                             dpsim_weights **out);
 

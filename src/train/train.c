@@ -233,14 +233,23 @@ static dpsim_status cache_dataset(dpsim_ctx *ctx, const dpsim_model *m, const we
     return DPSIM_OK;
 }
 
+int sync_wanted(const trainer *t, const triplet_cache *val, int *reached)
+{
+    if (!*reached && val && trainer_score(t, val) > 0.5)
+        *reached = 1;
+    return !*reached;
+}
+
 dpsim_status train_run(dpsim_ctx *ctx, trainer *t, const triplet_cache *train,
-                       const triplet_cache *val, dpsim_train_log_fn log, void *user)
+                       const triplet_cache *val, int sync, dpsim_train_log_fn log, void *user)
 {
     const int total = t->opt.epochs + t->opt.decay_epochs;
+    int reached = !sync;
     for (int ep = 1; ep <= total; ep++) {
         dpsim_train_epoch rec = {ep, trainer_lr(&t->opt, ep), 0.0, 0.0, NAN, 0};
+        rec.sync = sync_wanted(t, val, &reached);
         errbuf e = {{0}};
-        dpsim_status s = trainer_epoch(t, train, rec.lr, 0, &rec.loss, &e);
+        dpsim_status s = trainer_epoch(t, train, rec.lr, rec.sync, &rec.loss, &e);
         if (s != DPSIM_OK)
             return ctx_fail_err(ctx, s, &e);
         rec.train_2afc = trainer_score(t, train);
@@ -306,7 +315,7 @@ dpsim_status dpsim_train_2afc(dpsim_ctx *ctx, const dpsim_model *model,
         s = ctx_fail(ctx, DPSIM_E_INVAL, "training: no training triplets left after holding "
                      "out the validation part");
     if (s == DPSIM_OK)
-        s = train_run(ctx, &t, &tc, (val || pick) ? &vc : NULL, log, user);
+        s = train_run(ctx, &t, &tc, (val || pick) ? &vc : NULL, 0, log, user);
     if (s == DPSIM_OK && (s = weights_from_trainer(&t, model, out, &e)) != DPSIM_OK)
         ctx_fail_err(ctx, s, &e);
     dp_free(pick);
@@ -344,7 +353,8 @@ void features_free_all(dpsim_features **f, size_t n)
 dpsim_status dpsim_train_triplets(dpsim_ctx *ctx, const dpsim_model *model,
                                   const dpsim_image_set *images, const size_t *triplets,
                                   const double *h, size_t n, const dpsim_train_options *opt,
-                                  dpsim_train_log_fn log, void *user, dpsim_weights **out)
+                                  int sync, dpsim_train_log_fn log, void *user,
+                                  dpsim_weights **out)
 {
     ctx_clear(ctx);
     errbuf e = {{0}};
@@ -389,7 +399,7 @@ dpsim_status dpsim_train_triplets(dpsim_ctx *ctx, const dpsim_model *model,
     if (s == DPSIM_OK && tc.n == 0)
         s = ctx_fail(ctx, DPSIM_E_INVAL, "training: no training triplets");
     if (s == DPSIM_OK)
-        s = train_run(ctx, &t, &tc, every ? &vc : NULL, log, user);
+        s = train_run(ctx, &t, &tc, every ? &vc : NULL, sync, log, user);
     if (s == DPSIM_OK && (s = weights_from_trainer(&t, model, out, &e)) != DPSIM_OK)
         ctx_fail_err(ctx, s, &e);
     triplet_cache_free(&tc);

@@ -33,6 +33,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_distort(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_adapt(int argc, char **argv);
 
 /**
  * Write the distance map as a heatmap PNG: a colour scale from 0 to the map's

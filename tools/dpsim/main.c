@@ -23,6 +23,7 @@ static const char usage[] =
     "  eval MODE PATH   2AFC, JND or MOS scores against human judgments (dpsim eval --help)\n"
     "  distort KIND IN OUT  rotate, translate, darken, hue, blur or zoom an image\n"
     "  train DIR        learn per-channel weights on 2AFC triplets (dpsim train --help)\n"
+    "  adapt            adapt the weights to a ranking of distortions (dpsim adapt --help)\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -128,6 +129,7 @@ static const struct {
     {"eval", cmd_eval},
     {"distort", cmd_distort},
     {"train", cmd_train},
+    {"adapt", cmd_adapt},
 };
 
 int main(int argc, char **argv)
