@@ -233,7 +233,7 @@ static void test_roundtrip(dpsim_ctx *ctx, float **img)
     dpsim_features *la, *lb;
     dpsim_extract(ctx, lin, img[2], S, S, &la);
     dpsim_extract(ctx, lin, img[3], S, S, &lb);
-    double d;
+    double d = -1.0;
     CHECK(lin && dpsim_compare(ctx, lin, la, lb, &d, NULL, NULL) == DPSIM_OK);
     CHECK_REL(d, trainer_distance(&t, &p), 1e-5, 1e-12);
     pair_diffs_free(&p);
