@@ -78,8 +78,27 @@ if [ -n "${DPSIM_WEIGHTS:-}" ]; then
     expect 1 "made for method 'spatial', expected 'spatial\+sort'" -- "$DPSIM" train $T --method spatial+sort --init "$TMP/w1.safetensors" --out "$TMP/w3.safetensors" "$FIX/2afc"
     expect 0 "" -- "$DPSIM" train $T --method gram --out "$TMP/g.safetensors" --val "$FIX/2afc/val/ties" "$FIX/2afc"
     expect 0 "^\.,3,50\.00$" -- "$DPSIM" eval 2afc -q --csv --method gram --lin "$TMP/g.safetensors" "$FIX/2afc/val/ties"
+    expect 0 "" -- "$DPSIM" train $T --init "$TMP/w1.safetensors" --out "$TMP/w4.safetensors" "$FIX/2afc"
     expect 1 "no 2AFC category" -- "$DPSIM" train $T --out "$TMP/x.safetensors" "$FIX/jnd"
     [ ! -e "$TMP/x.safetensors" ] && ok || bad "a failed training left an output"
+
+    # ---- adapt: a short run on the fixtures' reference images ----
+    mkdir -p "$TMP/imgs"
+    for f in "$FIX"/2afc/val/*/ref/*.png; do cp "$f" "$TMP/imgs/$(basename "$(dirname "$(dirname "$f")")")_$(basename "$f")"; done
+    A="--epochs 1 --decay-epochs 1 --batch 4 --lr 0.01 --size 32 --draws 1"
+    expect 0 "^held-out +2 +2 +[0-9.]+ +[0-9.]+$" -- "$DPSIM" adapt -q $A --images "$TMP/imgs" --ranking hue,blur,zoom --out "$TMP/a.safetensors"
+    expect 0 "^heldout,2,2," -- cat "$TMP/a.report.csv"
+    expect 0 "^epoch,lr,loss" -- cat "$TMP/a.csv"
+    expect 0 "^second +6 +6 " -- "$DPSIM" adapt -q $A --images "$TMP/imgs" --val-images "$FIX/jnd/val/mixed/p0" --ranking darken,rotate --negatives --out "$TMP/b.safetensors"
+    expect 0 "^[0-9.]+$" -- "$DPSIM" compare -q --lin "$TMP/a.safetensors" "$FIX/mos/ref.png" "$FIX/mos/dist1.png"
+    # user triplets (absolute paths); each image is listed once however often it is used
+    printf 'reference,p0,p1,judge\n' > "$TMP/t2.csv"
+    for i in 0 1 2 3 4 5 6 7 8 9; do
+        echo "$FIX/mos/ref.png,$FIX/mos/dist$((i % 6)).png,$FIX/mos/dist$(((i + 3) % 6)).png,$((i % 2))"
+    done >> "$TMP/t2.csv"
+    expect 0 "" -- "$DPSIM" adapt -q --epochs 1 --decay-epochs 1 --triplets "$TMP/t2.csv" --out "$TMP/t.safetensors"
+    printf 'reference,p0,p1,judge\nnone.png,a.png,b.png,1\n' > "$TMP/t3.csv"
+    expect 1 "none.png" -- "$DPSIM" adapt -q --triplets "$TMP/t3.csv" --out "$TMP/t3.safetensors"
 fi
 
 # ---- train: usage ----
@@ -89,6 +108,15 @@ expect 2 "--method dists" -- "$DPSIM" train --method dists --out "$TMP/x.safeten
 expect 2 "--lin/--no-lin do not apply" -- "$DPSIM" train --no-lin --out "$TMP/x.safetensors" "$FIX/2afc"
 expect 2 "--dropout '1'" -- "$DPSIM" train --dropout 1 --out "$TMP/x.safetensors" "$FIX/2afc"
 expect 2 "at least one epoch" -- "$DPSIM" train --epochs 0 --decay-epochs 0 --out "$TMP/x.safetensors" "$FIX/2afc"
+
+# ---- adapt: usage ----
+expect 0 "most similar first" -- "$DPSIM" adapt --help
+expect 2 "expected --images DIR and --ranking LIST" -- "$DPSIM" adapt --out "$TMP/x.safetensors"
+expect 2 "--ranking 'blur,blur'" -- "$DPSIM" adapt --images "$TMP" --ranking blur,blur --out "$TMP/x.safetensors"
+expect 2 "--ranking 'blur'" -- "$DPSIM" adapt --images "$TMP" --ranking blur --out "$TMP/x.safetensors"
+expect 2 "--triplets excludes" -- "$DPSIM" adapt --triplets x.csv --images "$TMP" --out "$TMP/x.safetensors"
+expect 2 "--init does not apply" -- "$DPSIM" adapt --init x --images "$TMP" --ranking blur,hue --out "$TMP/x.safetensors"
+expect 2 "--size '3'" -- "$DPSIM" adapt --size 3 --images "$TMP" --ranking blur,hue --out "$TMP/x.safetensors"
 
 # ---- distort ----
 IMG="$SRC/examples/ref.png"
