@@ -221,10 +221,14 @@ static int eval_mos(const eval_args *a, dpsim_ctx *ctx, const dpsim_model *model
     if (s != DPSIM_OK)
         return cli_fail(ctx, s, a->path);
     const size_t n = dpsim_csv_rows(csv);
-    double *d = malloc(2 * (n ? n : 1) * sizeof *d), *mos = d + n;
+    double *d = malloc(2 * (n ? n : 1) * sizeof *d), *mos = d ? d + n : NULL; // (2, n)
     char *dup = strdup(a->path);
     const char *dir = dup ? dirname(dup) : ".";
-    int rc = d ? EXIT_OK : EXIT_DATA;
+    int rc = EXIT_OK;
+    if (!d || !dup) {
+        cli_error("out of memory for %zu rows", n);
+        rc = EXIT_DATA;
+    }
     progress bar;
     progress_start(&bar, "pairs", (long)n, a->quiet);
     for (size_t i = 0; i < n && rc == EXIT_OK; i++) {
