@@ -230,13 +230,7 @@ dpsim_status dpsim_adapt(dpsim_ctx *ctx, const dpsim_model *model, const dpsim_i
     if (s == DPSIM_OK) {
         dpsim_rng split;
         dpsim_rng_seed(&split, opt->train.seed + 1);
-        for (size_t i = 0; i < images->n; i++)
-            order[i] = i;
-        for (size_t i = images->n; i > 1; i--) {
-            size_t k = (size_t)dpsim_rng_below(&split, i), tmp = order[i - 1];
-            order[i - 1] = order[k];
-            order[k] = tmp;
-        }
+        shuffle_indices(&split, order, images->n);
         n_hold = (size_t)floor(opt->holdout * (double)images->n);
         n_hold = n_hold < 1 ? 1 : n_hold >= images->n ? images->n - 1 : n_hold;
         s = eval_cache(&j, images, f, order, n_hold, opt->train.seed + 2, &held);

@@ -287,13 +287,7 @@ dpsim_status dpsim_train_2afc(dpsim_ctx *ctx, const dpsim_model *model,
         if (order && pick) {
             dpsim_rng rng;
             dpsim_rng_seed(&rng, opt->seed + 1);
-            for (size_t i = 0; i < n; i++)
-                order[i] = i;
-            for (size_t i = n; i > 1; i--) {
-                size_t j = (size_t)dpsim_rng_below(&rng, i), tmp = order[i - 1];
-                order[i - 1] = order[j];
-                order[j] = tmp;
-            }
+            shuffle_indices(&rng, order, n);
             for (size_t i = 0; i < (size_t)floor(opt->val_fraction * (double)n); i++)
                 pick[order[i]] = 1;
         }

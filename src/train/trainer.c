@@ -233,8 +233,7 @@ static void adam(trainer *t, double *params, size_t n, size_t offset, double lr)
     }
 }
 
-/* Fisher-Yates shuffle of 0..n-1 */
-static void shuffle(dpsim_rng *rng, size_t *order, size_t n)
+void shuffle_indices(dpsim_rng *rng, size_t *order, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         order[i] = i;
@@ -274,7 +273,7 @@ dpsim_status trainer_epoch(trainer *t, const triplet_cache *c, double lr, int sy
     double total = 0.0;
     if (!order)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for the order of %zu triplets", c->n);
-    shuffle(&t->rng, order, c->n);
+    shuffle_indices(&t->rng, order, c->n);
     for (size_t start = 0; start < c->n; start += batch) {
         const size_t end = start + batch < c->n ? start + batch : c->n;
         total += trainer_gradient(t, c, order + start, end - start, sync);

@@ -50,6 +50,8 @@ dpsim_status trainer_init(trainer *t, const dpsim_model *m, const dpsim_train_op
                           int from_model, errbuf *e);
 void trainer_free(trainer *t);
 
+/** order (n) = 0..n-1 in a Fisher-Yates random order drawn from rng. */
+void shuffle_indices(dpsim_rng *rng, size_t *order, size_t n);
 /** Distance of a cached pair with the current weights, no dropout. */
 double trainer_distance(const trainer *t, const pair_diffs *p);
 /** 2AFC of the cached triplets with the current weights (NaN when empty). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "texture.h"
 #include "dpsim/dpsim.h"
 
 enum { S = 32, N = 30, N2 = 10 };
@@ -15,24 +16,6 @@ enum { S = 32, N = 30, N2 = 10 };
 #define RANKING DPSIM_DISTORT_ROTATE, DPSIM_DISTORT_TRANSLATE, DPSIM_DISTORT_ZOOM, \
                 DPSIM_DISTORT_BLUR, DPSIM_DISTORT_HUE, DPSIM_DISTORT_DARKEN
 #endif
-
-/* smooth colour textures (sums of random sinusoids), plus a few edges */
-static void texture(dpsim_rng *rng, float *img)
-{
-    for (int c = 0; c < 3; c++) {
-        double f[4][3];
-        for (int k = 0; k < 4; k++)
-            for (int j = 0; j < 3; j++)
-                f[k][j] = dpsim_rng_uniform(rng) * (j < 2 ? 5.0 : 6.28);
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++) {
-                double v = 0;
-                for (int k = 0; k < 4; k++)
-                    v += sin(6.28318 * (f[k][0] * x + f[k][1] * y) / S + f[k][2]);
-                img[(c * S + y) * S + x] = (float)(0.5 + 0.35 * v / 4.0);
-            }
-    }
-}
 
 typedef struct set_store {
     float *px[N];
@@ -47,7 +30,7 @@ static void make_set(set_store *s, int n, uint64_t seed)
     dpsim_rng_seed(&rng, seed);
     for (int i = 0; i < n; i++) {
         s->px[i] = malloc(3 * S * S * sizeof(float));
-        texture(&rng, s->px[i]);
+        texture(&rng, S, s->px[i]);
         s->view[i] = s->px[i];
         s->w[i] = s->h[i] = S;
     }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "texture.h"
 #include "core/ctx.h"
 #include "train/trainint.h"
 
@@ -19,24 +20,6 @@ enum { S = 32, N_IMG = 48, N_TRAIN = 32 };
 #define RANKING DPSIM_DISTORT_HUE, DPSIM_DISTORT_DARKEN, DPSIM_DISTORT_BLUR, DPSIM_DISTORT_ZOOM, \
                 DPSIM_DISTORT_TRANSLATE, DPSIM_DISTORT_ROTATE
 #endif
-
-/* a smooth colour texture: sums of random sinusoids per channel, in [0.15, 0.85] */
-static void texture(dpsim_rng *rng, float *img)
-{
-    for (int c = 0; c < 3; c++) {
-        double f[4][3];
-        for (int k = 0; k < 4; k++)
-            for (int j = 0; j < 3; j++)
-                f[k][j] = dpsim_rng_uniform(rng) * (j < 2 ? 5.0 : 6.28);
-        for (int y = 0; y < S; y++)
-            for (int x = 0; x < S; x++) {
-                double v = 0;
-                for (int k = 0; k < 4; k++)
-                    v += sin(6.28318 * (f[k][0] * x + f[k][1] * y) / S + f[k][2]);
-                img[(c * S + y) * S + x] = (float)(0.5 + 0.35 * v / 4.0);
-            }
-    }
-}
 
 static dpsim_model *load(dpsim_ctx *ctx, dpsim_method method, int use_lin, const char *lin)
 {
@@ -324,7 +307,7 @@ int main(void)
     dpsim_rng_seed(&rng, 5);
     for (int i = 0; i < N_IMG; i++) {
         img[i] = malloc(3 * S * S * sizeof(float));
-        texture(&rng, img[i]);
+        texture(&rng, S, img[i]);
     }
     test_schedule();
     test_diffs_match_compare(ctx, img);
