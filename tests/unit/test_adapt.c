@@ -12,10 +12,6 @@
 #include "dpsim/dpsim.h"
 
 enum { S = 32, N = 30, N2 = 10 };
-#ifndef RANKING
-#define RANKING DPSIM_DISTORT_ROTATE, DPSIM_DISTORT_TRANSLATE, DPSIM_DISTORT_ZOOM, \
-                DPSIM_DISTORT_BLUR, DPSIM_DISTORT_HUE, DPSIM_DISTORT_DARKEN
-#endif
 
 typedef struct set_store {
     float *px[N];
@@ -57,7 +53,10 @@ static void on_epoch(void *user, const dpsim_train_epoch *e)
 
 static void options(dpsim_adapt_options *o, uint64_t seed)
 {
-    static const dpsim_distortion ranking[6] = {RANKING};
+    /* geometric first: a ranking the unadapted metric gets wrong on these textures */
+    static const dpsim_distortion ranking[6] = {DPSIM_DISTORT_ROTATE, DPSIM_DISTORT_TRANSLATE,
+                                                DPSIM_DISTORT_ZOOM,   DPSIM_DISTORT_BLUR,
+                                                DPSIM_DISTORT_HUE,    DPSIM_DISTORT_DARKEN};
     dpsim_adapt_options_init(o);
     o->n_ranking = 6;
     memcpy(o->ranking, ranking, sizeof ranking);

@@ -16,10 +16,7 @@
 #include "train/trainint.h"
 
 enum { S = 32, N_IMG = 48, N_TRAIN = 32 };
-#ifndef RANKING
-#define RANKING DPSIM_DISTORT_HUE, DPSIM_DISTORT_DARKEN, DPSIM_DISTORT_BLUR, DPSIM_DISTORT_ZOOM, \
-                DPSIM_DISTORT_TRANSLATE, DPSIM_DISTORT_ROTATE
-#endif
+
 
 static dpsim_model *load(dpsim_ctx *ctx, dpsim_method method, int use_lin, const char *lin)
 {
@@ -272,7 +269,9 @@ static void test_training(dpsim_ctx *ctx, float **img)
     errbuf e = {{0}};
     CHECK(weight_layout_make(m, &l, &e) == DPSIM_OK);
     triplet_cache tc = {0}, vc = {0};
-    static const dpsim_distortion ranking[6] = {RANKING};
+    static const dpsim_distortion ranking[6] = {DPSIM_DISTORT_HUE,  DPSIM_DISTORT_DARKEN,
+                                                DPSIM_DISTORT_BLUR, DPSIM_DISTORT_ZOOM,
+                                                DPSIM_DISTORT_TRANSLATE, DPSIM_DISTORT_ROTATE};
     make_cache(ctx, m, &l, img, 0, N_TRAIN, ranking, 3, &tc);
     make_cache(ctx, m, &l, img, N_TRAIN, N_IMG - N_TRAIN, ranking, 3, &vc);
     train_task(ctx, m, &tc, &vc, 1, &b, &a, &vb, &va, &w1, &n1);
