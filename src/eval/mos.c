@@ -2,7 +2,8 @@
  * mos.c - correlations with mean opinion scores: SROCC (Pearson on average
  * ranks), KROCC (Kendall tau-b, O(n^2)), PLCC after the 4-parameter
  * logistic q(d) = (b1 - b2) / (1 + exp(-(d - b3) / |b4|)) + b2 fitted by
- * Levenberg-Marquardt least squares (fixed iteration budget, deterministic).
+ * Levenberg-Marquardt least squares (until no step lowers the error, at most
+ * 5000 iterations; deterministic).
  */
 #include <math.h>
 #include <string.h>
@@ -161,7 +162,7 @@ static void fit_logistic(const double *d, const double *y, size_t n, double *b)
     b[2] = md;
     b[3] = sqrt(vd / (double)n);
     double lambda = 1e-3, cost = sse(b, d, y, n);
-    for (int it = 0; it < 500 && lambda < 1e12; it++) {
+    for (int it = 0; it < 5000 && lambda < 1e12; it++) {
         double jtj[4][4], jtr[4], step[4], trial[4];
         normal_equations(b, d, y, n, jtj, jtr);
         for (int p = 0; p < 4; p++)
@@ -174,12 +175,9 @@ static void fit_logistic(const double *d, const double *y, size_t n, double *b)
             trial[p] = b[p] + step[p];
         double c = trial[3] != 0.0 ? sse(trial, d, y, n) : INFINITY;
         if (c < cost) {
-            double gain = cost - c;
             memcpy(b, trial, sizeof trial);
             cost = c;
             lambda = fmax(lambda / 10.0, 1e-12);
-            if (gain <= 1e-14 * fmax(cost, 1e-300))
-                break;
         } else {
             lambda *= 10.0;
         }

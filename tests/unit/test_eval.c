@@ -87,6 +87,36 @@ static void test_mos(dpsim_ctx *ctx)
     CHECK(dpsim_score_mos(ctx, x, y, 3, &st) == DPSIM_E_INVAL);
 }
 
+/* SROCC, KROCC and PLCC against SciPy (tools/scripts/make_mos_vectors.py) */
+static void test_mos_vectors(dpsim_ctx *ctx, const char *root)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/eval/mos_vectors.txt", root);
+    FILE *fp = fopen(path, "r");
+    CHECK(fp != NULL);
+    char line[256];
+    int sets = 0;
+    while (fp && fgets(line, sizeof line, fp)) {
+        size_t n;
+        if (sscanf(line, "set %zu", &n) != 1)
+            continue;
+        double d[64], mos[64], want[3];
+        for (size_t i = 0; i < n && i < 64; i++)
+            CHECK(fgets(line, sizeof line, fp) && sscanf(line, "%lf %lf", &d[i], &mos[i]) == 2);
+        CHECK(fgets(line, sizeof line, fp) &&
+              sscanf(line, "stats %lf %lf %lf", &want[0], &want[1], &want[2]) == 3);
+        dpsim_mos_stats st;
+        CHECK(n <= 64 && dpsim_score_mos(ctx, d, mos, n, &st) == DPSIM_OK);
+        CHECK_REL(st.srocc, want[0], 1e-9, 1e-9);
+        CHECK_REL(st.krocc, want[1], 1e-9, 1e-9);
+        CHECK_REL(st.plcc, want[2], 1e-6, 1e-6); /* two least-squares fits */
+        sets++;
+    }
+    CHECK(sets == 3);
+    if (fp)
+        fclose(fp);
+}
+
 /* an .npy file in memory: header dict text, then data bytes */
 static size_t make_npy(uint8_t *buf, const char *dict, const void *data, size_t n)
 {
@@ -255,6 +285,7 @@ int main(void)
     test_2afc();
     test_jnd();
     test_mos(ctx);
+    test_mos_vectors(ctx, root);
     test_npy(ctx);
     test_csv(ctx);
     test_dataset(ctx, root);
