@@ -32,7 +32,11 @@ typedef struct dpsim_train_options {
                                 0 = none) */
     int init_from_model;     /* 1: start from the model's weights (a --lin file, or all
                                 ones); 0 (default): 1/C per channel, the reference's scale */
-    double max_cache_gib;    /* refuse datasets whose cached differences need more (default 16) */
+    double max_cache_gib;    /* dpsim_train_2afc: when the cached difference elements (for
+                                dropout) would need more (default 16 GiB), keep only the
+                                channel means and recompute each batch's elements from the
+                                images every epoch (same result bit for bit, slower);
+                                adaptation and dpsim_train_triplets fail with DPSIM_E_LIMIT */
     double val_fraction;     /* dpsim_train_2afc without a val set: this fraction of the
                                 triplets is held out (default 0.1; 0: no validation) */
 } dpsim_train_options;
@@ -58,8 +62,8 @@ typedef struct dpsim_weights dpsim_weights;
  * Train on a 2AFC dataset (dpsim_dataset_open with DPSIM_DATASET_2AFC).
  * @param val  NULL: hold out opt->val_fraction of train (chosen by the seed).
  * @param progress called while features are extracted (done, total triplets).
- * @return DPSIM_OK; DPSIM_E_UNSUPPORTED for dists; DPSIM_E_LIMIT when the cache
- *   would exceed max_cache_gib; any extraction error (naming the file).
+ * @return DPSIM_OK; DPSIM_E_UNSUPPORTED for dists; any extraction error (naming
+ *   the file).
  */
 DPSIM_API dpsim_status dpsim_train_2afc(dpsim_ctx *ctx, const dpsim_model *model,
                                         const dpsim_dataset *train, const dpsim_dataset *val,

@@ -186,7 +186,7 @@ static dpsim_status run_epochs(adapt_job *j, trainer *t, const dpsim_image_set *
         dpsim_train_epoch rec = {ep, trainer_lr(&o->train, ep), 0.0, 0.0, NAN, 0};
         rec.sync = sync_wanted(t, val, &reached);
         errbuf e = {{0}};
-        if (s == DPSIM_OK && (s = trainer_epoch(t, &tc, rec.lr, rec.sync, &rec.loss, &e)))
+        if (s == DPSIM_OK && (s = trainer_epoch(t, &tc, NULL, rec.lr, rec.sync, &rec.loss, &e)))
             ctx_fail_err(j->ctx, s, &e);
         rec.train_2afc = trainer_score(t, &tc);
         rec.val_2afc = trainer_score(t, val);

@@ -198,39 +198,88 @@ static dpsim_status file_features(dpsim_ctx *ctx, const dpsim_model *m, const ch
     return s;
 }
 
-/* items of ds (those with pick[i] == want, or all when pick is NULL) into c */
-static dpsim_status cache_dataset(dpsim_ctx *ctx, const dpsim_model *m, const weight_layout *l,
-                                  const dpsim_dataset *ds, const unsigned char *pick, int want,
-                                  int keep, double max_gib, triplet_cache *c,
-                                  dpsim_progress_fn progress, void *user, size_t *done,
-                                  size_t total)
+/* One dataset item into c: its three images extracted once, its two pairs' differences. */
+static dpsim_status cache_item(dpsim_ctx *ctx, const dpsim_model *m, const weight_layout *l,
+                               const dpsim_dataset *ds, size_t i, int keep, double max_gib,
+                               triplet_cache *c)
 {
-    for (size_t i = 0; i < dpsim_dataset_size(ds); i++) {
+    dpsim_dataset_item it;
+    dpsim_dataset_item_get(ds, i, &it);
+    const char *paths[3] = {it.ref, it.p0, it.p1};
+    dpsim_features *f[3] = {NULL, NULL, NULL};
+    dpsim_status s = DPSIM_OK;
+    for (int k = 0; k < 3 && s == DPSIM_OK; k++)
+        s = file_features(ctx, m, paths[k], &f[k]);
+    if (s == DPSIM_OK && (f[1]->width != f[0]->width || f[1]->height != f[0]->height ||
+                          f[2]->width != f[0]->width || f[2]->height != f[0]->height))
+        s = ctx_fail(ctx, DPSIM_E_SHAPE, "triplet '%s': images of different sizes, expected "
+                     "equal sizes", it.ref);
+    errbuf e = {{0}};
+    if (s == DPSIM_OK &&
+        (s = cache_add_triplet(m, l, f[0], f[1], f[2], it.judge, keep, max_gib, c, &e)) &&
+        s != DPSIM_E_LIMIT)
+        ctx_fail_err(ctx, s, &e);
+    for (int k = 0; k < 3; k++)
+        dpsim_features_free(f[k]);
+    return s;
+}
+
+/* A training set read from a dataset; items[k] is the dataset index of cached triplet k. */
+typedef struct dataset_cache {
+    dpsim_ctx *ctx;
+    const dpsim_model *m;
+    const weight_layout *l;
+    const dpsim_dataset *ds;
+    triplet_cache c;
+    size_t *items;
+    int keep;   /* elements kept for dropout; 0 once they do not fit (streaming) */
+    int stream; /* 1: every epoch refills its batches from the images */
+} dataset_cache;
+
+/*
+ * Items of ds with pick[i] == want (all when pick is NULL) into dc. When the
+ * elements would pass max_gib, those kept so far are dropped and the epochs
+ * recompute each batch's elements from the images instead (streaming).
+ */
+static dpsim_status cache_dataset(dataset_cache *dc, const unsigned char *pick, int want,
+                                  double max_gib, dpsim_progress_fn progress, void *user,
+                                  size_t *done, size_t total)
+{
+    const size_t n = dpsim_dataset_size(dc->ds);
+    dc->items = dp_malloc((n ? n : 1) * sizeof *dc->items);
+    if (!dc->items)
+        return ctx_fail(dc->ctx, DPSIM_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
         if (pick && pick[i] != want)
             continue;
-        dpsim_dataset_item it;
-        dpsim_dataset_item_get(ds, i, &it);
-        const char *paths[3] = {it.ref, it.p0, it.p1};
-        dpsim_features *f[3] = {NULL, NULL, NULL};
-        dpsim_status s = DPSIM_OK;
-        for (int k = 0; k < 3 && s == DPSIM_OK; k++)
-            s = file_features(ctx, m, paths[k], &f[k]);
-        if (s == DPSIM_OK && (f[1]->width != f[0]->width || f[1]->height != f[0]->height ||
-                              f[2]->width != f[0]->width || f[2]->height != f[0]->height))
-            s = ctx_fail(ctx, DPSIM_E_SHAPE, "triplet '%s': images of different sizes, "
-                         "expected equal sizes", it.ref);
-        errbuf e = {{0}};
-        if (s == DPSIM_OK &&
-            (s = cache_add_triplet(m, l, f[0], f[1], f[2], it.judge, keep, max_gib, c, &e)))
-            ctx_fail_err(ctx, s, &e);
-        for (int k = 0; k < 3; k++)
-            dpsim_features_free(f[k]);
+        dpsim_status s = cache_item(dc->ctx, dc->m, dc->l, dc->ds, i, dc->keep, max_gib, &dc->c);
+        if (s == DPSIM_E_LIMIT) {
+            for (size_t k = 0; k < dc->c.n; k++) {
+                dp_free(dc->c.p0[k].d);
+                dp_free(dc->c.p1[k].d);
+                dc->c.p0[k].d = dc->c.p1[k].d = NULL;
+            }
+            dc->keep = 0;
+            dc->stream = 1;
+            s = cache_item(dc->ctx, dc->m, dc->l, dc->ds, i, 0, max_gib, &dc->c);
+        }
         if (s != DPSIM_OK)
             return s;
+        dc->items[dc->c.n - 1] = i;
         if (progress)
             progress(user, ++*done, total);
     }
     return DPSIM_OK;
+}
+
+/* batch_source: a batch's items read again, elements included */
+static dpsim_status refill(void *user, const size_t *idx, size_t n, triplet_cache *batch)
+{
+    dataset_cache *dc = user;
+    dpsim_status s = DPSIM_OK;
+    for (size_t k = 0; k < n && s == DPSIM_OK; k++)
+        s = cache_item(dc->ctx, dc->m, dc->l, dc->ds, dc->items[idx[k]], 1, INFINITY, batch);
+    return s;
 }
 
 int sync_wanted(const trainer *t, const triplet_cache *val, int *reached)
@@ -241,7 +290,8 @@ int sync_wanted(const trainer *t, const triplet_cache *val, int *reached)
 }
 
 dpsim_status train_run(dpsim_ctx *ctx, trainer *t, const triplet_cache *train,
-                       const triplet_cache *val, int sync, dpsim_train_log_fn log, void *user)
+                       const batch_source *src, const triplet_cache *val, int sync,
+                       dpsim_train_log_fn log, void *user)
 {
     const int total = t->opt.epochs + t->opt.decay_epochs;
     int reached = !sync;
@@ -249,9 +299,9 @@ dpsim_status train_run(dpsim_ctx *ctx, trainer *t, const triplet_cache *train,
         dpsim_train_epoch rec = {ep, trainer_lr(&t->opt, ep), 0.0, 0.0, NAN, 0};
         rec.sync = sync_wanted(t, val, &reached);
         errbuf e = {{0}};
-        dpsim_status s = trainer_epoch(t, train, rec.lr, rec.sync, &rec.loss, &e);
+        dpsim_status s = trainer_epoch(t, train, src, rec.lr, rec.sync, &rec.loss, &e);
         if (s != DPSIM_OK)
-            return ctx_fail_err(ctx, s, &e);
+            return src && !e.msg[0] ? s : ctx_fail_err(ctx, s, &e);
         rec.train_2afc = trainer_score(t, train);
         if (val)
             rec.val_2afc = trainer_score(t, val);
@@ -297,24 +347,26 @@ dpsim_status dpsim_train_2afc(dpsim_ctx *ctx, const dpsim_model *model,
             return ctx_fail(ctx, DPSIM_E_NOMEM, "out of memory");
         }
     }
-    triplet_cache tc = {0}, vc = {0};
+    dataset_cache tc = {ctx, model, &t.layout, train, {0}, NULL, opt->dropout > 0.0, 0};
+    dataset_cache vc = {ctx, model, &t.layout, val ? val : train, {0}, NULL, 0, 0};
     size_t done = 0, total = n + (val ? dpsim_dataset_size(val) : 0);
-    const int keep = opt->dropout > 0.0;
-    s = cache_dataset(ctx, model, &t.layout, train, pick, 0, keep, opt->max_cache_gib, &tc,
-                      progress, user, &done, total);
+    s = cache_dataset(&tc, pick, 0, opt->max_cache_gib, progress, user, &done, total);
     if (s == DPSIM_OK)
-        s = cache_dataset(ctx, model, &t.layout, val ? val : train, val ? NULL : pick, 1, 0,
-                          opt->max_cache_gib, &vc, progress, user, &done, total);
-    if (s == DPSIM_OK && tc.n == 0)
+        s = cache_dataset(&vc, val ? NULL : pick, 1, INFINITY, progress, user, &done, total);
+    if (s == DPSIM_OK && tc.c.n == 0)
         s = ctx_fail(ctx, DPSIM_E_INVAL, "training: no training triplets left after holding "
                      "out the validation part");
+    const batch_source src = {refill, &tc};
     if (s == DPSIM_OK)
-        s = train_run(ctx, &t, &tc, (val || pick) ? &vc : NULL, 0, log, user);
+        s = train_run(ctx, &t, &tc.c, tc.stream ? &src : NULL, (val || pick) ? &vc.c : NULL, 0,
+                      log, user);
     if (s == DPSIM_OK && (s = weights_from_trainer(&t, model, out, &e)) != DPSIM_OK)
         ctx_fail_err(ctx, s, &e);
     dp_free(pick);
-    triplet_cache_free(&tc);
-    triplet_cache_free(&vc);
+    triplet_cache_free(&tc.c);
+    triplet_cache_free(&vc.c);
+    dp_free(tc.items);
+    dp_free(vc.items);
     trainer_free(&t);
     return s;
 }
@@ -393,7 +445,7 @@ dpsim_status dpsim_train_triplets(dpsim_ctx *ctx, const dpsim_model *model,
     if (s == DPSIM_OK && tc.n == 0)
         s = ctx_fail(ctx, DPSIM_E_INVAL, "training: no training triplets");
     if (s == DPSIM_OK)
-        s = train_run(ctx, &t, &tc, every ? &vc : NULL, sync, log, user);
+        s = train_run(ctx, &t, &tc, NULL, every ? &vc : NULL, sync, log, user);
     if (s == DPSIM_OK && (s = weights_from_trainer(&t, model, out, &e)) != DPSIM_OK)
         ctx_fail_err(ctx, s, &e);
     triplet_cache_free(&tc);

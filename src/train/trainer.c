@@ -265,18 +265,32 @@ double trainer_gradient(trainer *t, const triplet_cache *c, const size_t *idx, s
     return total;
 }
 
-dpsim_status trainer_epoch(trainer *t, const triplet_cache *c, double lr, int sync,
-                           double *loss, errbuf *e)
+dpsim_status trainer_epoch(trainer *t, const triplet_cache *c, const batch_source *src,
+                           double lr, int sync, double *loss, errbuf *e)
 {
     const size_t nw = t->layout.n_weights, batch = (size_t)t->opt.batch;
-    size_t *order = dp_malloc((c->n ? c->n : 1) * sizeof(size_t));
+    size_t *order = dp_malloc((c->n ? c->n : 1) * sizeof(size_t) + batch * sizeof(size_t));
     double total = 0.0;
     if (!order)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for the order of %zu triplets", c->n);
+    size_t *local = order + c->n; /* (batch): 0..n-1, a filled batch's own indices */
+    for (size_t k = 0; k < batch; k++)
+        local[k] = k;
     shuffle_indices(&t->rng, order, c->n);
-    for (size_t start = 0; start < c->n; start += batch) {
-        const size_t end = start + batch < c->n ? start + batch : c->n;
-        total += trainer_gradient(t, c, order + start, end - start, sync);
+    dpsim_status s = DPSIM_OK;
+    for (size_t start = 0; start < c->n && s == DPSIM_OK; start += batch) {
+        const size_t n = start + batch < c->n ? batch : c->n - start;
+        if (src) {
+            triplet_cache filled = {0};
+            s = src->fill(src->user, order + start, n, &filled);
+            if (s == DPSIM_OK)
+                total += trainer_gradient(t, &filled, local, n, sync);
+            triplet_cache_free(&filled);
+            if (s != DPSIM_OK)
+                break;
+        } else {
+            total += trainer_gradient(t, c, order + start, n, sync);
+        }
         t->step++;
         adam(t, t->w, nw, 0, lr);
         adam(t, t->head, HEAD_PARAMS, nw, lr);
@@ -286,5 +300,5 @@ dpsim_status trainer_epoch(trainer *t, const triplet_cache *c, double lr, int sy
     }
     dp_free(order);
     *loss = c->n ? total / (double)c->n : 0.0;
-    return DPSIM_OK;
+    return s;
 }

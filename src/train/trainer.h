@@ -66,10 +66,23 @@ double trainer_lr(const dpsim_train_options *opt, int epoch);
 double trainer_gradient(trainer *t, const triplet_cache *c, const size_t *idx, size_t n,
                         int sync);
 /**
+ * Where an epoch's batches come from when the cache holds only channel means
+ * (streaming): fill batch with the triplets idx (n) of the cache, elements
+ * included, in that order. Returns a status; the detail goes to the caller's
+ * context.
+ */
+typedef struct batch_source {
+    dpsim_status (*fill)(void *user, const size_t *idx, size_t n, triplet_cache *batch);
+    void *user;
+} batch_source;
+
+/**
  * One epoch: shuffled batches, dropout, head + BCE (+ 10 x sync BCE when
  * sync), Adam at lr, clamp w >= 0 after every step. *loss: mean per triplet.
+ * src NULL: the batches are taken from c; else each batch is filled by src
+ * (the same random draws in the same order: the same weights bit for bit).
  */
-dpsim_status trainer_epoch(trainer *t, const triplet_cache *c, double lr, int sync,
-                           double *loss, errbuf *e);
+dpsim_status trainer_epoch(trainer *t, const triplet_cache *c, const batch_source *src,
+                           double lr, int sync, double *loss, errbuf *e);
 
 #endif

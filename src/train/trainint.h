@@ -19,9 +19,13 @@ dpsim_status cache_add_triplet(const dpsim_model *m, const weight_layout *l,
  * the current weights first exceeds 0.5; *reached remembers that it did.
  */
 int sync_wanted(const trainer *t, const triplet_cache *val, int *reached);
-/** The full epoch schedule on fixed caches (with the sync rule if sync), logging each epoch. */
+/**
+ * The full epoch schedule on fixed caches (with the sync rule if sync),
+ * logging each epoch; src as in trainer_epoch.
+ */
 dpsim_status train_run(dpsim_ctx *ctx, trainer *t, const triplet_cache *train,
-                       const triplet_cache *val, int sync, dpsim_train_log_fn log, void *user);
+                       const batch_source *src, const triplet_cache *val, int sync,
+                       dpsim_train_log_fn log, void *user);
 /** Features of every image of set, once each; freed with features_free_all. */
 dpsim_status images_features(dpsim_ctx *ctx, const dpsim_model *m, const dpsim_image_set *set,
                              dpsim_features ***out);

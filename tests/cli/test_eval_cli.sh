@@ -71,6 +71,9 @@ if [ -n "${DPSIM_WEIGHTS:-}" ]; then
     expect 0 "" -- "$DPSIM" train $T --seed 4 --out "$TMP/w2.safetensors" --log "$TMP/log2.csv" "$FIX/2afc"
     cmp -s "$TMP/w1.safetensors" "$TMP/w2.safetensors" && ok || bad "same seed, different weights"
     cmp -s "$TMP/w1.csv" "$TMP/log2.csv" && ok || bad "same seed, different log"
+    # a cache limit too small for the differences: batches recomputed each epoch, same bits
+    expect 0 "" -- "$DPSIM" train $T --seed 4 --cache-gib 0.0000001 --out "$TMP/w5.safetensors" "$FIX/2afc"
+    cmp -s "$TMP/w1.safetensors" "$TMP/w5.safetensors" && ok || bad "streamed training differs from cached"
     expect 0 "^epoch,lr,loss,train_2afc,val_2afc,sync$" -- cat "$TMP/w1.csv"
     expect 0 "^2,0.01," -- cat "$TMP/w1.csv"
     expect 0 "^val/ties,3,50\.00$" -- "$DPSIM" eval 2afc -q --csv --lin "$TMP/w1.safetensors" "$FIX/2afc"

@@ -245,7 +245,7 @@ static void train_task(dpsim_ctx *ctx, dpsim_model *m, const triplet_cache *tc,
     CHECK(trainer_init(&t, m, &o, 0, &e) == DPSIM_OK);
     *before = trainer_score(&t, tc);
     *val_before = trainer_score(&t, vc);
-    CHECK(train_run(ctx, &t, tc, vc, 0, NULL, NULL) == DPSIM_OK);
+    CHECK(train_run(ctx, &t, tc, NULL, vc, 0, NULL, NULL) == DPSIM_OK);
     *after = trainer_score(&t, tc);
     *val_after = trainer_score(&t, vc);
     int nonneg = 1;

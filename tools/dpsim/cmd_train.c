@@ -28,7 +28,8 @@ static const char usage[] =
     TRAIN_OPTIONS_HELP
     "  --val DIR          validation triplets (default: 10% of DIR held out by the seed)\n"
     "  --init FILE        start from these weights (a dpsim or LPIPS lin file)\n"
-    "  --cache-gib X      refuse if the cached differences need more (default 16)\n"
+    "  --cache-gib X      memory for the cached differences (default 16); past it, each\n"
+    "                     batch is recomputed from the images every epoch (same result)\n"
     "  --net, --method, --version, --taps, --norm, --no-norm, --pixel-layer, --trunk,\n"
     "  --threads          as in dpsim eval --help\n"
     "  -q, --quiet        no progress, no epoch lines, no provenance\n"
