@@ -353,6 +353,9 @@ DPSIM_API dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char 
 #endif
 
 #include "dpsim/featfile.h"
+#include "dpsim/eval.h"    /* evaluation: 2AFC, JND, MOS */
+#include "dpsim/distort.h" /* distortions and the random generator */
+#include "dpsim/train.h"   /* training and adapting the per-channel weights */
 
 #endif /* DPSIM_DPSIM_H */
 #include "dpsim/grad.h" /* deep perceptual loss: gradients (issue 4) */

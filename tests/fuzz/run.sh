@@ -1,6 +1,6 @@
 #!/bin/sh
 # run.sh - build the libFuzzer targets and run each for a while, one at a time.
-#   tests/fuzz/run.sh [SECONDS] [TARGET...]    (default 60 s; image checkpoint safetensors featfile)
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]    (default 60 s; image checkpoint safetensors featfile npy csv)
 # The committed seeds (tests/fuzz/corpus/<target>) are copied into a working
 # corpus under $FUZZ_WORK (default <build>/fuzz-work), so runs build on each
 # other without touching the repository. A crash, leak, timeout or OOM leaves
@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${1:-60}
 [ $# -gt 0 ] && shift
-TARGETS=${*:-image checkpoint safetensors featfile}
+TARGETS=${*:-image checkpoint safetensors featfile npy csv}
 BUILD=${DPSIM_FUZZ_BUILD_DIR:-build-fuzz}
 WORK=${FUZZ_WORK:-$BUILD/fuzz-work}
 [ -f "$BUILD/build.ninja" ] || CC=clang meson setup "$BUILD" -Dfuzz=true -Dtests=false \

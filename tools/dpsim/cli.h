@@ -36,6 +36,10 @@ dpsim_status loss_plot_png(dpsim_ctx *ctx, const char *path, const double *value
 int cmd_features(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_distort(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_adapt(int argc, char **argv);
 
 /**
  * Write the distance map as a heatmap PNG: a colour scale from 0 to the map's

@@ -24,6 +24,10 @@ static const char usage[] =
     "  features IMG...  save images' features to a file (dpsim features --help)\n"
     "  index DIR        save a folder's features to a file (dpsim index --help)\n"
     "  search Q DIR     the images most similar to Q (dpsim search --help)\n"
+    "  eval MODE PATH   2AFC, JND or MOS scores against human judgments (dpsim eval --help)\n"
+    "  distort KIND IN OUT  rotate, translate, darken, hue, blur or zoom an image\n"
+    "  train DIR        learn per-channel weights on 2AFC triplets (dpsim train --help)\n"
+    "  adapt            adapt the weights to a ranking of distortions (dpsim adapt --help)\n"
     "\n"
     "options:\n"
     "  -h, --help       this help\n"
@@ -133,6 +137,10 @@ static const struct {
     {"features", cmd_features},
     {"index", cmd_index},
     {"search", cmd_search},
+    {"eval", cmd_eval},
+    {"distort", cmd_distort},
+    {"train", cmd_train},
+    {"adapt", cmd_adapt},
 };
 
 int main(int argc, char **argv)
