@@ -60,11 +60,24 @@ dpsim_status dpsim_ctx_create(dpsim_ctx **out, const dpsim_config *config)
         ctx->config = *config;
     else
         dpsim_config_init(&ctx->config);
+    if (ctx->config.n_threads >= 2) {
+        dpsim_status s = pool_create(ctx->config.n_threads, &ctx->workers);
+        if (s != DPSIM_OK) {
+            dp_free(ctx);
+            return s;
+        }
+    }
     *out = ctx;
     return DPSIM_OK;
 }
 
-void dpsim_ctx_free(dpsim_ctx *ctx) { dp_free(ctx); }
+void dpsim_ctx_free(dpsim_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    pool_free(ctx->workers);
+    dp_free(ctx);
+}
 
 const char *dpsim_ctx_last_error(const dpsim_ctx *ctx) { return ctx ? ctx->err.msg : ""; }
 

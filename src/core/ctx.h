@@ -1,14 +1,16 @@
 /*
- * ctx.h - the per-thread context: last error and scratch arena.
+ * ctx.h - the per-thread context: settings, last error and worker threads.
  */
 #ifndef DPSIM_CORE_CTX_H
 #define DPSIM_CORE_CTX_H
 
 #include "core/error.h"
+#include "fast/pool.h"
 
 struct dpsim_ctx {
     dpsim_config config;
-    errbuf err; /* detail of the last failure */
+    errbuf err;    /* detail of the last failure */
+    worker_pool *workers; /* config.n_threads >= 2: the threads one extraction uses; else NULL */
 };
 
 /** Set the context's last error and return status (ctx may be NULL). */

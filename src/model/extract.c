@@ -115,7 +115,7 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
     model_preprocess(m, pixels, hw, x);
     if (m->pixel)
         memcpy(f->tap[0], m->method == DPSIM_METHOD_DISTS ? pixels : x, 3 * hw * sizeof(float));
-    s = net_forward(m, x, height, width, f->tap, e);
+    s = net_forward(m, x, height, width, f->tap, ctx ? ctx->workers : NULL, e);
     dp_free(x);
     if (s != DPSIM_OK) {
         dpsim_features_free(f);

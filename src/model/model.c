@@ -159,8 +159,8 @@ static dpsim_status take_tensor(const tensor_list *list, const char *path, const
 }
 
 static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
-                              int in_ch, int out_ch, int k, int stride, int pad, conv_params *p,
-                              errbuf *e)
+                              int in_ch, int out_ch, int k, int stride, int pad,
+                              const gemm_kernel *kern, conv_params *p, errbuf *e)
 {
     char key[128];
     p->shape = (conv2d_shape){in_ch, out_ch, k, stride, pad};
@@ -170,7 +170,10 @@ static dpsim_status take_conv(const tensor_list *list, const char *path, const c
     if (s != DPSIM_OK)
         return s;
     snprintf(key, sizeof key, "%s.bias", stem);
-    return take_tensor(list, path, key, 1, bdims, &p->bias, e);
+    s = take_tensor(list, path, key, 1, bdims, &p->bias, e);
+    if (s != DPSIM_OK)
+        return s;
+    return packed_conv_init(&p->fast, &p->shape, p->weight, p->bias, kern, e);
 }
 
 /* Is `name` (after an optional "features." prefix) a tensor this net expects? */
@@ -203,6 +206,7 @@ static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list, errbuf *
 {
     const net_def *def = m->def;
     const char *path = m->trunk_path;
+    const gemm_kernel *kern = m->kernel = gemm_kernel_for(isa_active());
     for (int i = 0; i < def->n_layers; i++) {
         const layer_def *l = &def->layers[i];
         layer_params *lp = &m->layers[i];
@@ -211,16 +215,16 @@ static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list, errbuf *
         if (l->op == OP_CONV) {
             snprintf(stem, sizeof stem, "%d", i);
             s = take_conv(list, path, stem, l->in_ch, l->out_ch, l->kernel, l->stride, l->pad,
-                          &lp->conv[0], e);
+                          kern, &lp->conv[0], e);
         } else if (l->op == OP_FIRE) {
             snprintf(stem, sizeof stem, "%d.squeeze", i);
-            s = take_conv(list, path, stem, l->in_ch, l->squeeze, 1, 1, 0, &lp->conv[0], e);
+            s = take_conv(list, path, stem, l->in_ch, l->squeeze, 1, 1, 0, kern, &lp->conv[0], e);
             snprintf(stem, sizeof stem, "%d.expand1x1", i);
             if (s == DPSIM_OK)
-                s = take_conv(list, path, stem, l->squeeze, l->e1, 1, 1, 0, &lp->conv[1], e);
+                s = take_conv(list, path, stem, l->squeeze, l->e1, 1, 1, 0, kern, &lp->conv[1], e);
             snprintf(stem, sizeof stem, "%d.expand3x3", i);
             if (s == DPSIM_OK)
-                s = take_conv(list, path, stem, l->squeeze, l->e3, 3, 1, 1, &lp->conv[2], e);
+                s = take_conv(list, path, stem, l->squeeze, l->e3, 3, 1, 1, kern, &lp->conv[2], e);
         }
         if (s != DPSIM_OK)
             return s;
@@ -381,6 +385,7 @@ void dpsim_model_free(dpsim_model *m)
         for (int j = 0; j < 3; j++) {
             dp_free(m->layers[i].conv[j].weight);
             dp_free(m->layers[i].conv[j].bias);
+            packed_conv_free(&m->layers[i].conv[j].fast);
         }
     for (int k = 0; k < TERM_KINDS; k++)
         for (int i = 0; i < DPSIM_MAX_TAPS; i++)

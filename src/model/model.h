@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "fast/conv_fast.h"
 #include "nets/netdef.h"
 #include "nn/nn.h"
 #include "weights/tensors.h"
@@ -16,6 +17,7 @@ typedef struct conv_params {
     conv2d_shape shape;
     float *weight; /* (out_ch, in_ch, k, k) */
     float *bias;   /* (out_ch) */
+    packed_conv fast; /* the same weights in the fast kernel's layout */
 } conv_params;
 
 /* Per features index: a conv uses conv[0]; a fire uses squeeze, expand1x1, expand3x3. */
@@ -46,6 +48,7 @@ struct dpsim_model {
     int last_layer;                   /* the largest tap: layers after it are not run */
     int min_side;
     layer_params layers[NET_MAX_LAYERS];
+    const gemm_kernel *kernel;        /* the tile kernel the convolutions were packed for */
     float *weight[TERM_KINDS][DPSIM_MAX_TAPS]; /* (tap_channels[t]) each; NULL = all ones */
     char *trunk_path, *lin_path;
     char trunk_sha256[65], lin_sha256[65];
@@ -65,10 +68,11 @@ struct dpsim_features {
  * Run the trunk on a preprocessed image and write each net tap's activation
  * (the pixel tap, if any, is filled by the caller).
  * @param x   (3, h, w) preprocessed input
- * @param out tap buffers sized (tap_channels[i], tap h, tap w), indexed like m->taps
+ * @param out     tap buffers sized (tap_channels[i], tap h, tap w), indexed like m->taps
+ * @param workers the threads the convolutions use (NULL: the caller alone)
  */
 dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
-                         errbuf *e);
+                         worker_pool *workers, errbuf *e);
 
 /**
  * The input the net sees: v (3, h*w) in [0,1] -> x (3, h*w), the LPIPS

@@ -1,7 +1,9 @@
 /*
  * forward.c - run a net's `features` layer by layer on one image, keeping
  * the activations after each tap. Two ping-pong buffers hold the running
- * activation; a fire module needs a third for its squeeze output.
+ * activation; a fire module needs a third for its squeeze output. The
+ * convolutions run on the fast kernels (fast/conv_fast.h), with a ReLU that
+ * follows a convolution fused into it unless the convolution is a tap.
  */
 #include <string.h>
 
@@ -12,31 +14,33 @@ typedef struct act_size {
     int c, h, w;
 } act_size;
 
-static void conv_apply(const conv_params *p, const float *in, int h, int w, float *out,
-                       double *acc)
-{
-    conv2d_forward(&p->shape, in, h, w, p->weight, p->bias, out, acc);
-}
-
 /* in (in_ch, h, w) -> out (e1 + e3, h, w); squeezed: scratch (s, h, w) */
 static void fire_apply(const layer_params *lp, const float *in, int h, int w, float *out,
-                       float *squeezed, double *acc)
+                       float *squeezed, worker_pool *workers, float *scratch)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
-    conv_apply(sq, in, h, w, squeezed, acc);
-    relu_forward(squeezed, (size_t)sq->shape.out_ch * hw);
-    conv_apply(e1, squeezed, h, w, out, acc);
-    conv_apply(e3, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, acc);
-    relu_forward(out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw);
+    conv_fast_forward(&sq->fast, in, h, w, squeezed, 1, workers, scratch);
+    conv_fast_forward(&e1->fast, squeezed, h, w, out, 1, workers, scratch);
+    conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1, workers,
+                      scratch);
+}
+
+/* Is features index i one of the model's taps? */
+static int is_tap(const dpsim_model *m, int i)
+{
+    for (int t = 0; t < m->n_taps; t++)
+        if (m->taps[t] == i)
+            return 1;
+    return 0;
 }
 
 dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
-                         errbuf *e)
+                         worker_pool *workers, errbuf *e)
 {
     const net_def *def = m->def;
-    /* plan: largest activation, squeeze output and output plane */
-    size_t max_act = (size_t)3 * h * w, max_sq = 1, max_plane = 1;
+    /* plan: largest activation and squeeze output */
+    size_t max_act = (size_t)3 * h * w, max_sq = 1;
     act_size s = {3, h, w};
     for (int i = 0; i <= m->last_layer; i++) {
         const layer_def *l = &def->layers[i];
@@ -49,16 +53,15 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
         size_t plane = (size_t)s.h * s.w;
         if (plane * s.c > max_act)
             max_act = plane * s.c;
-        if (plane > max_plane)
-            max_plane = plane;
         if (l->op == OP_FIRE && plane * l->squeeze > max_sq)
             max_sq = plane * l->squeeze;
     }
     float *buf[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
     float *squeezed = dp_malloc(max_sq * sizeof(float));
-    double *acc = dp_malloc(max_plane * sizeof(double));
+    const size_t per_worker = conv_fast_scratch_floats(m->kernel);
+    float *scratch = dp_malloc((size_t)pool_size(workers) * per_worker * sizeof(float));
     dpsim_status status = DPSIM_OK;
-    if (!buf[0] || !buf[1] || !squeezed || !acc) {
+    if (!buf[0] || !buf[1] || !squeezed || !scratch) {
         status = err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w, h);
         goto done;
     }
@@ -66,6 +69,7 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
     memcpy(buf[0], x, (size_t)3 * h * w * sizeof(float));
     s = (act_size){3, h, w};
     int cur = 0, next_tap = m->pixel; /* the pixel tap is filled by the caller */
+    int relu_done = 0;                /* the previous convolution applied this layer's ReLU */
     for (int i = 0; i <= m->last_layer; i++) {
         const layer_def *l = &def->layers[i];
         const layer_params *lp = &m->layers[i];
@@ -76,11 +80,14 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             o.c = l->out_ch;
             o.h = conv2d_out_size(&lp->conv[0].shape, s.h);
             o.w = conv2d_out_size(&lp->conv[0].shape, s.w);
-            conv_apply(&lp->conv[0], in, s.h, s.w, dst, acc);
+            relu_done = i < m->last_layer && def->layers[i + 1].op == OP_RELU && !is_tap(m, i);
+            conv_fast_forward(&lp->conv[0].fast, in, s.h, s.w, dst, relu_done, workers, scratch);
             cur = 1 - cur;
             break;
         case OP_RELU:
-            relu_forward(in, (size_t)s.c * s.h * s.w);
+            if (!relu_done)
+                relu_forward(in, (size_t)s.c * s.h * s.w);
+            relu_done = 0;
             break;
         case OP_MAXPOOL: {
             maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
@@ -98,7 +105,7 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             break;
         case OP_FIRE:
             o.c = l->out_ch;
-            fire_apply(lp, in, s.h, s.w, dst, squeezed, acc);
+            fire_apply(lp, in, s.h, s.w, dst, squeezed, workers, scratch);
             cur = 1 - cur;
             break;
         }
@@ -112,6 +119,6 @@ done:
     dp_free(buf[0]);
     dp_free(buf[1]);
     dp_free(squeezed);
-    dp_free(acc);
+    dp_free(scratch);
     return status;
 }

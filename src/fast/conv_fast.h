@@ -1,0 +1,45 @@
+/*
+ * conv_fast.h - convolution as a packed-weight GEMM: out (out_ch, Ho*Wo) =
+ * W (out_ch, in_ch*k*k) x patches (in_ch*k*k, Ho*Wo) + bias, optionally
+ * followed by ReLU. The weights are packed once (packed_conv_init) into the
+ * tile kernel's layout; the patches are packed block by block into a
+ * per-worker scratch, never materialised whole. Work is split over
+ * (pixel block, channel block) tasks; every output's sum runs in the same
+ * order whichever worker computes it, so the result is bit-identical for any
+ * number of threads. nn/conv2d.c is the oracle it is tested against.
+ */
+#ifndef DPSIM_FAST_CONV_FAST_H
+#define DPSIM_FAST_CONV_FAST_H
+
+#include "core/error.h"
+#include "fast/gemm.h"
+#include "fast/pool.h"
+#include "nn/nn.h"
+
+typedef struct packed_conv {
+    conv2d_shape shape;
+    const gemm_kernel *kern;
+    int k_total;       /* in_ch * k * k: the reduction length */
+    float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero */
+    const float *bias; /* (out_ch), borrowed from the model */
+} packed_conv;
+
+/** Pack weight (out_ch, in_ch, k, k) for kern; bias is kept by reference. */
+dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
+                              const float *bias, const gemm_kernel *kern, errbuf *e);
+
+void packed_conv_free(packed_conv *p);
+
+/** Scratch floats one worker needs for any convolution with kernel kern. */
+size_t conv_fast_scratch_floats(const gemm_kernel *kern);
+
+/**
+ * out = conv(in) + bias [then ReLU when relu].
+ * @param in      (in_ch, h, w)
+ * @param out     (out_ch, Ho, Wo)
+ * @param scratch pool_size(workers) * conv_fast_scratch_floats() floats
+ */
+void conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out, int relu,
+                       worker_pool *workers, float *scratch);
+
+#endif

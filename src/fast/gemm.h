@@ -1,0 +1,72 @@
+/*
+ * gemm.h - the register-tile kernels behind the fast convolution, one per
+ * instruction set (gemm_scalar.c, gemm_avx2.c, gemm_avx512.c).
+ *
+ * A kernel computes one tile C (mr x nr) of C = A B over a block of kc
+ * reduction steps, from packed operands:
+ *   a (kc, mr): column k of A's mr rows, contiguous (weights, packed at load)
+ *   b (kc, nr): row k of B's nr columns, contiguous (input pixels, packed per block)
+ * Each output is one chain of fused multiply-adds in increasing k, started
+ * from the bias (first block) or from C (later blocks), so its bits do not
+ * depend on the tile's position, the blocking of the other dimensions or the
+ * thread that computes it.
+ */
+#ifndef DPSIM_FAST_GEMM_H
+#define DPSIM_FAST_GEMM_H
+
+#include <stddef.h>
+
+#include "fast/isa.h"
+
+enum {
+    GEMM_FIRST = 1, /* start from the bias, not from C */
+    GEMM_RELU = 2   /* store max(x, 0) (last block only) */
+};
+
+#define GEMM_MAX_MR 8
+#define GEMM_MAX_NR 32
+
+/**
+ * C (m x n valid, row stride ldc) = tile of A B, see above.
+ * @param bias (m) the rows' biases, read with GEMM_FIRST only
+ */
+typedef void (*gemm_tile_fn)(int kc, const float *a, const float *b, float *c, size_t ldc, int m,
+                             int n, const float *bias, int flags);
+
+typedef struct gemm_kernel {
+    isa_level isa;
+    int mr, nr; /* tile rows (output channels) and columns (pixels) */
+    gemm_tile_fn tile;
+} gemm_kernel;
+
+/** The kernel of a level (ISA_SCALAR on builds without the x86 ones). */
+const gemm_kernel *gemm_kernel_for(isa_level level);
+
+extern const gemm_kernel gemm_scalar;
+#if defined(__x86_64__) || defined(__i386__)
+extern const gemm_kernel gemm_avx2;
+extern const gemm_kernel gemm_avx512;
+#endif
+
+/*
+ * Shared by the kernels: a tile that is cut by the edge of C runs in a full
+ * local tile, so the arithmetic is the same as for a full one.
+ */
+static inline void gemm_tile_load(float *t, int nr, const float *c, size_t ldc, int m, int n,
+                                  const float *bias, float *tb, int mr, int flags)
+{
+    for (int i = 0; i < mr; i++) {
+        tb[i] = (flags & GEMM_FIRST) && i < m ? bias[i] : 0.0f;
+        for (int j = 0; j < nr; j++)
+            t[i * nr + j] = !(flags & GEMM_FIRST) && i < m && j < n ? c[i * ldc + j] : 0.0f;
+    }
+}
+
+static inline void gemm_tile_store(const float *t, int nr, float *c, size_t ldc, int m, int n)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            c[i * ldc + j] = t[i * nr + j];
+}
+
+#endif

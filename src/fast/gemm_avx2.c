@@ -1,0 +1,62 @@
+/*
+ * gemm_avx2.c - the AVX2 + FMA tile kernel: 6 output channels x 16 pixels,
+ * 12 ymm accumulators; per reduction step two vector loads of B and six
+ * broadcasts of A feed 12 fused multiply-adds.
+ */
+#include "fast/gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx2,fma")))
+
+enum { MR = 6, NR = 16 };
+
+TARGET static void full_tile(int kc, const float *a, const float *b, float *c, size_t ldc,
+                             const float *bias, int flags)
+{
+    __m256 lo[MR], hi[MR]; /* row i: pixels 0..7, 8..15 */
+    for (int i = 0; i < MR; i++) {
+        if (flags & GEMM_FIRST) {
+            lo[i] = hi[i] = _mm256_set1_ps(bias[i]);
+        } else {
+            lo[i] = _mm256_loadu_ps(c + i * ldc);
+            hi[i] = _mm256_loadu_ps(c + i * ldc + 8);
+        }
+    }
+    for (int k = 0; k < kc; k++) {
+        const __m256 b0 = _mm256_loadu_ps(b + (size_t)k * NR);
+        const __m256 b1 = _mm256_loadu_ps(b + (size_t)k * NR + 8);
+        const float *ak = a + (size_t)k * MR;
+        for (int i = 0; i < MR; i++) {
+            const __m256 av = _mm256_broadcast_ss(ak + i);
+            lo[i] = _mm256_fmadd_ps(av, b0, lo[i]);
+            hi[i] = _mm256_fmadd_ps(av, b1, hi[i]);
+        }
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    for (int i = 0; i < MR; i++) {
+        if (flags & GEMM_RELU) {
+            lo[i] = _mm256_max_ps(lo[i], zero);
+            hi[i] = _mm256_max_ps(hi[i], zero);
+        }
+        _mm256_storeu_ps(c + i * ldc, lo[i]);
+        _mm256_storeu_ps(c + i * ldc + 8, hi[i]);
+    }
+}
+
+static void tile(int kc, const float *a, const float *b, float *c, size_t ldc, int m, int n,
+                 const float *bias, int flags)
+{
+    if (m == MR && n == NR) {
+        full_tile(kc, a, b, c, ldc, bias, flags);
+        return;
+    }
+    float t[MR * NR], tb[MR];
+    gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
+    full_tile(kc, a, b, t, NR, tb, flags);
+    gemm_tile_store(t, NR, c, ldc, m, n);
+}
+
+const gemm_kernel gemm_avx2 = {ISA_AVX2, MR, NR, tile};
+#endif

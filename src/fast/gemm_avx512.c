@@ -1,0 +1,62 @@
+/*
+ * gemm_avx512.c - the AVX-512 tile kernel: 8 output channels x 32 pixels,
+ * 16 zmm accumulators; per reduction step two vector loads of B and eight
+ * broadcasts of A feed 16 fused multiply-adds.
+ */
+#include "fast/gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define TARGET __attribute__((target("avx512f,fma")))
+
+enum { MR = 8, NR = 32 };
+
+TARGET static void full_tile(int kc, const float *a, const float *b, float *c, size_t ldc,
+                             const float *bias, int flags)
+{
+    __m512 lo[MR], hi[MR]; /* row i: pixels 0..15, 16..31 */
+    for (int i = 0; i < MR; i++) {
+        if (flags & GEMM_FIRST) {
+            lo[i] = hi[i] = _mm512_set1_ps(bias[i]);
+        } else {
+            lo[i] = _mm512_loadu_ps(c + i * ldc);
+            hi[i] = _mm512_loadu_ps(c + i * ldc + 16);
+        }
+    }
+    for (int k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_loadu_ps(b + (size_t)k * NR);
+        const __m512 b1 = _mm512_loadu_ps(b + (size_t)k * NR + 16);
+        const float *ak = a + (size_t)k * MR;
+        for (int i = 0; i < MR; i++) {
+            const __m512 av = _mm512_set1_ps(ak[i]);
+            lo[i] = _mm512_fmadd_ps(av, b0, lo[i]);
+            hi[i] = _mm512_fmadd_ps(av, b1, hi[i]);
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    for (int i = 0; i < MR; i++) {
+        if (flags & GEMM_RELU) {
+            lo[i] = _mm512_max_ps(lo[i], zero);
+            hi[i] = _mm512_max_ps(hi[i], zero);
+        }
+        _mm512_storeu_ps(c + i * ldc, lo[i]);
+        _mm512_storeu_ps(c + i * ldc + 16, hi[i]);
+    }
+}
+
+static void tile(int kc, const float *a, const float *b, float *c, size_t ldc, int m, int n,
+                 const float *bias, int flags)
+{
+    if (m == MR && n == NR) {
+        full_tile(kc, a, b, c, ldc, bias, flags);
+        return;
+    }
+    float t[MR * NR], tb[MR];
+    gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
+    full_tile(kc, a, b, t, NR, tb, flags);
+    gemm_tile_store(t, NR, c, ldc, m, n);
+}
+
+const gemm_kernel gemm_avx512 = {ISA_AVX512, MR, NR, tile};
+#endif

@@ -1,0 +1,55 @@
+/*
+ * gemm_scalar.c - the portable tile kernel (4 x 16), for CPUs without the
+ * vector extensions and as the $DPSIM_ISA=scalar path. Plain multiply-add in
+ * float; the double-precision oracle stays in nn/conv2d.c.
+ */
+#include "fast/gemm.h"
+
+enum { MR = 4, NR = 16 };
+
+static void full_tile(int kc, const float *a, const float *b, float *c, size_t ldc,
+                      const float *bias, int flags)
+{
+    float acc[MR][NR];
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++)
+            acc[i][j] = (flags & GEMM_FIRST) ? bias[i] : c[i * ldc + j];
+    for (int k = 0; k < kc; k++) {
+        const float *bk = b + (size_t)k * NR;
+        for (int i = 0; i < MR; i++) {
+            const float av = a[(size_t)k * MR + i];
+            for (int j = 0; j < NR; j++)
+                acc[i][j] += av * bk[j];
+        }
+    }
+    for (int i = 0; i < MR; i++)
+        for (int j = 0; j < NR; j++)
+            c[i * ldc + j] = (flags & GEMM_RELU) && acc[i][j] < 0.0f ? 0.0f : acc[i][j];
+}
+
+static void tile(int kc, const float *a, const float *b, float *c, size_t ldc, int m, int n,
+                 const float *bias, int flags)
+{
+    if (m == MR && n == NR) {
+        full_tile(kc, a, b, c, ldc, bias, flags);
+        return;
+    }
+    float t[MR * NR], tb[MR];
+    gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
+    full_tile(kc, a, b, t, NR, tb, flags);
+    gemm_tile_store(t, NR, c, ldc, m, n);
+}
+
+const gemm_kernel gemm_scalar = {ISA_SCALAR, MR, NR, tile};
+
+const gemm_kernel *gemm_kernel_for(isa_level level)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (level == ISA_AVX512)
+        return &gemm_avx512;
+    if (level == ISA_AVX2)
+        return &gemm_avx2;
+#endif
+    (void)level;
+    return &gemm_scalar;
+}

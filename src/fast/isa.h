@@ -1,0 +1,25 @@
+/*
+ * isa.h - which vector instruction set the fast kernels use. Detected once
+ * from the CPU; $DPSIM_ISA=scalar|avx2|avx512 lowers it (never raises it past
+ * what the CPU has), so tests and benchmarks can force every path.
+ */
+#ifndef DPSIM_FAST_ISA_H
+#define DPSIM_FAST_ISA_H
+
+typedef enum isa_level {
+    ISA_SCALAR, /* portable C, any CPU */
+    ISA_AVX2,   /* AVX2 + FMA */
+    ISA_AVX512, /* AVX-512F */
+    ISA_LEVELS
+} isa_level;
+
+/** The best level this CPU runs. */
+isa_level isa_detected(void);
+
+/** The level to use: isa_detected(), lowered by $DPSIM_ISA when it names a lower one. */
+isa_level isa_active(void);
+
+/** "scalar", "avx2", "avx512". */
+const char *isa_name(isa_level level);
+
+#endif

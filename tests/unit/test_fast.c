@@ -1,0 +1,201 @@
+/*
+ * test_fast.c - the fast convolution against the scalar oracle
+ * (nn/conv2d.c) on random shapes (odd sizes, every kernel size, stride and
+ * padding the nets use, partial tiles, several reduction blocks) for every
+ * instruction set this CPU runs; bit-identical outputs for 1, 2 and 3
+ * threads; fused ReLU; $DPSIM_ISA lowering the level; and whole extractions
+ * identical for any thread count.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "core/alloc.h"
+#include "fast/conv_fast.h"
+#include "model/model.h"
+#include "testgen.h"
+#include "weights/tensors.h"
+
+#define REL 1e-5
+
+typedef struct conv_case {
+    int in_ch, out_ch, kernel, stride, pad, h, w;
+} conv_case;
+
+/* the nets' shapes, shrunk, and odd ones that cut every tile and block */
+static const conv_case cases[] = {
+    {3, 64, 11, 4, 2, 37, 41},  /* AlexNet conv1 */
+    {3, 64, 3, 2, 0, 29, 23},   /* SqueezeNet conv1 */
+    {16, 64, 1, 1, 0, 13, 11},  /* fire expand 1x1 */
+    {16, 64, 3, 1, 1, 13, 11},  /* fire expand 3x3 */
+    {64, 16, 1, 1, 0, 7, 9},    /* fire squeeze */
+    {64, 192, 5, 1, 2, 9, 10},  /* AlexNet conv2 */
+    {67, 13, 3, 1, 1, 5, 33},   /* reduction of 603: five blocks, ragged channels */
+    {5, 7, 3, 1, 1, 1, 1},      /* one pixel */
+    {300, 9, 3, 1, 1, 3, 4},    /* long reduction, few outputs */
+    {2, 3, 3, 3, 1, 16, 17},    /* stride 3 with padding */
+};
+
+static float *random_floats(uint64_t seed, size_t n, float lo, float hi)
+{
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * (float)(splitmix64(seed * 1000003u + i) >> 40) / (float)(1 << 24);
+    return x;
+}
+
+/* max |fast - oracle| relative to the largest oracle magnitude */
+static void check_case(const conv_case *c, const gemm_kernel *kern, uint64_t seed)
+{
+    conv2d_shape s = {c->in_ch, c->out_ch, c->kernel, c->stride, c->pad};
+    const int ho = conv2d_out_size(&s, c->h), wo = conv2d_out_size(&s, c->w);
+    const size_t n_in = (size_t)c->in_ch * c->h * c->w, n_out = (size_t)c->out_ch * ho * wo;
+    const size_t n_w = (size_t)c->out_ch * c->in_ch * c->kernel * c->kernel;
+    float *in = random_floats(seed, n_in, -1, 1), *wt = random_floats(seed + 1, n_w, -0.5f, 0.5f);
+    float *bias = random_floats(seed + 2, (size_t)c->out_ch, -1, 1);
+    float *want = malloc(n_out * sizeof *want), *got = malloc(n_out * sizeof *got);
+    float *got_relu = malloc(n_out * sizeof *got), *got_t = malloc(n_out * sizeof *got);
+    double *acc = malloc((size_t)ho * wo * sizeof *acc);
+    conv2d_forward(&s, in, c->h, c->w, wt, bias, want, acc);
+
+    packed_conv p;
+    CHECK(packed_conv_init(&p, &s, wt, bias, kern, NULL) == DPSIM_OK);
+    float *scratch = malloc(3 * conv_fast_scratch_floats(kern) * sizeof(float));
+    conv_fast_forward(&p, in, c->h, c->w, got, 0, NULL, scratch);
+    conv_fast_forward(&p, in, c->h, c->w, got_relu, 1, NULL, scratch);
+    double peak = 0, worst = 0;
+    int relu_ok = 1;
+    for (size_t i = 0; i < n_out; i++) {
+        peak = fmax(peak, fabs(want[i]));
+        worst = fmax(worst, fabs((double)got[i] - want[i]));
+        relu_ok &= got_relu[i] == (got[i] < 0 ? 0.0f : got[i]);
+    }
+    CHECK_MSG(worst <= REL * peak, "%s conv %dx%d k%d s%d p%d %dx%d: error %.3g of peak %.3g",
+              isa_name(kern->isa), c->in_ch, c->out_ch, c->kernel, c->stride, c->pad, c->h, c->w,
+              worst, peak);
+    CHECK_MSG(relu_ok, "%s: fused ReLU differs from ReLU of the output", isa_name(kern->isa));
+
+    /* the same bits for 2 and 3 threads */
+    for (int n = 2; n <= 3; n++) {
+        worker_pool *workers;
+        CHECK(pool_create(n, &workers) == DPSIM_OK);
+        memset(got_t, 0xff, n_out * sizeof *got_t);
+        conv_fast_forward(&p, in, c->h, c->w, got_t, 0, workers, scratch);
+        CHECK_MSG(!memcmp(got, got_t, n_out * sizeof *got), "%s, %d threads: bits differ",
+                  isa_name(kern->isa), n);
+        pool_free(workers);
+    }
+    packed_conv_free(&p);
+    free(in), free(wt), free(bias), free(want), free(got), free(got_relu), free(got_t), free(acc);
+    free(scratch);
+}
+
+static void test_kernels(void)
+{
+    const isa_level top = isa_detected();
+    for (int l = ISA_SCALAR; l <= (int)top; l++) {
+        const gemm_kernel *kern = gemm_kernel_for((isa_level)l);
+        CHECK(kern->isa == (isa_level)l);
+        CHECK(kern->mr <= GEMM_MAX_MR && kern->nr <= GEMM_MAX_NR);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            check_case(&cases[i], kern, 17 + i);
+    }
+    printf("kernels checked up to %s\n", isa_name(top));
+}
+
+static void test_isa_override(void)
+{
+    const isa_level top = isa_detected();
+    setenv("DPSIM_ISA", "scalar", 1);
+    CHECK(isa_active() == ISA_SCALAR);
+    setenv("DPSIM_ISA", "avx512", 1);
+    CHECK(isa_active() == top); /* never above what the CPU has */
+    setenv("DPSIM_ISA", "avx2", 1);
+    CHECK(isa_active() == (top < ISA_AVX2 ? top : ISA_AVX2));
+    setenv("DPSIM_ISA", "bogus", 1);
+    CHECK(isa_active() == top);
+    unsetenv("DPSIM_ISA");
+    CHECK(isa_active() == top);
+}
+
+/* every worker runs once per pool_run, across many runs */
+static void count_worker(void *arg, int worker) { ((int *)arg)[worker]++; }
+
+static void test_pool(void)
+{
+    worker_pool *workers;
+    CHECK(pool_create(1, &workers) == DPSIM_E_INVAL);
+    CHECK(pool_create(4, &workers) == DPSIM_OK);
+    CHECK(pool_size(workers) == 4 && pool_size(NULL) == 1);
+    int counts[4] = {0};
+    for (int r = 0; r < 200; r++)
+        pool_run(workers, count_worker, counts);
+    CHECK(counts[0] == 200 && counts[1] == 200 && counts[2] == 200 && counts[3] == 200);
+    pool_free(workers);
+}
+
+static int features_equal(const dpsim_features *a, const dpsim_features *b)
+{
+    if (a->n_taps != b->n_taps)
+        return 0;
+    for (int t = 0; t < a->n_taps; t++) {
+        const size_t n = (size_t)a->c[t] * a->h[t] * a->w[t];
+        if (b->c[t] * b->h[t] * b->w[t] != (int)n || memcmp(a->tap[t], b->tap[t], n * 4))
+            return 0;
+    }
+    return 1;
+}
+
+/* one whole extraction: the same feature bits for 1, 2 and 3 threads */
+static void test_extract_threads(void)
+{
+    const dpsim_net nets[] = {DPSIM_NET_SQUEEZE, DPSIM_NET_ALEX, DPSIM_NET_VGG16};
+    char dir[] = "/tmp/dpsim-test-fast-XXXXXX", path[512];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/trunk.safetensors", dir);
+    for (int n = 0; n < 3; n++) {
+        tensor_list list = {0};
+        CHECK(gen_trunk(net_def_get(nets[n]), 5, &list));
+        CHECK(safetensors_write_file(path, &list, NULL, NULL) == DPSIM_OK);
+        tensor_list_free(&list);
+        dpsim_model_options opt;
+        dpsim_model_options_init(&opt);
+        opt.net = nets[n];
+        opt.trunk_path = path;
+        opt.use_lin = 0;
+        dpsim_model *m = NULL;
+        CHECK(dpsim_model_load(NULL, &opt, &m) == DPSIM_OK);
+        const int w = 67, h = 53;
+        float *img = malloc((size_t)3 * w * h * sizeof *img);
+        gen_image(9, w, h, img);
+        dpsim_features *ref = NULL;
+        CHECK(dpsim_extract(NULL, m, img, w, h, &ref) == DPSIM_OK);
+        for (int t = 2; t <= 3; t++) {
+            dpsim_config cfg;
+            dpsim_config_init(&cfg);
+            cfg.n_threads = t;
+            dpsim_ctx *ctx = NULL;
+            CHECK(dpsim_ctx_create(&ctx, &cfg) == DPSIM_OK);
+            dpsim_features *f = NULL;
+            CHECK(dpsim_extract(ctx, m, img, w, h, &f) == DPSIM_OK);
+            CHECK_MSG(features_equal(ref, f), "net %d, %d threads: features differ", n, t);
+            dpsim_features_free(f);
+            dpsim_ctx_free(ctx);
+        }
+        dpsim_features_free(ref);
+        dpsim_model_free(m);
+        free(img);
+        remove(path);
+    }
+    remove(dir);
+}
+
+int main(void)
+{
+    test_kernels();
+    test_isa_override();
+    test_pool();
+    test_extract_threads();
+    return check_report();
+}
