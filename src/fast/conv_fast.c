@@ -27,8 +27,13 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     const int panels = (s->out_ch + mr - 1) / mr;
     memset(p, 0, sizeof *p);
     p->a = dp_calloc((size_t)panels * mr * kt, sizeof(float));
-    if (!p->a)
+    p->bias = dp_calloc((size_t)s->out_ch, sizeof(float));
+    if (!p->a || !p->bias) {
+        packed_conv_free(p);
         return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
+    }
+    if (bias)
+        memcpy(p->bias, bias, (size_t)s->out_ch * sizeof(float));
     for (int oc = 0; oc < s->out_ch; oc++) {
         float *dst = p->a + (size_t)(oc / mr) * mr * kt + oc % mr; /* stride mr over k */
         const float *src = weight + (size_t)oc * kt;
@@ -38,14 +43,14 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     p->shape = *s;
     p->kern = kern;
     p->k_total = kt;
-    p->bias = bias;
     return DPSIM_OK;
 }
 
 void packed_conv_free(packed_conv *p)
 {
     dp_free(p->a);
-    p->a = NULL;
+    dp_free(p->bias);
+    p->a = p->bias = NULL;
 }
 
 size_t conv_fast_scratch_floats(const gemm_kernel *kern)

@@ -21,10 +21,10 @@ typedef struct packed_conv {
     const gemm_kernel *kern;
     int k_total;       /* in_ch * k * k: the reduction length */
     float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero */
-    const float *bias; /* (out_ch), borrowed from the model */
+    float *bias;       /* (out_ch) */
 } packed_conv;
 
-/** Pack weight (out_ch, in_ch, k, k) for kern; bias is kept by reference. */
+/** Pack weight (out_ch, in_ch, k, k) and bias (out_ch; NULL: zeros) for kern. */
 dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
                               const float *bias, const gemm_kernel *kern, errbuf *e);
 
@@ -41,5 +41,31 @@ size_t conv_fast_scratch_floats(const gemm_kernel *kern);
  */
 void conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out, int relu,
                        worker_pool *workers, float *scratch);
+
+/*
+ * The input gradient, d_in += conv^T(d_out), on the same kernels. A stride-1
+ * convolution whose padding is at most k - 1 has a transposed convolution
+ * (channels swapped, kernel flipped, padding k - 1 - pad); any other runs
+ * W^T as a 1x1 convolution into patch gradients (in_ch*k*k, Ho*Wo) that are
+ * scattered back onto the input (col2im).
+ */
+typedef struct packed_conv_grad {
+    conv2d_shape shape; /* of the forward convolution */
+    packed_conv t;      /* the transposed convolution, or W^T as a 1x1 convolution */
+    int via_patches;    /* 1: the second form */
+} packed_conv_grad;
+
+dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
+                                   const float *weight, const gemm_kernel *kern, errbuf *e);
+
+void packed_conv_grad_free(packed_conv_grad *g);
+
+/**
+ * d_in += d conv / d in applied to d_out, in float arithmetic.
+ * @param d_out (out_ch, Ho, Wo)
+ * @param d_in  (in_ch, h, w)
+ */
+dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d_out, int h,
+                                      int w, double *d_in, worker_pool *workers, errbuf *e);
 
 #endif

@@ -103,6 +103,7 @@ typedef struct grad_tape {
        tap, a ReLU or fire mask, or a pool's input needs it (else NULL) */
     float *act[NET_MAX_LAYERS + 1];
     float *squeezed[NET_MAX_LAYERS]; /* fire i: squeeze output after its ReLU */
+    worker_pool *workers;            /* the threads its convolutions use (NULL: caller only) */
 } grad_tape;
 
 /**
@@ -110,8 +111,8 @@ typedef struct grad_tape {
  * what backward needs. Tap i of the model (not the pixel tap) is
  * t->act[m->taps[i] + 1], bit-identical to dpsim_extract's.
  */
-dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w, grad_tape *t,
-                          errbuf *e);
+dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
+                          worker_pool *workers, grad_tape *t, errbuf *e);
 
 /**
  * d_x += d distance / d x, given d_taps[i] = d distance / d (tap i) for the

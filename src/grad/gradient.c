@@ -39,14 +39,15 @@ static tap_dims model_tap_dims(const dpsim_model *m, int width, int height)
 }
 
 static dpsim_status side_open_tape(const dpsim_model *m, const float *v, int width, int height,
-                                   const tap_dims *dims, side *s, errbuf *e)
+                                   const tap_dims *dims, worker_pool *workers, side *s,
+                                   errbuf *e)
 {
     const size_t hw = (size_t)width * height;
     s->x = dp_malloc(3 * hw * sizeof(float));
     if (!s->x)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
     model_preprocess(m, v, hw, s->x);
-    dpsim_status st = tape_forward(m, s->x, height, width, &s->tape, e);
+    dpsim_status st = tape_forward(m, s->x, height, width, workers, &s->tape, e);
     if (st != DPSIM_OK)
         return st;
     s->has_tape = 1;
@@ -175,8 +176,8 @@ static void to_float(const double *src, size_t n, float *dst)
 /* The shared body: a has a tape when grad_a; b is either pixels (tape when grad_b) or
    the target's features. */
 static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
-                        const dpsim_features *fb, int width, int height, double *distance,
-                        float *grad_a, float *grad_b, errbuf *e)
+                        const dpsim_features *fb, int width, int height, worker_pool *workers,
+                        double *distance, float *grad_a, float *grad_b, errbuf *e)
 {
     const tap_dims dims = model_tap_dims(m, width, height);
     side sa = {0}, sb = {0};
@@ -184,16 +185,16 @@ static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
     dpsim_status s = DPSIM_OK;
     /* a side without a wanted gradient is plain features */
     if (grad_a) {
-        s = side_open_tape(m, a, width, height, &dims, &sa, e);
+        s = side_open_tape(m, a, width, height, &dims, workers, &sa, e);
     } else {
-        s = dpsim_extract(NULL, m, a, width, height, &fa);
+        s = model_extract(m, a, width, height, workers, &fa, e);
         if (s == DPSIM_OK)
             memcpy(sa.tap, fa->tap, sizeof sa.tap);
     }
     if (s == DPSIM_OK && grad_b) {
-        s = side_open_tape(m, b, width, height, &dims, &sb, e);
+        s = side_open_tape(m, b, width, height, &dims, workers, &sb, e);
     } else if (s == DPSIM_OK) {
-        if (!fb && (s = dpsim_extract(NULL, m, b, width, height, &owned_b)) == DPSIM_OK)
+        if (!fb && (s = model_extract(m, b, width, height, workers, &owned_b, e)) == DPSIM_OK)
             fb = owned_b;
         if (s == DPSIM_OK)
             memcpy(sb.tap, fb->tap, sizeof sb.tap);
@@ -237,7 +238,7 @@ dpsim_status dpsim_gradient(dpsim_ctx *ctx, const dpsim_model *m, const float *a
     if (s == DPSIM_OK)
         s = model_check_image(m, b, width, height, &e);
     if (s == DPSIM_OK)
-        s = run(m, a, b, NULL, width, height, distance, grad_a, grad_b, &e);
+        s = run(m, a, b, NULL, width, height, ctx ? ctx->workers : NULL, distance, grad_a, grad_b, &e);
     return s == DPSIM_OK ? s : ctx_fail_err(ctx, s, &e);
 }
 
@@ -260,6 +261,6 @@ dpsim_status dpsim_gradient_to(dpsim_ctx *ctx, const dpsim_model *m, const float
     errbuf e = {{0}};
     dpsim_status s = model_check_image(m, a, width, height, &e);
     if (s == DPSIM_OK)
-        s = run(m, a, NULL, target, width, height, distance, grad_a, NULL, &e);
+        s = run(m, a, NULL, target, width, height, ctx ? ctx->workers : NULL, distance, grad_a, NULL, &e);
     return s == DPSIM_OK ? s : ctx_fail_err(ctx, s, &e);
 }

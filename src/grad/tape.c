@@ -1,11 +1,12 @@
 /*
  * tape.c - the trunk forward pass with a tape, and its backward pass.
- * The forward calls the nn.h kernels layer by layer (the same kernels and
- * order as src/nets/forward.c, so taps are bit-identical to dpsim_extract's)
- * and keeps only what backward needs: every tap, every ReLU output (its
- * mask), the input of every pool, and a fire module's squeeze output and
- * output. Backward walks the layers in reverse with float64 gradients,
- * adding each tap's gradient where the tap was taken.
+ * The forward runs layer by layer on the kernels of src/nets/forward.c (a
+ * ReLU fused into a convolution gives the same bits as one after it, so
+ * taps are bit-identical to dpsim_extract's) and keeps only what backward
+ * needs: every tap, every ReLU output (its mask), the input of every pool,
+ * and a fire module's squeeze output and output. Backward walks the layers
+ * in reverse with float64 gradients (the convolutions' products in float on
+ * the fast kernels), adding each tap's gradient where the tap was taken.
  */
 #include <string.h>
 
@@ -49,28 +50,25 @@ static size_t numel(const grad_tape *t, int slot)
 
 /* in (in_ch, h, w) -> out (e1 + e3, h, w); squeezed (s, h, w) kept for backward */
 static void fire_forward(const layer_params *lp, const float *in, int h, int w, float *out,
-                         float *squeezed, double *acc)
+                         float *squeezed, worker_pool *workers, float *scratch)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
-    conv2d_forward(&sq->shape, in, h, w, sq->weight, sq->bias, squeezed, acc);
-    relu_forward(squeezed, (size_t)sq->shape.out_ch * hw);
-    conv2d_forward(&e1->shape, squeezed, h, w, e1->weight, e1->bias, out, acc);
-    conv2d_forward(&e3->shape, squeezed, h, w, e3->weight, e3->bias,
-                   out + (size_t)e1->shape.out_ch * hw, acc);
-    relu_forward(out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw);
+    conv_fast_forward(&sq->fast, in, h, w, squeezed, 1, workers, scratch);
+    conv_fast_forward(&e1->fast, squeezed, h, w, out, 1, workers, scratch);
+    conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1, workers,
+                      scratch);
 }
 
 static void layer_forward(const dpsim_model *m, int i, const grad_tape *t, const float *in,
-                          float *out, float *squeezed, double *acc)
+                          float *out, float *squeezed, float *scratch)
 {
     const layer_def *l = &m->def->layers[i];
     const layer_params *lp = &m->layers[i];
     const int h = t->h[i], w = t->w[i];
     switch (l->op) {
     case OP_CONV:
-        conv2d_forward(&lp->conv[0].shape, in, h, w, lp->conv[0].weight, lp->conv[0].bias, out,
-                       acc);
+        conv_fast_forward(&lp->conv[0].fast, in, h, w, out, 0, t->workers, scratch);
         break;
     case OP_RELU:
         memcpy(out, in, numel(t, i) * sizeof(float));
@@ -85,28 +83,27 @@ static void layer_forward(const dpsim_model *m, int i, const grad_tape *t, const
         l2pool_forward(in, t->c[i], h, w, out);
         break;
     case OP_FIRE:
-        fire_forward(lp, in, h, w, out, squeezed, acc);
+        fire_forward(lp, in, h, w, out, squeezed, t->workers, scratch);
         break;
     }
 }
 
-dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w, grad_tape *t,
-                          errbuf *e)
+dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
+                          worker_pool *workers, grad_tape *t, errbuf *e)
 {
     memset(t, 0, sizeof *t);
     t->m = m;
+    t->workers = workers;
     plan_shapes(m, h, w, t);
-    size_t max_act = 1, max_plane = 1;
-    for (int s = 0; s <= m->last_layer + 1; s++) {
+    size_t max_act = 1;
+    for (int s = 0; s <= m->last_layer + 1; s++)
         max_act = numel(t, s) > max_act ? numel(t, s) : max_act;
-        max_plane = (size_t)t->h[s] * t->w[s] > max_plane ? (size_t)t->h[s] * t->w[s]
-                                                          : max_plane;
-    }
     float *scratch[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
-    double *acc = dp_malloc(max_plane * sizeof(double));
+    float *gemm = dp_malloc((size_t)pool_size(workers) * conv_fast_scratch_floats(m->kernel) *
+                            sizeof(float));
     t->act[0] = dp_malloc(numel(t, 0) * sizeof(float));
     dpsim_status s = DPSIM_OK;
-    if (!scratch[0] || !scratch[1] || !acc || !t->act[0])
+    if (!scratch[0] || !scratch[1] || !gemm || !t->act[0])
         goto nomem;
     memcpy(t->act[0], x, numel(t, 0) * sizeof(float));
     const float *in = t->act[0];
@@ -125,7 +122,7 @@ dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w, gr
             if (!t->squeezed[i])
                 goto nomem;
         }
-        layer_forward(m, i, t, in, out, t->squeezed[i], acc);
+        layer_forward(m, i, t, in, out, t->squeezed[i], gemm);
         in = out;
     }
     goto done;
@@ -135,23 +132,27 @@ nomem:
 done:
     dp_free(scratch[0]);
     dp_free(scratch[1]);
-    dp_free(acc);
+    dp_free(gemm);
     return s;
 }
 
 /* Fire backward: d_out (e1 + e3, h, w) -> d_in (in_ch, h, w) += ; d_sq (s, h, w) scratch */
-static void fire_backward(const layer_params *lp, const float *out, const float *squeezed,
-                          int h, int w, double *d_out, double *d_sq, double *d_in)
+static dpsim_status fire_backward(const layer_params *lp, const float *out,
+                                  const float *squeezed, int h, int w, double *d_out,
+                                  double *d_sq, double *d_in, worker_pool *workers, errbuf *e)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
     relu_backward(out, d_out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw);
     memset(d_sq, 0, (size_t)sq->shape.out_ch * hw * sizeof(double));
-    conv2d_backward_input(&e1->shape, d_out, h, w, e1->weight, d_sq);
-    conv2d_backward_input(&e3->shape, d_out + (size_t)e1->shape.out_ch * hw, h, w, e3->weight,
-                          d_sq);
+    dpsim_status s = conv_fast_backward_input(&e1->grad, d_out, h, w, d_sq, workers, e);
+    if (s == DPSIM_OK)
+        s = conv_fast_backward_input(&e3->grad, d_out + (size_t)e1->shape.out_ch * hw, h, w, d_sq,
+                                     workers, e);
+    if (s != DPSIM_OK)
+        return s;
     relu_backward(squeezed, d_sq, (size_t)sq->shape.out_ch * hw);
-    conv2d_backward_input(&sq->shape, d_sq, h, w, sq->weight, d_in);
+    return conv_fast_backward_input(&sq->grad, d_sq, h, w, d_in, workers, e);
 }
 
 dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_x, errbuf *e)
@@ -166,7 +167,9 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
             max_sq = (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i];
     double *buf[2] = {dp_malloc(max_act * sizeof(double)), dp_malloc(max_act * sizeof(double))};
     double *d_sq = dp_malloc(max_sq * sizeof(double));
-    dpsim_status s = DPSIM_OK;
+    dpsim_status s = model_grad_prepare(m, e);
+    if (s != DPSIM_OK)
+        goto done;
     if (!buf[0] || !buf[1] || !d_sq) {
         s = err_set(e, DPSIM_E_NOMEM, "out of memory for the backward pass of a %dx%d image",
                     t->w[0], t->h[0]);
@@ -174,7 +177,7 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
     }
     int cur = 0, tap = m->n_taps - 1;
     memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(double));
-    for (int i = m->last_layer; i >= 0; i--) {
+    for (int i = m->last_layer; i >= 0 && s == DPSIM_OK; i--) {
         double *d_out = buf[cur], *d_in = buf[1 - cur];
         for (; tap >= m->pixel && m->taps[tap] >= i; tap--)
             if (m->taps[tap] == i && d_taps[tap])
@@ -191,7 +194,7 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
         memset(d_in, 0, numel(t, i) * sizeof(double));
         switch (l->op) {
         case OP_CONV:
-            conv2d_backward_input(&lp->conv[0].shape, d_out, h, w, lp->conv[0].weight, d_in);
+            s = conv_fast_backward_input(&lp->conv[0].grad, d_out, h, w, d_in, t->workers, e);
             break;
         case OP_MAXPOOL: {
             maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
@@ -202,14 +205,15 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
             l2pool_backward(in, t->c[i], h, w, d_out, d_in);
             break;
         case OP_FIRE:
-            fire_backward(lp, t->act[i + 1], t->squeezed[i], h, w, d_out, d_sq, d_in);
+            s = fire_backward(lp, t->act[i + 1], t->squeezed[i], h, w, d_out, d_sq, d_in,
+                              t->workers, e);
             break;
         case OP_RELU:
             break;
         }
         cur = 1 - cur;
     }
-    for (size_t k = 0; k < numel(t, 0); k++)
+    for (size_t k = 0; k < numel(t, 0) && s == DPSIM_OK; k++)
         d_x[k] += buf[cur][k];
 done:
     dp_free(buf[0]);

@@ -80,7 +80,13 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
     ctx_clear(ctx);
     if (!m || !pixels || !out)
         return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract: NULL argument");
-    errbuf *e = ctx ? &ctx->err : NULL;
+    return model_extract(m, pixels, width, height, ctx ? ctx->workers : NULL, out,
+                         ctx ? &ctx->err : NULL);
+}
+
+dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width, int height,
+                           worker_pool *workers, dpsim_features **out, errbuf *e)
+{
     dpsim_status s = model_check_image(m, pixels, width, height, e);
     if (s != DPSIM_OK)
         return s;
@@ -115,7 +121,7 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
     model_preprocess(m, pixels, hw, x);
     if (m->pixel)
         memcpy(f->tap[0], m->method == DPSIM_METHOD_DISTS ? pixels : x, 3 * hw * sizeof(float));
-    s = net_forward(m, x, height, width, f->tap, ctx ? ctx->workers : NULL, e);
+    s = net_forward(m, x, height, width, f->tap, workers, e);
     dp_free(x);
     if (s != DPSIM_OK) {
         dpsim_features_free(f);

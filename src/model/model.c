@@ -5,6 +5,7 @@
  * failure names the file and the tensor.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -332,6 +333,7 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     dpsim_model *m = dp_calloc(1, sizeof *m);
     if (!m)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    pthread_mutex_init(&m->grad_lock, NULL);
     m->def = opt->method == DPSIM_METHOD_DISTS ? net_def_dists() : def;
     m->version = opt->version;
     m->method = opt->method;
@@ -386,13 +388,32 @@ void dpsim_model_free(dpsim_model *m)
             dp_free(m->layers[i].conv[j].weight);
             dp_free(m->layers[i].conv[j].bias);
             packed_conv_free(&m->layers[i].conv[j].fast);
+            packed_conv_grad_free(&m->layers[i].conv[j].grad);
         }
+    pthread_mutex_destroy(&m->grad_lock);
     for (int k = 0; k < TERM_KINDS; k++)
         for (int i = 0; i < DPSIM_MAX_TAPS; i++)
             dp_free(m->weight[k][i]);
     dp_free(m->trunk_path);
     dp_free(m->lin_path);
     dp_free(m);
+}
+
+dpsim_status model_grad_prepare(const dpsim_model *cm, errbuf *e)
+{
+    dpsim_model *m = (dpsim_model *)cm; /* the lazily built part, under its lock */
+    dpsim_status s = DPSIM_OK;
+    pthread_mutex_lock(&m->grad_lock);
+    for (int i = 0; i <= m->last_layer && !m->grad_ready && s == DPSIM_OK; i++)
+        for (int j = 0; j < 3 && s == DPSIM_OK; j++) {
+            conv_params *p = &m->layers[i].conv[j];
+            if (p->weight && !p->grad.t.a)
+                s = packed_conv_grad_init(&p->grad, &p->shape, p->weight, m->kernel, e);
+        }
+    if (s == DPSIM_OK)
+        m->grad_ready = 1;
+    pthread_mutex_unlock(&m->grad_lock);
+    return s;
 }
 
 // ---- accessors ----

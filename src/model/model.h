@@ -5,6 +5,7 @@
 #ifndef DPSIM_MODEL_MODEL_H
 #define DPSIM_MODEL_MODEL_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -17,7 +18,8 @@ typedef struct conv_params {
     conv2d_shape shape;
     float *weight; /* (out_ch, in_ch, k, k) */
     float *bias;   /* (out_ch) */
-    packed_conv fast; /* the same weights in the fast kernel's layout */
+    packed_conv fast;      /* the same weights in the fast kernel's layout */
+    packed_conv_grad grad; /* for the input gradient; built by model_grad_prepare */
 } conv_params;
 
 /* Per features index: a conv uses conv[0]; a fire uses squeeze, expand1x1, expand3x3. */
@@ -49,6 +51,8 @@ struct dpsim_model {
     int min_side;
     layer_params layers[NET_MAX_LAYERS];
     const gemm_kernel *kernel;        /* the tile kernel the convolutions were packed for */
+    pthread_mutex_t grad_lock;        /* guards the lazily packed gradient weights */
+    int grad_ready;
     float *weight[TERM_KINDS][DPSIM_MAX_TAPS]; /* (tap_channels[t]) each; NULL = all ones */
     char *trunk_path, *lin_path;
     char trunk_sha256[65], lin_sha256[65];
@@ -73,6 +77,16 @@ struct dpsim_features {
  */
 dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
                          worker_pool *workers, errbuf *e);
+
+/**
+ * Pack the weights the input gradient needs (conv_params.grad), once per
+ * model; safe to call from several threads.
+ */
+dpsim_status model_grad_prepare(const dpsim_model *m, errbuf *e);
+
+/** dpsim_extract without a context: errors go to e, the convolutions use workers. */
+dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width, int height,
+                           worker_pool *workers, dpsim_features **out, errbuf *e);
 
 /**
  * The input the net sees: v (3, h*w) in [0,1] -> x (3, h*w), the LPIPS

@@ -58,10 +58,13 @@ static void test_constant_images(dpsim_ctx *ctx, dpsim_model *m, const char *wha
     }
 }
 
-/* <g, u> against (d(a + h u) - d(a - h u)) / 2h: a loose check (float32 activations,
-   ReLU and max-pool kinks crossed within h); the tight ones are test_grad_ops (each op)
-   and test_grad_vectors (autograd). DISTS is the least linear: channels that are
-   nearly dead on the random trunk have means ~ sqrt(c1), where t and s bend sharply. */
+/* <g, u> against (d(a + h u) - d(a - h u)) / 2h: a loose check (float32 activations
+   and sums, ReLU and max-pool kinks crossed within h); the tight ones are test_grad_ops
+   (each op) and test_grad_vectors (float64 autograd, DISTS included). DISTS is left out
+   here: channels that are nearly dead on the random trunk have means ~ sqrt(c1), where t
+   and s bend so sharply that no step is both above the float32 noise and below the bend
+   (measured: 4% to 24% apart across steps and kernels). */
+
 static void test_directional(dpsim_ctx *ctx, dpsim_model *m, const char *what, double h,
                              double tol)
 {
@@ -147,7 +150,7 @@ int main(void)
             if (m)
                 test_constant_images(ctx, m, what);
             if (m && norm == 1) {
-                test_directional(ctx, m, what, 1e-4, 5e-3);
+                test_directional(ctx, m, what, 1e-3, 5e-3);
                 test_symmetry(ctx, m, what);
             }
             dpsim_model_free(m);
@@ -156,7 +159,6 @@ int main(void)
     dpsim_model *other = load(ctx, DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, -1, "random:1");
     if (dists) {
         test_constant_images(ctx, dists, "dists");
-        test_directional(ctx, dists, "dists", 1e-4, 2e-2);
         test_symmetry(ctx, dists, "dists");
     }
     dpsim_model *sq = load(ctx, DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, -1, "real");

@@ -1,0 +1,96 @@
+/*
+ * conv_fast_grad.c - the input gradient of a convolution on the fast
+ * kernels (conv_fast.h): a transposed convolution where one exists, else
+ * patch gradients scattered back onto the input.
+ */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "fast/conv_fast.h"
+
+dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
+                                   const float *weight, const gemm_kernel *kern, errbuf *e)
+{
+    const int k = s->kernel, kk = k * k, ci = s->in_ch, co = s->out_ch;
+    memset(g, 0, sizeof *g);
+    g->shape = *s;
+    g->via_patches = s->stride != 1 || s->pad > k - 1;
+    conv2d_shape ts;
+    float *wt = dp_malloc((size_t)co * ci * kk * sizeof(float));
+    if (!wt)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
+    if (g->via_patches) {
+        ts = (conv2d_shape){co, ci * kk, 1, 1, 0};
+        for (int oc = 0; oc < co; oc++) /* wt (ci*kk, co) = W^T */
+            for (int r = 0; r < ci * kk; r++)
+                wt[(size_t)r * co + oc] = weight[(size_t)oc * ci * kk + r];
+    } else {
+        ts = (conv2d_shape){co, ci, k, 1, k - 1 - s->pad};
+        for (int oc = 0; oc < co; oc++) /* wt (ci, co, k, k), flipped */
+            for (int ic = 0; ic < ci; ic++)
+                for (int q = 0; q < kk; q++)
+                    wt[((size_t)ic * co + oc) * kk + q] =
+                        weight[((size_t)oc * ci + ic) * kk + kk - 1 - q];
+    }
+    dpsim_status st = packed_conv_init(&g->t, &ts, wt, NULL, kern, e);
+    dp_free(wt);
+    return st;
+}
+
+void packed_conv_grad_free(packed_conv_grad *g) { packed_conv_free(&g->t); }
+
+/* d_in (ci, h, w) += the patch gradients cols (ci*k*k, ho*wo) at their input positions */
+static void scatter_patches(const conv2d_shape *s, const float *cols, int h, int w, int ho,
+                            int wo, double *d_in)
+{
+    const int k = s->kernel, st = s->stride, pad = s->pad;
+    for (int ic = 0; ic < s->in_ch; ic++)
+        for (int ky = 0; ky < k; ky++)
+            for (int kx = 0; kx < k; kx++) {
+                const float *row = cols + ((size_t)(ic * k + ky) * k + kx) * ho * wo;
+                double *plane = d_in + (size_t)ic * h * w;
+                for (int oy = 0; oy < ho; oy++) {
+                    const int iy = oy * st - pad + ky;
+                    if (iy < 0 || iy >= h)
+                        continue;
+                    for (int ox = 0; ox < wo; ox++) {
+                        const int ix = ox * st - pad + kx;
+                        if (ix >= 0 && ix < w)
+                            plane[(size_t)iy * w + ix] += row[(size_t)oy * wo + ox];
+                    }
+                }
+            }
+}
+
+dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d_out, int h,
+                                      int w, double *d_in, worker_pool *workers, errbuf *e)
+{
+    const conv2d_shape *s = &g->shape;
+    const int ho = conv2d_out_size(s, h), wo = conv2d_out_size(s, w);
+    const size_t n_out = (size_t)s->out_ch * ho * wo;
+    const size_t n_res = g->via_patches ? (size_t)g->t.shape.out_ch * ho * wo
+                                        : (size_t)s->in_ch * h * w;
+    float *gf = dp_malloc(n_out * sizeof(float));  /* (out_ch, ho, wo) */
+    float *res = dp_malloc(n_res * sizeof(float)); /* patches or (in_ch, h, w) */
+    float *scratch = dp_malloc((size_t)pool_size(workers) *
+                               conv_fast_scratch_floats(g->t.kern) * sizeof(float));
+    dpsim_status st = DPSIM_OK;
+    if (!gf || !res || !scratch) {
+        st = err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's input gradient");
+        goto done;
+    }
+    for (size_t i = 0; i < n_out; i++)
+        gf[i] = (float)d_out[i];
+    conv_fast_forward(&g->t, gf, ho, wo, res, 0, workers, scratch);
+    if (g->via_patches) {
+        scatter_patches(s, res, h, w, ho, wo, d_in);
+    } else {
+        for (size_t i = 0; i < n_res; i++)
+            d_in[i] += res[i];
+    }
+done:
+    dp_free(gf);
+    dp_free(res);
+    dp_free(scratch);
+    return st;
+}
