@@ -1,7 +1,10 @@
 /*
  * conv_fast.c - the blocked GEMM convolution of conv_fast.h.
  *
- * Blocking: a task is (NC pixels) x (MC output channels); within it the
+ * Blocking: a task is (NC pixels) x (MC output channels), MC all channels
+ * unless that leaves too few tasks to share among the workers (packing a
+ * panel costs about as much as one channel tile's work on it, so the more
+ * channels per packed panel, the better); within a task the
  * reduction runs in blocks of KC steps. Per block the task packs the
  * patches of one panel of nr pixels (KC, nr) into its scratch, where it
  * stays in L1 while every channel tile of the task streams its weights
@@ -15,9 +18,10 @@
 #include "fast/conv_fast.h"
 
 enum {
-    KC = 128,          /* reduction steps per block */
+    KC = 192,          /* reduction steps per block */
     NC_PANELS = 8,     /* pixel panels (of nr) per task */
-    MC_TARGET = 64     /* output channels per task, rounded up to a multiple of mr */
+    MC_MIN = 32,       /* fewest output channels per task (rounded up to a multiple of mr) */
+    TASKS_PER_WORKER = 4
 };
 
 dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
@@ -117,9 +121,13 @@ static void pack_panel(const conv_job *job, const pixel_run *runs, int n_runs, i
                 int lo = -ix0, hi = w - ix0; /* slots whose column is inside [0, w) */
                 lo = lo < 0 ? 0 : lo > run->len ? run->len : lo;
                 hi = hi > run->len ? run->len : hi < lo ? lo : hi;
-                memset(dr, 0, (size_t)lo * sizeof(float));
-                memcpy(dr + lo, row + ix0 + lo, (size_t)(hi - lo) * sizeof(float));
-                memset(dr + hi, 0, (size_t)(run->len - hi) * sizeof(float));
+                /* short runs: plain loops beat library calls */
+                for (int q = 0; q < lo; q++)
+                    dr[q] = 0.0f;
+                for (int q = lo; q < hi; q++)
+                    dr[q] = row[ix0 + q];
+                for (int q = hi; q < run->len; q++)
+                    dr[q] = 0.0f;
             } else {
                 for (int q = 0; q < run->len; q++) {
                     const int ix = ix0 + q * st;
@@ -185,9 +193,12 @@ void conv_fast_forward(const packed_conv *p, const float *in, int h, int w, floa
     job.n_pix = job.ho * job.wo;
     if (job.n_pix <= 0)
         return;
-    job.mc = (MC_TARGET + mr - 1) / mr * mr;
+    const int oc_n = p->shape.out_ch, want = TASKS_PER_WORKER * pool_size(workers);
     job.pix_tasks = (job.n_pix + nc - 1) / nc;
-    job.tasks = job.pix_tasks * ((p->shape.out_ch + job.mc - 1) / job.mc);
+    job.mc = (oc_n + mr - 1) / mr * mr;
+    while (job.mc > MC_MIN && job.pix_tasks * ((oc_n + job.mc - 1) / job.mc) < want)
+        job.mc = (job.mc / 2 + mr - 1) / mr * mr;
+    job.tasks = job.pix_tasks * ((oc_n + job.mc - 1) / job.mc);
     atomic_init(&job.next, 0);
     pool_run(workers, conv_worker, &job);
 }
