@@ -72,6 +72,7 @@ typedef struct conv_job {
     const float *in;
     float *out;
     int h, w, ho, wo, relu;
+    int pointwise; /* 1x1, stride 1, no padding: a full panel reads the input in place */
     int n_pix, mc, pix_tasks, tasks;
     atomic_int next;
     float *scratch;
@@ -163,12 +164,19 @@ static void run_task(const conv_job *job, int task, float *bpack)
             flags |= GEMM_RELU;
         for (int q = 0; q < n_panels; q++) {
             const int valid = n_pix - q * nr < nr ? n_pix - q * nr : nr;
-            pack_panel(job, runs[q], n_runs[q], valid, k0, kc, bpack);
+            const float *b = bpack;
+            size_t ldb = (size_t)nr;
+            if (job->pointwise && valid == nr) { /* B is the input itself: (in_ch, n_pix) */
+                b = job->in + (size_t)k0 * job->n_pix + j0 + q * nr;
+                ldb = (size_t)job->n_pix;
+            } else {
+                pack_panel(job, runs[q], n_runs[q], valid, k0, kc, bpack);
+            }
             for (int m = m0; m < m_end; m += mr) {
                 const float *a = p->a + (size_t)(m / mr) * mr * kt + (size_t)k0 * mr;
                 float *c = job->out + (size_t)m * job->n_pix + j0 + q * nr;
-                kern->tile(kc, a, bpack, c, (size_t)job->n_pix, m_end - m < mr ? m_end - m : mr,
-                           valid, p->bias + m, flags);
+                kern->tile(kc, a, b, ldb, c, (size_t)job->n_pix,
+                           m_end - m < mr ? m_end - m : mr, valid, p->bias + m, flags);
             }
         }
     }
@@ -191,6 +199,7 @@ void conv_fast_forward(const packed_conv *p, const float *in, int h, int w, floa
     job.ho = conv2d_out_size(&p->shape, h);
     job.wo = conv2d_out_size(&p->shape, w);
     job.n_pix = job.ho * job.wo;
+    job.pointwise = p->shape.kernel == 1 && p->shape.stride == 1 && p->shape.pad == 0;
     if (job.n_pix <= 0)
         return;
     const int oc_n = p->shape.out_ch, want = TASKS_PER_WORKER * pool_size(workers);

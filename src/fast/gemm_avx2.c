@@ -12,8 +12,8 @@
 
 enum { MR = 6, NR = 16 };
 
-TARGET static void full_tile(int kc, const float *a, const float *b, float *c, size_t ldc,
-                             const float *bias, int flags)
+TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb, float *c,
+                             size_t ldc, const float *bias, int flags)
 {
     __m256 lo[MR], hi[MR]; /* row i: pixels 0..7, 8..15 */
     for (int i = 0; i < MR; i++) {
@@ -25,8 +25,8 @@ TARGET static void full_tile(int kc, const float *a, const float *b, float *c, s
         }
     }
     for (int k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_loadu_ps(b + (size_t)k * NR);
-        const __m256 b1 = _mm256_loadu_ps(b + (size_t)k * NR + 8);
+        const __m256 b0 = _mm256_loadu_ps(b + (size_t)k * ldb);
+        const __m256 b1 = _mm256_loadu_ps(b + (size_t)k * ldb + 8);
         const float *ak = a + (size_t)k * MR;
         for (int i = 0; i < MR; i++) {
             const __m256 av = _mm256_broadcast_ss(ak + i);
@@ -45,16 +45,16 @@ TARGET static void full_tile(int kc, const float *a, const float *b, float *c, s
     }
 }
 
-static void tile(int kc, const float *a, const float *b, float *c, size_t ldc, int m, int n,
-                 const float *bias, int flags)
+static void tile(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int m,
+                 int n, const float *bias, int flags)
 {
     if (m == MR && n == NR) {
-        full_tile(kc, a, b, c, ldc, bias, flags);
+        full_tile(kc, a, b, ldb, c, ldc, bias, flags);
         return;
     }
     float t[MR * NR], tb[MR];
     gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
-    full_tile(kc, a, b, t, NR, tb, flags);
+    full_tile(kc, a, b, ldb, t, NR, tb, flags);
     gemm_tile_store(t, NR, c, ldc, m, n);
 }
 

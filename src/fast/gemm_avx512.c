@@ -1,7 +1,8 @@
 /*
  * gemm_avx512.c - the AVX-512 tile kernel: 8 output channels x 32 pixels,
  * 16 zmm accumulators; per reduction step two vector loads of B and eight
- * broadcasts of A feed 16 fused multiply-adds.
+ * broadcasts of A feed 16 fused multiply-adds. A tile of at most 16 pixels
+ * (small feature maps) runs the same arithmetic on its low half only.
  */
 #include "fast/gemm.h"
 
@@ -12,8 +13,8 @@
 
 enum { MR = 8, NR = 32 };
 
-TARGET static void full_tile(int kc, const float *a, const float *b, float *c, size_t ldc,
-                             const float *bias, int flags)
+TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb, float *c,
+                             size_t ldc, const float *bias, int flags)
 {
     __m512 lo[MR], hi[MR]; /* row i: pixels 0..15, 16..31 */
     for (int i = 0; i < MR; i++) {
@@ -25,8 +26,8 @@ TARGET static void full_tile(int kc, const float *a, const float *b, float *c, s
         }
     }
     for (int k = 0; k < kc; k++) {
-        const __m512 b0 = _mm512_loadu_ps(b + (size_t)k * NR);
-        const __m512 b1 = _mm512_loadu_ps(b + (size_t)k * NR + 16);
+        const __m512 b0 = _mm512_loadu_ps(b + (size_t)k * ldb);
+        const __m512 b1 = _mm512_loadu_ps(b + (size_t)k * ldb + 16);
         const float *ak = a + (size_t)k * MR;
         for (int i = 0; i < MR; i++) {
             const __m512 av = _mm512_set1_ps(ak[i]);
@@ -45,16 +46,37 @@ TARGET static void full_tile(int kc, const float *a, const float *b, float *c, s
     }
 }
 
-static void tile(int kc, const float *a, const float *b, float *c, size_t ldc, int m, int n,
-                 const float *bias, int flags)
+/* full_tile for the first 16 columns only: c (MR, 16 of NR) */
+TARGET static void narrow_tile(int kc, const float *a, const float *b, size_t ldb, float *c,
+                               size_t ldc, const float *bias, int flags)
+{
+    __m512 lo[MR];
+    for (int i = 0; i < MR; i++)
+        lo[i] = (flags & GEMM_FIRST) ? _mm512_set1_ps(bias[i]) : _mm512_loadu_ps(c + i * ldc);
+    for (int k = 0; k < kc; k++) {
+        const __m512 b0 = _mm512_loadu_ps(b + (size_t)k * ldb);
+        const float *ak = a + (size_t)k * MR;
+        for (int i = 0; i < MR; i++)
+            lo[i] = _mm512_fmadd_ps(_mm512_set1_ps(ak[i]), b0, lo[i]);
+    }
+    for (int i = 0; i < MR; i++)
+        _mm512_storeu_ps(c + i * ldc,
+                         (flags & GEMM_RELU) ? _mm512_max_ps(lo[i], _mm512_setzero_ps()) : lo[i]);
+}
+
+static void tile(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int m,
+                 int n, const float *bias, int flags)
 {
     if (m == MR && n == NR) {
-        full_tile(kc, a, b, c, ldc, bias, flags);
+        full_tile(kc, a, b, ldb, c, ldc, bias, flags);
         return;
     }
     float t[MR * NR], tb[MR];
     gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
-    full_tile(kc, a, b, t, NR, tb, flags);
+    if (n <= 16)
+        narrow_tile(kc, a, b, ldb, t, NR, tb, flags);
+    else
+        full_tile(kc, a, b, ldb, t, NR, tb, flags);
     gemm_tile_store(t, NR, c, ldc, m, n);
 }
 

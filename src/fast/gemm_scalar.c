@@ -7,7 +7,7 @@
 
 enum { MR = 4, NR = 16 };
 
-static void full_tile(int kc, const float *a, const float *b, float *c, size_t ldc,
+static void full_tile(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
                       const float *bias, int flags)
 {
     float acc[MR][NR];
@@ -15,7 +15,7 @@ static void full_tile(int kc, const float *a, const float *b, float *c, size_t l
         for (int j = 0; j < NR; j++)
             acc[i][j] = (flags & GEMM_FIRST) ? bias[i] : c[i * ldc + j];
     for (int k = 0; k < kc; k++) {
-        const float *bk = b + (size_t)k * NR;
+        const float *bk = b + (size_t)k * ldb;
         for (int i = 0; i < MR; i++) {
             const float av = a[(size_t)k * MR + i];
             for (int j = 0; j < NR; j++)
@@ -27,16 +27,16 @@ static void full_tile(int kc, const float *a, const float *b, float *c, size_t l
             c[i * ldc + j] = (flags & GEMM_RELU) && acc[i][j] < 0.0f ? 0.0f : acc[i][j];
 }
 
-static void tile(int kc, const float *a, const float *b, float *c, size_t ldc, int m, int n,
-                 const float *bias, int flags)
+static void tile(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int m,
+                 int n, const float *bias, int flags)
 {
     if (m == MR && n == NR) {
-        full_tile(kc, a, b, c, ldc, bias, flags);
+        full_tile(kc, a, b, ldb, c, ldc, bias, flags);
         return;
     }
     float t[MR * NR], tb[MR];
     gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
-    full_tile(kc, a, b, t, NR, tb, flags);
+    full_tile(kc, a, b, ldb, t, NR, tb, flags);
     gemm_tile_store(t, NR, c, ldc, m, n);
 }
 
