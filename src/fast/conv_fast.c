@@ -1,15 +1,21 @@
 /*
  * conv_fast.c - the blocked GEMM convolution of conv_fast.h.
  *
- * Blocking: a task is (NC pixels) x (MC output channels), MC all channels
- * unless that leaves too few tasks to share among the workers (packing a
- * panel costs about as much as one channel tile's work on it, so the more
- * channels per packed panel, the better); within a task the
- * reduction runs in blocks of KC steps. Per block the task packs the
- * patches of one panel of nr pixels (KC, nr) into its scratch, where it
- * stays in L1 while every channel tile of the task streams its weights
- * (KC, mr) past it.
- * KC is fixed, so the order of each output's sum never changes.
+ * Patch matrix B (in_ch*k*k, pixels): for stride 1 it is never packed. The
+ * input is copied once with its zero padding (in_ch, h + 2p, w + 2p); the
+ * outputs are computed on "virtual pixels" that run along the padded rows
+ * (Ho rows of w + 2p, the last 2p of each row discarded), so that row k =
+ * (ic, ky, kx) of B is a contiguous run of the padded input starting at
+ * offsets[k] = (ic (h + 2p) + ky) (w + 2p) + kx, read in place by the tile
+ * kernels. Other strides pack panels of patches (pack_panel).
+ *
+ * Blocking: a task is (NC virtual pixels) x (MC output channels), MC all
+ * channels unless that leaves too few tasks to share among the workers;
+ * within it the reduction runs in blocks of KC steps, and every channel
+ * tile of the task streams its weights (KC, mr) past one pixel panel
+ * (KC, nr). A task accumulates into its own output block and then moves
+ * the real pixels to out. KC is fixed, so the order of each output's sum
+ * never changes.
  */
 #include <stdatomic.h>
 #include <string.h>
@@ -21,6 +27,7 @@ enum {
     KC = 192,          /* reduction steps per block */
     NC_PANELS = 8,     /* pixel panels (of nr) per task */
     MC_MIN = 32,       /* fewest output channels per task (rounded up to a multiple of mr) */
+    MC_MAX = 512,      /* most output channels per task */
     TASKS_PER_WORKER = 4
 };
 
@@ -57,9 +64,26 @@ void packed_conv_free(packed_conv *p)
     p->a = p->bias = NULL;
 }
 
-size_t conv_fast_scratch_floats(const gemm_kernel *kern)
+void conv_buffers_free(conv_buffers *b)
 {
-    return (size_t)KC * kern->nr;
+    dp_free(b->padded);
+    dp_free(b->offsets);
+    dp_free(b->scratch);
+    memset(b, 0, sizeof *b);
+}
+
+/* Make *ptr hold at least n elements of size bytes each (contents not kept). */
+static int reserve(void **ptr, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return 1;
+    void *fresh = dp_calloc(n, size);
+    if (!fresh)
+        return 0;
+    dp_free(*ptr);
+    *ptr = fresh;
+    *cap = n;
+    return 1;
 }
 
 /* A run of a panel's pixels on one output row: panel slots [slot, slot+len), columns ox.. */
@@ -69,11 +93,15 @@ typedef struct pixel_run {
 
 typedef struct conv_job {
     const packed_conv *p;
-    const float *in;
-    float *out;
+    const float *in;          /* (in_ch, h, w), or the padded input (in_row: its width) */
+    float *out;               /* (out_ch, ho, wo) */
     int h, w, ho, wo, relu;
-    int pointwise; /* 1x1, stride 1, no padding: a full panel reads the input in place */
-    int n_pix, mc, pix_tasks, tasks;
+    int in_place;             /* stride 1: B read from `in` through offsets */
+    int row;                  /* virtual pixels per output row: the padded width, or wo */
+    int n_pix;                /* virtual pixels: ho * row */
+    size_t in_floats;         /* of `in`: reads past it are packed instead */
+    const ptrdiff_t *offsets; /* (k_total), in_place only */
+    int mc, pix_tasks, tasks;
     atomic_int next;
     float *scratch;
     size_t scratch_per_worker;
@@ -95,15 +123,16 @@ static int pixel_runs(int j0, int n, int wo, pixel_run *runs)
 }
 
 /*
- * Pack patches of one panel: dst (kc, nr) for reduction steps [k0, k0+kc)
- * of the pixels in runs (slots past the runs are zero).
+ * Pack patches of one panel of a strided convolution: dst (kc, nr) for
+ * reduction steps [k0, k0+kc) of the n_valid pixels from j (slots past them zero).
  */
-static void pack_panel(const conv_job *job, const pixel_run *runs, int n_runs, int n_valid,
-                       int k0, int kc, float *dst)
+static void pack_panel(const conv_job *job, int j, int n_valid, int k0, int kc, float *dst)
 {
     const conv2d_shape *s = &job->p->shape;
     const int nr = job->p->kern->nr, k = s->kernel, kk2 = k * k, st = s->stride, pad = s->pad;
     const int h = job->h, w = job->w;
+    pixel_run runs[GEMM_MAX_NR];
+    const int n_runs = pixel_runs(j, n_valid, job->wo, runs);
     for (int t = 0; t < kc; t++) {
         const int kidx = k0 + t, ic = kidx / kk2, ky = kidx % kk2 / k, kx = kidx % k;
         const float *plane = job->in + (size_t)ic * h * w; /* (h, w) */
@@ -113,35 +142,34 @@ static void pack_panel(const conv_job *job, const pixel_run *runs, int n_runs, i
             float *dr = d + run->slot;
             const int iy = run->oy * st - pad + ky;
             if (iy < 0 || iy >= h) {
-                memset(dr, 0, (size_t)run->len * sizeof(float));
+                for (int q = 0; q < run->len; q++)
+                    dr[q] = 0.0f;
                 continue;
             }
             const float *row = plane + (size_t)iy * w;
-            const int ix0 = run->ox * st - pad + kx; /* input column of the run's first pixel */
-            if (st == 1) {
-                int lo = -ix0, hi = w - ix0; /* slots whose column is inside [0, w) */
-                lo = lo < 0 ? 0 : lo > run->len ? run->len : lo;
-                hi = hi > run->len ? run->len : hi < lo ? lo : hi;
-                /* short runs: plain loops beat library calls */
-                for (int q = 0; q < lo; q++)
-                    dr[q] = 0.0f;
-                for (int q = lo; q < hi; q++)
-                    dr[q] = row[ix0 + q];
-                for (int q = hi; q < run->len; q++)
-                    dr[q] = 0.0f;
-            } else {
-                for (int q = 0; q < run->len; q++) {
-                    const int ix = ix0 + q * st;
-                    dr[q] = ix >= 0 && ix < w ? row[ix] : 0.0f;
-                }
+            for (int q = 0; q < run->len; q++) {
+                const int ix = (run->ox + q) * st - pad + kx;
+                dr[q] = ix >= 0 && ix < w ? row[ix] : 0.0f;
             }
         }
-        if (n_valid < nr)
-            memset(d + n_valid, 0, (size_t)(nr - n_valid) * sizeof(float));
+        for (int q = n_valid; q < nr; q++)
+            d[q] = 0.0f;
     }
 }
 
-static void run_task(const conv_job *job, int task, float *bpack)
+/* Copy one in-place panel that would read past the input: dst (kc, nr), zero beyond it. */
+static void pack_in_place(const conv_job *job, int j, int k0, int kc, float *dst)
+{
+    const int nr = job->p->kern->nr;
+    for (int t = 0; t < kc; t++) {
+        const ptrdiff_t start = job->offsets[k0 + t] + j;
+        for (int q = 0; q < nr; q++)
+            dst[(size_t)t * nr + q] =
+                (size_t)(start + q) < job->in_floats ? job->in[start + q] : 0.0f;
+    }
+}
+
+static void run_task(const conv_job *job, int task, float *scratch)
 {
     const packed_conv *p = job->p;
     const gemm_kernel *kern = p->kern;
@@ -151,33 +179,42 @@ static void run_task(const conv_job *job, int task, float *bpack)
     const int n_pix = job->n_pix - j0 < nc ? job->n_pix - j0 : nc;
     const int m_end = m0 + job->mc < oc_n ? m0 + job->mc : oc_n;
     const int n_panels = (n_pix + nr - 1) / nr;
-    pixel_run runs[NC_PANELS][GEMM_MAX_NR + 1];
-    int n_runs[NC_PANELS];
-    for (int q = 0; q < n_panels; q++) {
-        const int valid = n_pix - q * nr < nr ? n_pix - q * nr : nr;
-        n_runs[q] = pixel_runs(j0 + q * nr, valid, job->wo, runs[q]);
-    }
+    float *panel = scratch;                   /* (KC, nr) */
+    float *block = scratch + (size_t)KC * nr; /* (mc, nc): the task's outputs */
     for (int k0 = 0; k0 < kt; k0 += KC) {
         const int kc = kt - k0 < KC ? kt - k0 : KC;
         int flags = k0 == 0 ? GEMM_FIRST : 0;
         if (k0 + kc == kt && job->relu)
             flags |= GEMM_RELU;
         for (int q = 0; q < n_panels; q++) {
-            const int valid = n_pix - q * nr < nr ? n_pix - q * nr : nr;
-            const float *b = bpack;
-            size_t ldb = (size_t)nr;
-            if (job->pointwise && valid == nr) { /* B is the input itself: (in_ch, n_pix) */
-                b = job->in + (size_t)k0 * job->n_pix + j0 + q * nr;
-                ldb = (size_t)job->n_pix;
+            const int j = j0 + q * nr, valid = n_pix - q * nr < nr ? n_pix - q * nr : nr;
+            const float *b = panel;
+            const ptrdiff_t *boff = NULL;
+            if (!job->in_place) {
+                pack_panel(job, j, valid, k0, kc, panel);
+            } else if ((size_t)(job->offsets[k0 + kc - 1] + j + nr) <= job->in_floats) {
+                b = job->in + j;
+                boff = job->offsets + k0;
             } else {
-                pack_panel(job, runs[q], n_runs[q], valid, k0, kc, bpack);
+                pack_in_place(job, j, k0, kc, panel);
             }
-            for (int m = m0; m < m_end; m += mr) {
-                const float *a = p->a + (size_t)(m / mr) * mr * kt + (size_t)k0 * mr;
-                float *c = job->out + (size_t)m * job->n_pix + j0 + q * nr;
-                kern->tile(kc, a, b, ldb, c, (size_t)job->n_pix,
+            for (int m = m0; m < m_end; m += mr)
+                kern->tile(kc, p->a + (size_t)(m / mr) * mr * kt + (size_t)k0 * mr, b,
+                           (size_t)nr, boff, block + (size_t)(m - m0) * nc + q * nr, (size_t)nc,
                            m_end - m < mr ? m_end - m : mr, valid, p->bias + m, flags);
-            }
+        }
+    }
+    /* the real pixels of the block to out */
+    for (int m = m0; m < m_end; m++) {
+        const float *src = block + (size_t)(m - m0) * nc;
+        float *dst = job->out + (size_t)m * job->ho * job->wo;
+        for (int v = 0; v < n_pix;) {
+            const int oy = (j0 + v) / job->row, ox = (j0 + v) % job->row;
+            int len = job->row - ox < n_pix - v ? job->row - ox : n_pix - v;
+            if (ox < job->wo)
+                memcpy(dst + (size_t)oy * job->wo + ox, src + v,
+                       (size_t)(len < job->wo - ox ? len : job->wo - ox) * sizeof(float));
+            v += len;
         }
     }
 }
@@ -185,29 +222,95 @@ static void run_task(const conv_job *job, int task, float *bpack)
 static void conv_worker(void *arg, int worker)
 {
     conv_job *job = arg;
-    float *bpack = job->scratch + (size_t)worker * job->scratch_per_worker;
+    float *scratch = job->scratch + (size_t)worker * job->scratch_per_worker;
     for (int t; (t = atomic_fetch_add(&job->next, 1)) < job->tasks;)
-        run_task(job, t, bpack);
+        run_task(job, t, scratch);
 }
 
-void conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out, int relu,
-                       worker_pool *workers, float *scratch)
+/* The zero-padded input (in_ch, h + 2 pad, w + 2 pad), whole rows written (borders too). */
+typedef struct pad_job {
+    const float *in;
+    float *padded;
+    int c, h, w, pad, workers;
+} pad_job;
+
+static void pad_worker(void *arg, int worker)
 {
-    const int mr = p->kern->mr, nc = NC_PANELS * p->kern->nr;
-    conv_job job = {.p = p, .in = in, .out = out, .h = h, .w = w, .relu = relu,
-                    .scratch = scratch, .scratch_per_worker = conv_fast_scratch_floats(p->kern)};
+    const pad_job *pj = arg;
+    const int hp = pj->h + 2 * pj->pad, wp = pj->w + 2 * pj->pad, pad = pj->pad;
+    for (int c = worker; c < pj->c; c += pj->workers)
+        for (int y = 0; y < hp; y++) {
+            float *dst = pj->padded + ((size_t)c * hp + y) * wp; /* (wp) */
+            if (y < pad || y >= pad + pj->h) {
+                memset(dst, 0, (size_t)wp * sizeof(float));
+                continue;
+            }
+            memset(dst, 0, (size_t)pad * sizeof(float));
+            memcpy(dst + pad, pj->in + ((size_t)c * pj->h + y - pad) * pj->w,
+                   (size_t)pj->w * sizeof(float));
+            memset(dst + pad + pj->w, 0, (size_t)pad * sizeof(float));
+        }
+}
+
+/* The input of a stride-1 convolution as job->in, with the offsets of B's rows. */
+static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffers *buf,
+                                     worker_pool *workers, errbuf *e)
+{
+    const conv2d_shape *s = &job->p->shape;
+    const int k = s->kernel, pad = s->pad, hp = job->h + 2 * pad, wp = job->w + 2 * pad;
+    job->in_floats = (size_t)s->in_ch * hp * wp;
+    if (!reserve((void **)&buf->offsets, &buf->offsets_cap, (size_t)job->p->k_total,
+                 sizeof(ptrdiff_t)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
+    for (int r = 0; r < job->p->k_total; r++) {
+        const int ic = r / (k * k), ky = r % (k * k) / k, kx = r % k;
+        buf->offsets[r] = ((ptrdiff_t)ic * hp + ky) * wp + kx;
+    }
+    job->offsets = buf->offsets;
+    job->row = wp;
+    if (pad == 0) {
+        job->in = in;
+        return DPSIM_OK;
+    }
+    if (!reserve((void **)&buf->padded, &buf->padded_cap, job->in_floats, sizeof(float)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
+    pad_job pj = {in, buf->padded, s->in_ch, job->h, job->w, pad, pool_size(workers)};
+    pool_run(workers, pad_worker, &pj);
+    job->in = buf->padded;
+    return DPSIM_OK;
+}
+
+dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out,
+                               int relu, worker_pool *workers, conv_buffers *buf, errbuf *e)
+{
+    const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr;
+    conv_job job = {.p = p, .in = in, .out = out, .h = h, .w = w, .relu = relu};
     job.ho = conv2d_out_size(&p->shape, h);
     job.wo = conv2d_out_size(&p->shape, w);
-    job.n_pix = job.ho * job.wo;
-    job.pointwise = p->shape.kernel == 1 && p->shape.stride == 1 && p->shape.pad == 0;
-    if (job.n_pix <= 0)
-        return;
+    if (job.ho <= 0 || job.wo <= 0)
+        return DPSIM_OK;
+    job.in_place = p->shape.stride == 1;
+    job.row = job.wo;
+    if (job.in_place) {
+        dpsim_status s = prepare_in_place(&job, in, buf, workers, e);
+        if (s != DPSIM_OK)
+            return s;
+    }
+    job.n_pix = job.ho * job.row;
+    const int mc_cap = (MC_MAX + mr - 1) / mr * mr; /* the largest block of channels */
+    job.scratch_per_worker = (size_t)KC * nr + (size_t)mc_cap * nc;
+    if (!reserve((void **)&buf->scratch, &buf->scratch_cap,
+                 (size_t)pool_size(workers) * job.scratch_per_worker, sizeof(float)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
+    job.scratch = buf->scratch;
+
     const int oc_n = p->shape.out_ch, want = TASKS_PER_WORKER * pool_size(workers);
     job.pix_tasks = (job.n_pix + nc - 1) / nc;
-    job.mc = (oc_n + mr - 1) / mr * mr;
+    job.mc = ((oc_n < MC_MAX ? oc_n : MC_MAX) + mr - 1) / mr * mr;
     while (job.mc > MC_MIN && job.pix_tasks * ((oc_n + job.mc - 1) / job.mc) < want)
         job.mc = (job.mc / 2 + mr - 1) / mr * mr;
     job.tasks = job.pix_tasks * ((oc_n + job.mc - 1) / job.mc);
     atomic_init(&job.next, 0);
     pool_run(workers, conv_worker, &job);
+    return DPSIM_OK;
 }

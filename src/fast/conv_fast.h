@@ -3,7 +3,8 @@
  * W (out_ch, in_ch*k*k) x patches (in_ch*k*k, Ho*Wo) + bias, optionally
  * followed by ReLU. The weights are packed once (packed_conv_init) into the
  * tile kernel's layout; the patches are packed block by block into a
- * per-worker scratch, never materialised whole. Work is split over
+ * per-worker scratch (or, for stride 1, read in place from a zero-padded
+ * copy of the input), never materialised whole. Work is split over
  * (pixel block, channel block) tasks; every output's sum runs in the same
  * order whichever worker computes it, so the result is bit-identical for any
  * number of threads. nn/conv2d.c is the oracle it is tested against.
@@ -30,17 +31,24 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
 
 void packed_conv_free(packed_conv *p);
 
-/** Scratch floats one worker needs for any convolution with kernel kern. */
-size_t conv_fast_scratch_floats(const gemm_kernel *kern);
+/** Working memory of conv_fast_forward, grown on demand; one per caller thread. */
+typedef struct conv_buffers {
+    float *padded;      /* a stride-1 convolution's zero-padded input */
+    ptrdiff_t *offsets; /* (in_ch*k*k) where row k of the patch matrix starts in it */
+    float *scratch;     /* per worker: a packed panel and the task's outputs */
+    size_t padded_cap, offsets_cap, scratch_cap;
+} conv_buffers;
+
+void conv_buffers_free(conv_buffers *b);
 
 /**
  * out = conv(in) + bias [then ReLU when relu].
- * @param in      (in_ch, h, w)
- * @param out     (out_ch, Ho, Wo)
- * @param scratch pool_size(workers) * conv_fast_scratch_floats() floats
+ * @param in  (in_ch, h, w)
+ * @param out (out_ch, Ho, Wo)
+ * @return DPSIM_E_NOMEM when buf cannot grow (out untouched)
  */
-void conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out, int relu,
-                       worker_pool *workers, float *scratch);
+dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out,
+                               int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
 
 /*
  * The input gradient, d_in += conv^T(d_out), on the same kernels. A stride-1

@@ -72,16 +72,17 @@ dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d
                                         : (size_t)s->in_ch * h * w;
     float *gf = dp_malloc(n_out * sizeof(float));  /* (out_ch, ho, wo) */
     float *res = dp_malloc(n_res * sizeof(float)); /* patches or (in_ch, h, w) */
-    float *scratch = dp_malloc((size_t)pool_size(workers) *
-                               conv_fast_scratch_floats(g->t.kern) * sizeof(float));
+    conv_buffers cb = {0};
     dpsim_status st = DPSIM_OK;
-    if (!gf || !res || !scratch) {
+    if (!gf || !res) {
         st = err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's input gradient");
         goto done;
     }
     for (size_t i = 0; i < n_out; i++)
         gf[i] = (float)d_out[i];
-    conv_fast_forward(&g->t, gf, ho, wo, res, 0, workers, scratch);
+    st = conv_fast_forward(&g->t, gf, ho, wo, res, 0, workers, &cb, e);
+    if (st != DPSIM_OK)
+        goto done;
     if (g->via_patches) {
         scatter_patches(s, res, h, w, ho, wo, d_in);
     } else {
@@ -91,6 +92,6 @@ dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d
 done:
     dp_free(gf);
     dp_free(res);
-    dp_free(scratch);
+    conv_buffers_free(&cb);
     return st;
 }

@@ -5,8 +5,9 @@
  * A kernel computes one tile C (mr x nr) of C = A B over a block of kc
  * reduction steps, from packed operands:
  *   a (kc, mr): column k of A's mr rows, contiguous (weights, packed at load)
- *   b (kc, ldb): row k of B's nr columns at b + k * ldb (input pixels: packed
- *                per block with ldb = nr, or read in place from a 1x1 convolution's input)
+ *   b (kc, nr): row k of B's nr columns at b + k * ldb, or at b + boff[k] when
+ *               boff is given (input pixels: packed per block, or read in place
+ *               from the input, see conv_fast.c)
  * Each output is one chain of fused multiply-adds in increasing k, started
  * from the bias (first block) or from C (later blocks), so its bits do not
  * depend on the tile's position, the blocking of the other dimensions or the
@@ -31,8 +32,9 @@ enum {
  * C (m x n valid, row stride ldc) = tile of A B, see above.
  * @param bias (m) the rows' biases, read with GEMM_FIRST only
  */
-typedef void (*gemm_tile_fn)(int kc, const float *a, const float *b, size_t ldb, float *c,
-                             size_t ldc, int m, int n, const float *bias, int flags);
+typedef void (*gemm_tile_fn)(int kc, const float *a, const float *b, size_t ldb,
+                             const ptrdiff_t *boff, float *c, size_t ldc, int m, int n,
+                             const float *bias, int flags);
 
 typedef struct gemm_kernel {
     isa_level isa;
@@ -48,6 +50,12 @@ extern const gemm_kernel gemm_scalar;
 extern const gemm_kernel gemm_avx2;
 extern const gemm_kernel gemm_avx512;
 #endif
+
+/** Row k of B (see above). */
+static inline const float *gemm_b_row(const float *b, size_t ldb, const ptrdiff_t *boff, int k)
+{
+    return boff ? b + boff[k] : b + (size_t)k * ldb;
+}
 
 /*
  * Shared by the kernels: a tile that is cut by the edge of C runs in a full

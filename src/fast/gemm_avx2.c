@@ -12,8 +12,9 @@
 
 enum { MR = 6, NR = 16 };
 
-TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb, float *c,
-                             size_t ldc, const float *bias, int flags)
+TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb,
+                             const ptrdiff_t *boff, float *c, size_t ldc, const float *bias,
+                             int flags)
 {
     __m256 lo[MR], hi[MR]; /* row i: pixels 0..7, 8..15 */
     for (int i = 0; i < MR; i++) {
@@ -25,8 +26,9 @@ TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb,
         }
     }
     for (int k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_loadu_ps(b + (size_t)k * ldb);
-        const __m256 b1 = _mm256_loadu_ps(b + (size_t)k * ldb + 8);
+        const float *bk = gemm_b_row(b, ldb, boff, k);
+        const __m256 b0 = _mm256_loadu_ps(bk);
+        const __m256 b1 = _mm256_loadu_ps(bk + 8);
         const float *ak = a + (size_t)k * MR;
         for (int i = 0; i < MR; i++) {
             const __m256 av = _mm256_broadcast_ss(ak + i);
@@ -45,16 +47,16 @@ TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb,
     }
 }
 
-static void tile(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int m,
-                 int n, const float *bias, int flags)
+static void tile(int kc, const float *a, const float *b, size_t ldb, const ptrdiff_t *boff,
+                 float *c, size_t ldc, int m, int n, const float *bias, int flags)
 {
     if (m == MR && n == NR) {
-        full_tile(kc, a, b, ldb, c, ldc, bias, flags);
+        full_tile(kc, a, b, ldb, boff, c, ldc, bias, flags);
         return;
     }
     float t[MR * NR], tb[MR];
     gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
-    full_tile(kc, a, b, ldb, t, NR, tb, flags);
+    full_tile(kc, a, b, ldb, boff, t, NR, tb, flags);
     gemm_tile_store(t, NR, c, ldc, m, n);
 }
 

@@ -13,8 +13,9 @@
 
 enum { MR = 8, NR = 32 };
 
-TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb, float *c,
-                             size_t ldc, const float *bias, int flags)
+TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb,
+                             const ptrdiff_t *boff, float *c, size_t ldc, const float *bias,
+                             int flags)
 {
     __m512 lo[MR], hi[MR]; /* row i: pixels 0..15, 16..31 */
     for (int i = 0; i < MR; i++) {
@@ -26,8 +27,9 @@ TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb,
         }
     }
     for (int k = 0; k < kc; k++) {
-        const __m512 b0 = _mm512_loadu_ps(b + (size_t)k * ldb);
-        const __m512 b1 = _mm512_loadu_ps(b + (size_t)k * ldb + 16);
+        const float *bk = gemm_b_row(b, ldb, boff, k);
+        const __m512 b0 = _mm512_loadu_ps(bk);
+        const __m512 b1 = _mm512_loadu_ps(bk + 16);
         const float *ak = a + (size_t)k * MR;
         for (int i = 0; i < MR; i++) {
             const __m512 av = _mm512_set1_ps(ak[i]);
@@ -47,14 +49,16 @@ TARGET static void full_tile(int kc, const float *a, const float *b, size_t ldb,
 }
 
 /* full_tile for the first 16 columns only: c (MR, 16 of NR) */
-TARGET static void narrow_tile(int kc, const float *a, const float *b, size_t ldb, float *c,
-                               size_t ldc, const float *bias, int flags)
+TARGET static void narrow_tile(int kc, const float *a, const float *b, size_t ldb,
+                               const ptrdiff_t *boff, float *c, size_t ldc, const float *bias,
+                               int flags)
 {
     __m512 lo[MR];
     for (int i = 0; i < MR; i++)
         lo[i] = (flags & GEMM_FIRST) ? _mm512_set1_ps(bias[i]) : _mm512_loadu_ps(c + i * ldc);
     for (int k = 0; k < kc; k++) {
-        const __m512 b0 = _mm512_loadu_ps(b + (size_t)k * ldb);
+        const float *bk = gemm_b_row(b, ldb, boff, k);
+        const __m512 b0 = _mm512_loadu_ps(bk);
         const float *ak = a + (size_t)k * MR;
         for (int i = 0; i < MR; i++)
             lo[i] = _mm512_fmadd_ps(_mm512_set1_ps(ak[i]), b0, lo[i]);
@@ -64,19 +68,19 @@ TARGET static void narrow_tile(int kc, const float *a, const float *b, size_t ld
                          (flags & GEMM_RELU) ? _mm512_max_ps(lo[i], _mm512_setzero_ps()) : lo[i]);
 }
 
-static void tile(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int m,
-                 int n, const float *bias, int flags)
+static void tile(int kc, const float *a, const float *b, size_t ldb, const ptrdiff_t *boff,
+                 float *c, size_t ldc, int m, int n, const float *bias, int flags)
 {
     if (m == MR && n == NR) {
-        full_tile(kc, a, b, ldb, c, ldc, bias, flags);
+        full_tile(kc, a, b, ldb, boff, c, ldc, bias, flags);
         return;
     }
     float t[MR * NR], tb[MR];
     gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
     if (n <= 16)
-        narrow_tile(kc, a, b, ldb, t, NR, tb, flags);
+        narrow_tile(kc, a, b, ldb, boff, t, NR, tb, flags);
     else
-        full_tile(kc, a, b, ldb, t, NR, tb, flags);
+        full_tile(kc, a, b, ldb, boff, t, NR, tb, flags);
     gemm_tile_store(t, NR, c, ldc, m, n);
 }
 

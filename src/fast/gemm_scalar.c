@@ -7,15 +7,15 @@
 
 enum { MR = 4, NR = 16 };
 
-static void full_tile(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc,
-                      const float *bias, int flags)
+static void full_tile(int kc, const float *a, const float *b, size_t ldb, const ptrdiff_t *boff,
+                      float *c, size_t ldc, const float *bias, int flags)
 {
     float acc[MR][NR];
     for (int i = 0; i < MR; i++)
         for (int j = 0; j < NR; j++)
             acc[i][j] = (flags & GEMM_FIRST) ? bias[i] : c[i * ldc + j];
     for (int k = 0; k < kc; k++) {
-        const float *bk = b + (size_t)k * ldb;
+        const float *bk = gemm_b_row(b, ldb, boff, k);
         for (int i = 0; i < MR; i++) {
             const float av = a[(size_t)k * MR + i];
             for (int j = 0; j < NR; j++)
@@ -27,16 +27,16 @@ static void full_tile(int kc, const float *a, const float *b, size_t ldb, float 
             c[i * ldc + j] = (flags & GEMM_RELU) && acc[i][j] < 0.0f ? 0.0f : acc[i][j];
 }
 
-static void tile(int kc, const float *a, const float *b, size_t ldb, float *c, size_t ldc, int m,
-                 int n, const float *bias, int flags)
+static void tile(int kc, const float *a, const float *b, size_t ldb, const ptrdiff_t *boff,
+                 float *c, size_t ldc, int m, int n, const float *bias, int flags)
 {
     if (m == MR && n == NR) {
-        full_tile(kc, a, b, ldb, c, ldc, bias, flags);
+        full_tile(kc, a, b, ldb, boff, c, ldc, bias, flags);
         return;
     }
     float t[MR * NR], tb[MR];
     gemm_tile_load(t, NR, c, ldc, m, n, bias, tb, MR, flags);
-    full_tile(kc, a, b, ldb, t, NR, tb, flags);
+    full_tile(kc, a, b, ldb, boff, t, NR, tb, flags);
     gemm_tile_store(t, NR, c, ldc, m, n);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "fast/pool_fast.h"
 #include "grad/grad.h"
 
 static int is_pool(const layer_def *l) { return l->op == OP_MAXPOOL || l->op == OP_L2POOL; }
@@ -49,43 +50,48 @@ static size_t numel(const grad_tape *t, int slot)
 }
 
 /* in (in_ch, h, w) -> out (e1 + e3, h, w); squeezed (s, h, w) kept for backward */
-static void fire_forward(const layer_params *lp, const float *in, int h, int w, float *out,
-                         float *squeezed, worker_pool *workers, float *scratch)
+static dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w,
+                                 float *out, float *squeezed, worker_pool *workers,
+                                 conv_buffers *cb, errbuf *e)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
-    conv_fast_forward(&sq->fast, in, h, w, squeezed, 1, workers, scratch);
-    conv_fast_forward(&e1->fast, squeezed, h, w, out, 1, workers, scratch);
-    conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1, workers,
-                      scratch);
+    dpsim_status s = conv_fast_forward(&sq->fast, in, h, w, squeezed, 1, workers, cb, e);
+    if (s == DPSIM_OK)
+        s = conv_fast_forward(&e1->fast, squeezed, h, w, out, 1, workers, cb, e);
+    if (s == DPSIM_OK)
+        s = conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1,
+                              workers, cb, e);
+    return s;
 }
 
-static void layer_forward(const dpsim_model *m, int i, const grad_tape *t, const float *in,
-                          float *out, float *squeezed, float *scratch)
+static dpsim_status layer_forward(const dpsim_model *m, int i, const grad_tape *t,
+                                  const float *in, float *out, float *squeezed, conv_buffers *cb,
+                                  errbuf *e)
 {
     const layer_def *l = &m->def->layers[i];
     const layer_params *lp = &m->layers[i];
     const int h = t->h[i], w = t->w[i];
     switch (l->op) {
     case OP_CONV:
-        conv_fast_forward(&lp->conv[0].fast, in, h, w, out, 0, t->workers, scratch);
-        break;
+        return conv_fast_forward(&lp->conv[0].fast, in, h, w, out, 0, t->workers, cb, e);
     case OP_RELU:
         memcpy(out, in, numel(t, i) * sizeof(float));
         relu_forward(out, numel(t, i));
         break;
     case OP_MAXPOOL: {
         maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
-        maxpool_forward(&ps, in, t->c[i], h, w, out);
-        break;
+        if (maxpool_fast(&ps, in, t->c[i], h, w, out, t->workers) != DPSIM_OK)
+            return err_set(e, DPSIM_E_NOMEM, "out of memory for the gradient tape");
+        return DPSIM_OK;
     }
     case OP_L2POOL:
         l2pool_forward(in, t->c[i], h, w, out);
         break;
     case OP_FIRE:
-        fire_forward(lp, in, h, w, out, squeezed, t->workers, scratch);
-        break;
+        return fire_forward(lp, in, h, w, out, squeezed, t->workers, cb, e);
     }
+    return DPSIM_OK;
 }
 
 dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
@@ -99,11 +105,10 @@ dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
     for (int s = 0; s <= m->last_layer + 1; s++)
         max_act = numel(t, s) > max_act ? numel(t, s) : max_act;
     float *scratch[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
-    float *gemm = dp_malloc((size_t)pool_size(workers) * conv_fast_scratch_floats(m->kernel) *
-                            sizeof(float));
+    conv_buffers cb = {0};
     t->act[0] = dp_malloc(numel(t, 0) * sizeof(float));
     dpsim_status s = DPSIM_OK;
-    if (!scratch[0] || !scratch[1] || !gemm || !t->act[0])
+    if (!scratch[0] || !scratch[1] || !t->act[0])
         goto nomem;
     memcpy(t->act[0], x, numel(t, 0) * sizeof(float));
     const float *in = t->act[0];
@@ -122,7 +127,11 @@ dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
             if (!t->squeezed[i])
                 goto nomem;
         }
-        layer_forward(m, i, t, in, out, t->squeezed[i], gemm);
+        s = layer_forward(m, i, t, in, out, t->squeezed[i], &cb, e);
+        if (s != DPSIM_OK) {
+            tape_free(t);
+            goto done;
+        }
         in = out;
     }
     goto done;
@@ -132,7 +141,7 @@ nomem:
 done:
     dp_free(scratch[0]);
     dp_free(scratch[1]);
-    dp_free(gemm);
+    conv_buffers_free(&cb);
     return s;
 }
 

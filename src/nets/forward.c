@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "fast/pool_fast.h"
 #include "model/model.h"
 
 typedef struct act_size {
@@ -15,15 +16,19 @@ typedef struct act_size {
 } act_size;
 
 /* in (in_ch, h, w) -> out (e1 + e3, h, w); squeezed: scratch (s, h, w) */
-static void fire_apply(const layer_params *lp, const float *in, int h, int w, float *out,
-                       float *squeezed, worker_pool *workers, float *scratch)
+static dpsim_status fire_apply(const layer_params *lp, const float *in, int h, int w, float *out,
+                               float *squeezed, worker_pool *workers, conv_buffers *cb,
+                               errbuf *e)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
-    conv_fast_forward(&sq->fast, in, h, w, squeezed, 1, workers, scratch);
-    conv_fast_forward(&e1->fast, squeezed, h, w, out, 1, workers, scratch);
-    conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1, workers,
-                      scratch);
+    dpsim_status s = conv_fast_forward(&sq->fast, in, h, w, squeezed, 1, workers, cb, e);
+    if (s == DPSIM_OK)
+        s = conv_fast_forward(&e1->fast, squeezed, h, w, out, 1, workers, cb, e);
+    if (s == DPSIM_OK)
+        s = conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1,
+                              workers, cb, e);
+    return s;
 }
 
 /* Is features index i one of the model's taps? */
@@ -58,10 +63,9 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
     }
     float *buf[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
     float *squeezed = dp_malloc(max_sq * sizeof(float));
-    const size_t per_worker = conv_fast_scratch_floats(m->kernel);
-    float *scratch = dp_malloc((size_t)pool_size(workers) * per_worker * sizeof(float));
+    conv_buffers cb = {0};
     dpsim_status status = DPSIM_OK;
-    if (!buf[0] || !buf[1] || !squeezed || !scratch) {
+    if (!buf[0] || !buf[1] || !squeezed) {
         status = err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w, h);
         goto done;
     }
@@ -70,7 +74,7 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
     s = (act_size){3, h, w};
     int cur = 0, next_tap = m->pixel; /* the pixel tap is filled by the caller */
     int relu_done = 0;                /* the previous convolution applied this layer's ReLU */
-    for (int i = 0; i <= m->last_layer; i++) {
+    for (int i = 0; i <= m->last_layer && status == DPSIM_OK; i++) {
         const layer_def *l = &def->layers[i];
         const layer_params *lp = &m->layers[i];
         float *in = buf[cur], *dst = buf[1 - cur];
@@ -81,7 +85,8 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             o.h = conv2d_out_size(&lp->conv[0].shape, s.h);
             o.w = conv2d_out_size(&lp->conv[0].shape, s.w);
             relu_done = i < m->last_layer && def->layers[i + 1].op == OP_RELU && !is_tap(m, i);
-            conv_fast_forward(&lp->conv[0].fast, in, s.h, s.w, dst, relu_done, workers, scratch);
+            status = conv_fast_forward(&lp->conv[0].fast, in, s.h, s.w, dst, relu_done, workers,
+                                       &cb, e);
             cur = 1 - cur;
             break;
         case OP_RELU:
@@ -93,7 +98,9 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
             o.h = maxpool_out_size(&ps, s.h);
             o.w = maxpool_out_size(&ps, s.w);
-            maxpool_forward(&ps, in, s.c, s.h, s.w, dst);
+            if (maxpool_fast(&ps, in, s.c, s.h, s.w, dst, workers) != DPSIM_OK)
+                status = err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w,
+                                 h);
             cur = 1 - cur;
             break;
         }
@@ -105,7 +112,7 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             break;
         case OP_FIRE:
             o.c = l->out_ch;
-            fire_apply(lp, in, s.h, s.w, dst, squeezed, workers, scratch);
+            status = fire_apply(lp, in, s.h, s.w, dst, squeezed, workers, &cb, e);
             cur = 1 - cur;
             break;
         }
@@ -119,6 +126,6 @@ done:
     dp_free(buf[0]);
     dp_free(buf[1]);
     dp_free(squeezed);
-    dp_free(scratch);
+    conv_buffers_free(&cb);
     return status;
 }

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "core/alloc.h"
 #include "fast/conv_fast.h"
+#include "fast/pool_fast.h"
 #include "model/model.h"
 #include "testgen.h"
 #include "weights/tensors.h"
@@ -61,9 +62,9 @@ static void check_case(const conv_case *c, const gemm_kernel *kern, uint64_t see
 
     packed_conv p;
     CHECK(packed_conv_init(&p, &s, wt, bias, kern, NULL) == DPSIM_OK);
-    float *scratch = malloc(3 * conv_fast_scratch_floats(kern) * sizeof(float));
-    conv_fast_forward(&p, in, c->h, c->w, got, 0, NULL, scratch);
-    conv_fast_forward(&p, in, c->h, c->w, got_relu, 1, NULL, scratch);
+    conv_buffers cb = {0};
+    CHECK(conv_fast_forward(&p, in, c->h, c->w, got, 0, NULL, &cb, NULL) == DPSIM_OK);
+    CHECK(conv_fast_forward(&p, in, c->h, c->w, got_relu, 1, NULL, &cb, NULL) == DPSIM_OK);
     double peak = 0, worst = 0;
     int relu_ok = 1;
     for (size_t i = 0; i < n_out; i++) {
@@ -81,14 +82,14 @@ static void check_case(const conv_case *c, const gemm_kernel *kern, uint64_t see
         worker_pool *workers;
         CHECK(pool_create(n, &workers) == DPSIM_OK);
         memset(got_t, 0xff, n_out * sizeof *got_t);
-        conv_fast_forward(&p, in, c->h, c->w, got_t, 0, workers, scratch);
+        CHECK(conv_fast_forward(&p, in, c->h, c->w, got_t, 0, workers, &cb, NULL) == DPSIM_OK);
         CHECK_MSG(!memcmp(got, got_t, n_out * sizeof *got), "%s, %d threads: bits differ",
                   isa_name(kern->isa), n);
         pool_free(workers);
     }
     packed_conv_free(&p);
     free(in), free(wt), free(bias), free(want), free(got), free(got_relu), free(got_t), free(acc);
-    free(scratch);
+    conv_buffers_free(&cb);
 }
 
 static void test_kernels(void)
@@ -117,6 +118,34 @@ static void test_isa_override(void)
     CHECK(isa_active() == top);
     unsetenv("DPSIM_ISA");
     CHECK(isa_active() == top);
+}
+
+/* the separable max-pool equals the reference bit for bit, any thread count */
+static void test_maxpool(void)
+{
+    const maxpool_shape shapes[] = {{3, 2, 1}, {3, 2, 0}, {2, 2, 0}, {2, 2, 1}};
+    const int sizes[][2] = {{13, 17}, {16, 16}, {3, 3}, {2, 5}, {31, 8}};
+    worker_pool *workers;
+    CHECK(pool_create(3, &workers) == DPSIM_OK);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
+            const int h = sizes[j][0], w = sizes[j][1], c = 5;
+            const int ho = maxpool_out_size(&shapes[i], h), wo = maxpool_out_size(&shapes[i], w);
+            if (ho <= 0 || wo <= 0)
+                continue;
+            float *in = random_floats(40 + j, (size_t)c * h * w, -1, 1);
+            const size_t n = (size_t)c * ho * wo;
+            float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
+            float *got3 = malloc(n * sizeof *got3);
+            maxpool_forward(&shapes[i], in, c, h, w, want);
+            CHECK(maxpool_fast(&shapes[i], in, c, h, w, got, NULL) == DPSIM_OK);
+            CHECK(maxpool_fast(&shapes[i], in, c, h, w, got3, workers) == DPSIM_OK);
+            CHECK_MSG(!memcmp(want, got, n * sizeof *got) && !memcmp(want, got3, n * sizeof *got),
+                      "max-pool k%d s%d ceil %d on %dx%d differs from the reference",
+                      shapes[i].kernel, shapes[i].stride, shapes[i].ceil_mode, w, h);
+            free(in), free(want), free(got), free(got3);
+        }
+    pool_free(workers);
 }
 
 /* every worker runs once per pool_run, across many runs */
@@ -195,6 +224,7 @@ int main(void)
 {
     test_kernels();
     test_isa_override();
+    test_maxpool();
     test_pool();
     test_extract_threads();
     return check_report();

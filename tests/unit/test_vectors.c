@@ -4,6 +4,9 @@
  * comparison methods in tests/vectors/methods.txt from
  * tools/scripts/gen_method_vectors.py, with method=, norm=, pixel=): distance and
  * per-tap terms within 1e-5 relative, maps within 1e-4 of the map's maximum.
+ * DISTS per-tap terms within 5e-5: its references are float64, and float32
+ * trunks (ours, PyTorch's) move the deepest taps' terms by 1e-5 to 3e-5
+ * (PyTorch float32 on dists_rnd_64x64 / _40x33: 1.1e-5 / 1.7e-5).
  * Real-weight cases need $DPSIM_WEIGHTS and the shared images ($DPSIM_DATA,
  * default $DPSIM_WEIGHTS/../data); random-trunk cases
  * build their weights by formula (testgen.h) and need only the lin files.
@@ -17,6 +20,7 @@
 #include "testgen.h"
 
 #define DIST_REL 1e-5
+#define DISTS_TAP_REL 5e-5
 #define MAP_REL 1e-4
 
 typedef struct vcase {
@@ -187,8 +191,9 @@ static void run_case(dpsim_ctx *ctx, const vcase *c, const char *vec_dir)
             fabs(d - c->distance) / fabs(c->distance));
     CHECK_REL(d, c->distance, DIST_REL, 1e-12);
     worst_distance = fmax(worst_distance, fabs(d - c->distance) / fabs(c->distance));
+    const double tap_rel = strcmp(c->method, "dists") == 0 ? DISTS_TAP_REL : DIST_REL;
     for (int t = 0; t < c->n_per_tap; t++) {
-        CHECK_MSG(fabs(per_tap[t] - c->per_tap[t]) <= DIST_REL * fabs(c->per_tap[t]) + 1e-12,
+        CHECK_MSG(fabs(per_tap[t] - c->per_tap[t]) <= tap_rel * fabs(c->per_tap[t]) + 1e-12,
                   "%s: tap %d term %.9g, want %.9g", c->id, t, per_tap[t], c->per_tap[t]);
         worst_tap = fmax(worst_tap, fabs(per_tap[t] - c->per_tap[t]) / fabs(c->per_tap[t]));
     }
