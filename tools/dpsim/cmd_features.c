@@ -10,6 +10,7 @@
 
 #include "batch_opts.h"
 #include "cli.h"
+#include "cli_options.h"
 #include "sources.h"
 
 static const char *const usage[] = {
@@ -55,23 +56,12 @@ static int parse_args(int argc, char **argv, const char *cmd, model_opts *mo, ba
 {
     model_opts_init(mo);
     batch_opts_init(bo);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, BATCH_SHORT_OPTIONS, long_options, NULL)) != -1) {
-        int rc = model_opts_parse(mo, c, optarg, cmd);
-        if (rc == -2)
-            rc = batch_opts_parse(bo, c, optarg, cmd);
-        if (rc == -1)
-            continue;
-        if (rc >= 0)
-            return rc;
-        if (c == 'h') {
-            print_usage(usage, sizeof usage / sizeof usage[0]);
-            return EXIT_OK;
-        }
-        return option_error(cmd, argv);
-    }
+    const cli_command command = {cmd, usage, sizeof usage / sizeof usage[0],
+                                 BATCH_SHORT_OPTIONS, long_options};
+    const cli_option_group groups[] = {{model_opts_parse, mo}, {batch_opts_parse, bo}};
+    int rc = cli_parse_options(&command, argc, argv, groups, sizeof groups / sizeof groups[0]);
+    if (rc >= 0)
+        return rc;
     if (!bo->out_path)
         return cli_usage_error(cmd, "-o FILE is required: where to save the features");
     if (bo->format_given)
@@ -163,10 +153,8 @@ static int features_main(int argc, char **argv, const char *cmd)
     if (rc >= 0)
         return rc;
     dpsim_ctx *ctx;
-    if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
-        cli_error("cannot create a context (out of memory)");
-        return EXIT_DATA;
-    }
+    if ((rc = model_opts_context(&mo, &ctx)) != EXIT_OK)
+        return rc;
     rc = run(ctx, &mo, &bo, argc - optind, argv + optind);
     dpsim_ctx_free(ctx);
     return rc;
