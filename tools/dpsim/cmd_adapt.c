@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+#include "cli_options.h"
 #include "image_list.h"
 #include "train_args.h"
 
-static const char usage[] =
+static const char *const usage[] = {
     "usage: dpsim adapt --images DIR --ranking K1,K2,... --out W.safetensors [options]\n"
     "       dpsim adapt --triplets FILE.csv --out W.safetensors [options]\n"
     "\n"
@@ -44,6 +46,7 @@ static const char usage[] =
     "                     with .report.csv)\n"
     TRAIN_OPTIONS_HELP
     MODEL_OPTIONS_HELP
+    MODEL_THREADS_HELP
     "  -q, --quiet        no epoch lines, no provenance\n"
     "  -h, --help         this help\n"
     "\n"
@@ -53,13 +56,14 @@ static const char usage[] =
     "  dpsim adapt --triplets mine.csv --out mine.safetensors\n"
     "  dpsim compare --lin adapted.safetensors a.png b.png\n"
     "\n"
-    "exit status: 0 success, 1 data or I/O error, 2 usage error\n";
+    "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+};
 
-enum { OPT_IMAGES = 256, OPT_RANKING, OPT_VAL_IMAGES, OPT_SIZE, OPT_HOLDOUT, OPT_DRAWS,
+enum { OPT_IMAGES = OPT_TRAIN_END, OPT_RANKING, OPT_VAL_IMAGES, OPT_SIZE, OPT_HOLDOUT, OPT_DRAWS,
        OPT_TRAIN_DRAWS, OPT_NEGATIVES, OPT_TRIPLETS, OPT_REPORT };
 
 typedef struct cmd_args {
-    model_args m;
+    model_opts m;
     train_args t;
     dpsim_adapt_options a;
     const char *images, *val_images, *triplets, *report;
@@ -85,8 +89,11 @@ static int parse_ranking(const char *s, dpsim_adapt_options *a)
     return a->n_ranking >= 2;
 }
 
-static int parse_option(cmd_args *a, int c, const char *arg)
+/* adapt's own options (a cli_option_fn). */
+static int parse_own(void *self, int c, const char *arg, const char *cmd)
 {
+    (void)cmd;
+    cmd_args *a = self;
     char *end;
     switch (c) {
     case OPT_IMAGES: a->images = arg; return -1;
@@ -119,7 +126,8 @@ static int parse_option(cmd_args *a, int c, const char *arg)
                                    c == OPT_DRAWS ? "draws" : "train-draws", arg);
         return -1;
     }
-    default: return 0;
+    case 'q': a->quiet = 1; return -1;
+    default: return -2;
     }
 }
 
@@ -127,6 +135,7 @@ static int parse_args(int argc, char **argv, cmd_args *a)
 {
     static const struct option long_options[] = {
         MODEL_LONG_OPTIONS,
+        MODEL_THREADS_LONG_OPTION,
         TRAIN_LONG_OPTIONS,
         {"images", required_argument, NULL, OPT_IMAGES},
         {"ranking", required_argument, NULL, OPT_RANKING},
@@ -142,34 +151,17 @@ static int parse_args(int argc, char **argv, cmd_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    static const cli_command cmd = {"adapt ", usage, sizeof usage / sizeof usage[0], "qh",
+                                    long_options};
     memset(a, 0, sizeof *a);
-    model_args_init(&a->m);
+    model_opts_init(&a->m);
     train_args_init(&a->t);
     dpsim_adapt_options_init(&a->a);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "qh", long_options, NULL)) != -1) {
-        int rc = model_arg(&a->m, c, optarg, "adapt ");
-        if (rc == 0)
-            rc = train_arg(&a->t, c, optarg, "adapt ");
-        if (rc == 0)
-            rc = parse_option(a, c, optarg);
-        if (rc > 0)
-            return rc;
-        if (rc == -1)
-            continue;
-        if (c == 'q') {
-            a->quiet = 1;
-            continue;
-        }
-        if (c == 'h') {
-            fputs(usage, stdout);
-            return EXIT_OK;
-        }
-        return cli_usage_error("adapt ", "option '%s' is unknown or needs a value",
-                               argv[optind - 1]);
-    }
+    const cli_option_group groups[] = {
+        {model_opts_parse, &a->m}, {train_arg, &a->t}, {parse_own, a}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups, sizeof groups / sizeof groups[0]);
+    if (rc >= 0)
+        return rc;
     if (argc != optind)
         return cli_usage_error("adapt ", "unexpected argument '%s'", argv[optind]);
     if (!a->triplets && (!a->images || !a->a.n_ranking))
@@ -184,7 +176,7 @@ static int parse_args(int argc, char **argv, cmd_args *a)
     if (a->t.init)
         return cli_usage_error("adapt ", "--init does not apply: adaptation starts from the "
                                "metric's own weights (--lin FILE to choose them)");
-    int rc = model_args_finish(&a->m, "adapt ");
+    rc = model_opts_check(&a->m, "adapt ");
     if (rc < 0)
         rc = train_args_finish(&a->t, "adapt ");
     if (rc >= 0)
@@ -315,10 +307,8 @@ int cmd_adapt(int argc, char **argv)
         return rc;
     dpsim_ctx *ctx;
     dpsim_model *model;
-    if ((rc = model_args_load(&a.m, &ctx, &model)) != EXIT_OK)
+    if ((rc = model_opts_open(&a.m, a.quiet, &ctx, &model)) != EXIT_OK)
         return rc;
-    if (!a.quiet)
-        print_provenance(model);
     epoch_log log;
     memset(&log, 0, sizeof log);
     log.quiet = a.quiet;

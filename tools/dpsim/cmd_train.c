@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+#include "cli_options.h"
 #include "progress.h"
 #include "train_args.h"
 
-static const char usage[] =
+static const char *const usage[] = {
     "usage: dpsim train [options] DIR --out W.safetensors\n"
     "\n"
     "Learn the per-channel weights (LPIPS \"lin\") of a comparison method on the BAPPS\n"
@@ -40,21 +42,40 @@ static const char usage[] =
     "  dpsim train --method spatial+mean --seed 3 --out w.safetensors dataset/2afc/train\n"
     "  dpsim eval 2afc --lin squeeze-lin.safetensors dataset/2afc/val\n"
     "\n"
-    "exit status: 0 success, 1 data or I/O error, 2 usage error\n";
+    "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+};
 
-enum { OPT_VAL = 256, OPT_CACHE };
+enum { OPT_VAL = OPT_TRAIN_END, OPT_CACHE };
 
 typedef struct cmd_args {
-    model_args m;
+    model_opts m;
     train_args t;
     const char *dir, *val;
     int quiet;
 } cmd_args;
 
+/* train's own options (a cli_option_fn). */
+static int parse_own(void *self, int c, const char *arg, const char *cmd)
+{
+    cmd_args *a = self;
+    char *end;
+    switch (c) {
+    case OPT_VAL: a->val = arg; return -1;
+    case OPT_CACHE:
+        a->t.opt.max_cache_gib = strtod(arg, &end);
+        if (*end || !(a->t.opt.max_cache_gib > 0))
+            return cli_usage_error(cmd, "--cache-gib '%s': expected a number > 0", arg);
+        return -1;
+    case 'q': a->quiet = 1; return -1;
+    default: return -2;
+    }
+}
+
 static int parse_args(int argc, char **argv, cmd_args *a)
 {
     static const struct option long_options[] = {
         MODEL_LONG_OPTIONS,
+        MODEL_THREADS_LONG_OPTION,
         TRAIN_LONG_OPTIONS,
         {"val", required_argument, NULL, OPT_VAL},
         {"cache-gib", required_argument, NULL, OPT_CACHE},
@@ -62,36 +83,16 @@ static int parse_args(int argc, char **argv, cmd_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    static const cli_command cmd = {"train ", usage, sizeof usage / sizeof usage[0], "qh",
+                                    long_options};
     memset(a, 0, sizeof *a);
-    model_args_init(&a->m);
+    model_opts_init(&a->m);
     train_args_init(&a->t);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "qh", long_options, NULL)) != -1) {
-        int rc = model_arg(&a->m, c, optarg, "train ");
-        if (rc == 0)
-            rc = train_arg(&a->t, c, optarg, "train ");
-        if (rc > 0)
-            return rc;
-        if (rc == -1)
-            continue;
-        char *end;
-        switch (c) {
-        case OPT_VAL: a->val = optarg; break;
-        case OPT_CACHE:
-            a->t.opt.max_cache_gib = strtod(optarg, &end);
-            if (*end || !(a->t.opt.max_cache_gib > 0))
-                return cli_usage_error("train ", "--cache-gib '%s': expected a number > 0",
-                                       optarg);
-            break;
-        case 'q': a->quiet = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default:
-            return cli_usage_error("train ", "option '%s' is unknown or needs a value",
-                                   argv[optind - 1]);
-        }
-    }
+    const cli_option_group groups[] = {
+        {model_opts_parse, &a->m}, {train_arg, &a->t}, {parse_own, a}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups, sizeof groups / sizeof groups[0]);
+    if (rc >= 0)
+        return rc;
     if (argc - optind != 1)
         return cli_usage_error("train ", "expected one dataset folder, got %d arguments",
                                argc - optind);
@@ -103,7 +104,7 @@ static int parse_args(int argc, char **argv, cmd_args *a)
         return cli_usage_error("train ", "--method dists: its alpha/beta are not per-channel "
                                "weights of a sum; train spatial, mean, sort, spatial+mean, "
                                "spatial+sort or gram");
-    int rc = model_args_finish(&a->m, "train ");
+    rc = model_opts_check(&a->m, "train ");
     if (rc < 0)
         rc = train_args_finish(&a->t, "train ");
     if (rc >= 0)
@@ -143,10 +144,8 @@ int cmd_train(int argc, char **argv)
         return rc;
     dpsim_ctx *ctx;
     dpsim_model *model;
-    if ((rc = model_args_load(&a.m, &ctx, &model)) != EXIT_OK)
+    if ((rc = model_opts_open(&a.m, a.quiet, &ctx, &model)) != EXIT_OK)
         return rc;
-    if (!a.quiet)
-        print_provenance(model);
     dpsim_dataset *train = NULL, *val = NULL;
     dpsim_status s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a.dir, &train);
     if (s != DPSIM_OK)
