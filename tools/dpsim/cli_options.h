@@ -8,7 +8,6 @@
 #define DPSIM_CLI_OPTIONS_H
 
 #include <getopt.h>
-#include <stddef.h>
 
 /**
  * One group of options. parse gets the getopt code c, its argument and the
@@ -17,6 +16,7 @@
  */
 typedef int (*cli_option_fn)(void *self, int c, const char *arg, const char *cmd);
 
+/** One group of options; a list of groups ends with {NULL, NULL}. */
 typedef struct cli_option_group {
     cli_option_fn parse;
     void *self;
@@ -25,24 +25,19 @@ typedef struct cli_option_group {
 /** What a command's option loop needs besides its groups. */
 typedef struct cli_command {
     const char *name;                    /* "compare " (trailing space, for messages) */
-    const char *const *usage;            /* the help text, kept in parts */
-    size_t n_usage;
+    const char *const *usage;            /* the help text in parts, then NULL (ISO C
+                                            guarantees 4095-byte literals only) */
     const char *short_options;           /* for getopt_long; "h" at least */
     const struct option *long_options;
 } cli_command;
 
 /**
  * Parse argv's options (getopt restarted, its own messages off). 'h' prints
- * the usage on stdout. On return optind is the first operand.
+ * the usage on stdout; an option no group takes, or one without its value, is
+ * a usage error. On return optind is the first operand.
  * @return -1 to go on, or an exit code (EXIT_OK after --help).
  */
 int cli_parse_options(const cli_command *cmd, int argc, char **argv,
-                      const cli_option_group *groups, size_t n_groups);
-
-/** Print a help text kept in parts (ISO C guarantees 4095-byte literals only). */
-void print_usage(const char *const *parts, size_t n);
-
-/** Report getopt's unknown option or missing value (after '?'); returns EXIT_USAGE. */
-int option_error(const char *cmd, char **argv);
+                      const cli_option_group *groups);
 
 #endif

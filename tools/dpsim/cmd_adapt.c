@@ -57,6 +57,7 @@ static const char *const usage[] = {
     "  dpsim compare --lin adapted.safetensors a.png b.png\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 enum { OPT_IMAGES = OPT_TRAIN_END, OPT_RANKING, OPT_VAL_IMAGES, OPT_SIZE, OPT_HOLDOUT, OPT_DRAWS,
@@ -151,15 +152,14 @@ static int parse_args(int argc, char **argv, cmd_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static const cli_command cmd = {"adapt ", usage, sizeof usage / sizeof usage[0], "qh",
-                                    long_options};
+    static const cli_command cmd = {"adapt ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);
     model_opts_init(&a->m);
     train_args_init(&a->t);
     dpsim_adapt_options_init(&a->a);
     const cli_option_group groups[] = {
-        {model_opts_parse, &a->m}, {train_arg, &a->t}, {parse_own, a}};
-    int rc = cli_parse_options(&cmd, argc, argv, groups, sizeof groups / sizeof groups[0]);
+        {model_opts_parse, &a->m}, {train_arg, &a->t}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
     if (rc >= 0)
         return rc;
     if (argc != optind)

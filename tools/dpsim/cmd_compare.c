@@ -83,6 +83,7 @@ static const char *const usage[] = {
     "  dpsim compare --all-pairs set.dpf      (features saved by dpsim index)\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 typedef struct compare_args {
@@ -204,11 +205,10 @@ static int parse_args(int argc, char **argv, compare_args *a)
     memset(a, 0, sizeof *a);
     model_opts_init(&a->mo);
     batch_opts_init(&a->bo);
-    static const cli_command cmd = {"compare ", usage, sizeof usage / sizeof usage[0],
-                                    BATCH_SHORT_OPTIONS, long_options};
+    static const cli_command cmd = {"compare ", usage, BATCH_SHORT_OPTIONS, long_options};
     const cli_option_group groups[] = {
-        {model_opts_parse, &a->mo}, {batch_opts_parse, &a->bo}, {parse_own, a}};
-    int rc = cli_parse_options(&cmd, argc, argv, groups, sizeof groups / sizeof groups[0]);
+        {model_opts_parse, &a->mo}, {batch_opts_parse, &a->bo}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
     if (rc >= 0)
         return rc;
     rc = choose_mode(a, argc - optind, argv + optind);

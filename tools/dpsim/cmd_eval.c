@@ -46,6 +46,7 @@ static const char *const usage[] = {
     "  dpsim eval mos --no-lin tid2013.csv\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 typedef struct eval_args {
@@ -81,12 +82,11 @@ static int parse_args(int argc, char **argv, eval_args *a)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static const cli_command cmd = {"eval ", usage, sizeof usage / sizeof usage[0], "qh",
-                                    long_options};
+    static const cli_command cmd = {"eval ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);
     model_opts_init(&a->m);
-    const cli_option_group groups[] = {{model_opts_parse, &a->m}, {parse_own, a}};
-    int rc = cli_parse_options(&cmd, argc, argv, groups, sizeof groups / sizeof groups[0]);
+    const cli_option_group groups[] = {{model_opts_parse, &a->m}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
     if (rc >= 0)
         return rc;
     if (argc - optind != 2)

@@ -42,6 +42,7 @@ static const char *const usage[] = {
     "  dpsim compare --all-pairs --matrix photos.dpf\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 static const struct option long_options[] = {
@@ -56,10 +57,10 @@ static int parse_args(int argc, char **argv, const char *cmd, model_opts *mo, ba
 {
     model_opts_init(mo);
     batch_opts_init(bo);
-    const cli_command command = {cmd, usage, sizeof usage / sizeof usage[0],
-                                 BATCH_SHORT_OPTIONS, long_options};
-    const cli_option_group groups[] = {{model_opts_parse, mo}, {batch_opts_parse, bo}};
-    int rc = cli_parse_options(&command, argc, argv, groups, sizeof groups / sizeof groups[0]);
+    const cli_command command = {cmd, usage, BATCH_SHORT_OPTIONS, long_options};
+    const cli_option_group groups[] = {
+        {model_opts_parse, mo}, {batch_opts_parse, bo}, {NULL, NULL}};
+    int rc = cli_parse_options(&command, argc, argv, groups);
     if (rc >= 0)
         return rc;
     if (!bo->out_path)

@@ -55,6 +55,7 @@ static const char *const usage[] = {
     "  dpsim optimize --target photo.png --mse --out baseline.png\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 typedef struct optimize_args {
@@ -122,16 +123,15 @@ static int parse_own(void *self, int c, const char *arg, const char *cmd)
 
 static int parse_args(int argc, char **argv, optimize_args *a)
 {
-    static const cli_command cmd = {"optimize ", usage, sizeof usage / sizeof usage[0], "qh",
-                                    long_options};
+    static const cli_command cmd = {"optimize ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);
     model_opts_init(&a->mo);
     a->init = "noise";
     a->steps = 200;
     a->lr = 0.01;
     a->seed = 1;
-    const cli_option_group groups[] = {{model_opts_parse, &a->mo}, {parse_own, a}};
-    int rc = cli_parse_options(&cmd, argc, argv, groups, sizeof groups / sizeof groups[0]);
+    const cli_option_group groups[] = {{model_opts_parse, &a->mo}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
     if (rc >= 0)
         return rc;
     if (optind < argc)

@@ -47,6 +47,7 @@ static const char *const usage[] = {
     "  dpsim search --method mean --no-lin --csv query.jpg photos/\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 static const struct option long_options[] = {
@@ -86,11 +87,10 @@ static int parse_args(int argc, char **argv, search_args *a)
     model_opts_init(&a->mo);
     batch_opts_init(&a->bo);
     a->k = 10;
-    static const cli_command cmd = {"search ", usage, sizeof usage / sizeof usage[0],
-                                    BATCH_SHORT_OPTIONS "k:", long_options};
+    static const cli_command cmd = {"search ", usage, BATCH_SHORT_OPTIONS "k:", long_options};
     const cli_option_group groups[] = {
-        {model_opts_parse, &a->mo}, {batch_opts_parse, &a->bo}, {parse_k, &a->k}};
-    int rc = cli_parse_options(&cmd, argc, argv, groups, sizeof groups / sizeof groups[0]);
+        {model_opts_parse, &a->mo}, {batch_opts_parse, &a->bo}, {parse_k, &a->k}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
     if (rc >= 0)
         return rc;
     if (argc - optind < 2)
