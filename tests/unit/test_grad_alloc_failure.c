@@ -80,7 +80,7 @@ int main(void)
         opt.use_lin = 0;
         opt.pixel_layer = method == DPSIM_METHOD_SPATIAL;
         char path[512];
-        CHECK(grad_trunk_path("random:1", opt.net, path, sizeof path));
+        CHECK(gen_trunk_path("random:1", opt.net, path, sizeof path));
         opt.trunk_path = path;
         CHECK_MSG(dpsim_model_load(ctx, &opt, &model) == DPSIM_OK, "%s",
                   dpsim_ctx_last_error(ctx));
@@ -94,6 +94,6 @@ int main(void)
         dpsim_model_free(model);
     }
     dpsim_ctx_free(ctx);
-    grad_trunk_cleanup();
+    gen_trunk_cleanup();
     return check_report();
 }

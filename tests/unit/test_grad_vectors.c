@@ -10,6 +10,7 @@
  * exits 77 (skip) without it. Usage: test_grad_vectors [CASE_SUBSTRING]
  */
 #include "gradtest.h"
+#include "vecfile.h"
 
 #define GRAD_REL 1e-4
 #define DIST_REL 1e-5
@@ -20,34 +21,21 @@ typedef struct gcase {
     double distance;
 } gcase;
 
+static const vec_key case_keys[] = {
+    VEC_KEY_STR("case", gcase, id),        VEC_KEY_STR("net", gcase, net),
+    VEC_KEY_STR("version", gcase, version), VEC_KEY_STR("trunk", gcase, trunk),
+    VEC_KEY_STR("method", gcase, method),  VEC_KEY_STR("a", gcase, a),
+    VEC_KEY_STR("b", gcase, b),            VEC_KEY_STR("grad", gcase, grad),
+    VEC_KEY_STR("taps", gcase, taps),      VEC_KEY_INT("lin", gcase, lin),
+    VEC_KEY_INT("norm", gcase, norm),      VEC_KEY_INT("pixel", gcase, pixel),
+    VEC_KEY_INT("both", gcase, both),      VEC_KEY_SIZE("size", gcase, w, h),
+    VEC_KEY_REAL("distance", gcase, distance), VEC_KEY_END,
+};
+
 static int parse_case(char *line, gcase *c)
 {
     memset(c, 0, sizeof *c);
-    for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            return 0;
-        *eq = '\0';
-        const char *k = tok, *v = eq + 1;
-#define COPY(field) snprintf(c->field, sizeof c->field, "%s", v)
-        if (!strcmp(k, "case")) COPY(id);
-        else if (!strcmp(k, "net")) COPY(net);
-        else if (!strcmp(k, "version")) COPY(version);
-        else if (!strcmp(k, "trunk")) COPY(trunk);
-        else if (!strcmp(k, "method")) COPY(method);
-        else if (!strcmp(k, "a")) COPY(a);
-        else if (!strcmp(k, "b")) COPY(b);
-        else if (!strcmp(k, "grad")) COPY(grad);
-        else if (!strcmp(k, "taps")) COPY(taps);
-        else if (!strcmp(k, "lin")) c->lin = atoi(v);
-        else if (!strcmp(k, "norm")) c->norm = atoi(v);
-        else if (!strcmp(k, "pixel")) c->pixel = atoi(v);
-        else if (!strcmp(k, "both")) c->both = atoi(v);
-        else if (!strcmp(k, "size")) sscanf(v, "%dx%d", &c->w, &c->h);
-        else if (!strcmp(k, "distance")) c->distance = strtod(v, NULL);
-#undef COPY
-    }
-    return c->id[0] != '\0';
+    return vec_parse_case(line, case_keys, c) && c->id[0] != '\0';
 }
 
 static double worst_grad, worst_dist;
@@ -80,7 +68,7 @@ static void run_case(dpsim_ctx *ctx, const gcase *c, const char *vec_dir)
             opt.taps[opt.n_taps++] = atoi(t);
     }
     char trunk[512];
-    CHECK_MSG(grad_trunk_path(c->trunk, opt.net, trunk, sizeof trunk), "%s: trunk", c->id);
+    CHECK_MSG(gen_trunk_path(c->trunk, opt.net, trunk, sizeof trunk), "%s: trunk", c->id);
     opt.trunk_path = trunk;
     dpsim_model *m = NULL;
     CHECK_MSG(dpsim_model_load(ctx, &opt, &m) == DPSIM_OK, "%s: %s", c->id,
@@ -144,8 +132,8 @@ int main(int argc, char **argv)
         return check_report();
     dpsim_ctx *ctx;
     CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
-    const char *every_env = getenv("DPSIM_VECTORS_EVERY"); /* sanitizer builds: a sample */
-    int every = every_env && atoi(every_env) > 0 ? atoi(every_env) : 1, seen = 0, n = 0;
+    const int every = vec_every();
+    int seen = 0, n = 0;
     char line[4096];
     while (fgets(line, sizeof line, fp)) {
         gcase c;
@@ -158,7 +146,7 @@ int main(int argc, char **argv)
     }
     fclose(fp);
     dpsim_ctx_free(ctx);
-    grad_trunk_cleanup();
+    gen_trunk_cleanup();
     CHECK_MSG(n > 0, "no cases in %s", file);
     printf("%d cases; largest relative error: gradient %.2e (of its peak), distance %.2e\n", n,
            worst_grad, worst_dist);

@@ -1,0 +1,88 @@
+/*
+ * vecfile.h - reading the vector files of tests/vectors (doc/VECTORS.md):
+ * one case a line of "key=value" tokens, and a table per test saying which
+ * field of its case struct each key fills and how; plus DPSIM_VECTORS_EVERY.
+ */
+#ifndef DPSIM_TESTS_VECFILE_H
+#define DPSIM_TESTS_VECFILE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum vec_type {
+    VEC_STR,   /* a char array, copied (truncated to its size) */
+    VEC_INT,   /* an int (atoi) */
+    VEC_REAL,  /* a double (strtod) */
+    VEC_SIZE,  /* "WxH" into two ints */
+    VEC_REALS, /* "x,y,..." into a double array and an int count */
+} vec_type;
+
+typedef struct vec_key {
+    const char *key;
+    vec_type type;
+    size_t offset;  /* the field (VEC_SIZE: w) */
+    size_t size;    /* VEC_STR: the array's size; VEC_REALS: its length */
+    size_t offset2; /* VEC_SIZE: h; VEC_REALS: the count */
+} vec_key;
+
+#define VEC_FIELD_SIZE(type, field) sizeof(((type *)0)->field)
+#define VEC_KEY_STR(key, type, field)                                                          \
+    {key, VEC_STR, offsetof(type, field), VEC_FIELD_SIZE(type, field), 0}
+#define VEC_KEY_INT(key, type, field) {key, VEC_INT, offsetof(type, field), 0, 0}
+#define VEC_KEY_REAL(key, type, field) {key, VEC_REAL, offsetof(type, field), 0, 0}
+#define VEC_KEY_SIZE(key, type, w, h) {key, VEC_SIZE, offsetof(type, w), 0, offsetof(type, h)}
+#define VEC_KEY_REALS(key, type, field, count)                                                 \
+    {key, VEC_REALS, offsetof(type, field),                                                    \
+     VEC_FIELD_SIZE(type, field) / sizeof(double), offsetof(type, count)}
+#define VEC_KEY_END {NULL, VEC_STR, 0, 0, 0}
+
+/* Fill c from one line (changed in place) by the keys' table (ending with VEC_KEY_END);
+   unknown keys are ignored. Returns 0 on a token without '='. */
+static inline int vec_parse_case(char *line, const vec_key *keys, void *c)
+{
+    char *base = c;
+    for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            return 0;
+        *eq = '\0';
+        const char *v = eq + 1;
+        const vec_key *k = keys;
+        while (k->key && strcmp(k->key, tok) != 0)
+            k++;
+        if (!k->key)
+            continue;
+        char *f = base + k->offset;
+        switch (k->type) {
+        case VEC_STR: snprintf(f, k->size, "%s", v); break;
+        case VEC_INT: *(int *)(void *)f = atoi(v); break;
+        case VEC_REAL: *(double *)(void *)f = strtod(v, NULL); break;
+        case VEC_SIZE: sscanf(v, "%dx%d", (int *)(void *)f, (int *)(void *)(base + k->offset2));
+            break;
+        case VEC_REALS: {
+            double *x = (double *)(void *)f;
+            int *n = (int *)(void *)(base + k->offset2);
+            for (char *p = (char *)v; *p && *n < (int)k->size;) {
+                x[(*n)++] = strtod(p, &p);
+                if (*p == ',')
+                    p++;
+            }
+            break;
+        }
+        }
+    }
+    return 1;
+}
+
+/* DPSIM_VECTORS_EVERY=k: run every k-th case only (the sanitizer builds, ten times
+   slower, check memory safety on a sample of the cases); 1 when unset. */
+static inline int vec_every(void)
+{
+    const char *env = getenv("DPSIM_VECTORS_EVERY");
+    int every = env ? atoi(env) : 1;
+    return every < 1 ? 1 : every;
+}
+
+#endif
