@@ -13,7 +13,7 @@
 #include "check.h"
 #include "compare/methods.h"
 #include "model/model.h"
-#include "testgen.h"
+#include "modeltest.h"
 
 #define C 5
 #define H 4
@@ -260,10 +260,7 @@ int main(void)
              (int)getpid());
     snprintf(weights_path, sizeof weights_path, "/tmp/dpsim-test-methods-w-%d.safetensors",
              (int)getpid());
-    tensor_list list = {0};
-    CHECK(gen_trunk(net_def_get(DPSIM_NET_ALEX), 1, &list));
-    CHECK(safetensors_write_file(trunk_path, &list, NULL, NULL) == DPSIM_OK);
-    tensor_list_free(&list);
+    write_trunk(DPSIM_NET_ALEX, 1, trunk_path);
     dpsim_ctx *ctx;
     CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
     test_api(ctx);
