@@ -16,20 +16,18 @@
 #define DIST_REL 1e-5
 
 typedef struct gcase {
-    char id[128], net[16], version[8], trunk[32], method[16], a[64], b[64], grad[160], taps[128];
-    int lin, norm, pixel, w, h, both;
+    char id[128], a[64], b[64], grad[160];
+    vec_model m;
+    int w, h, both;
     double distance;
 } gcase;
 
 static const vec_key case_keys[] = {
-    VEC_KEY_STR("case", gcase, id),        VEC_KEY_STR("net", gcase, net),
-    VEC_KEY_STR("version", gcase, version), VEC_KEY_STR("trunk", gcase, trunk),
-    VEC_KEY_STR("method", gcase, method),  VEC_KEY_STR("a", gcase, a),
-    VEC_KEY_STR("b", gcase, b),            VEC_KEY_STR("grad", gcase, grad),
-    VEC_KEY_STR("taps", gcase, taps),      VEC_KEY_INT("lin", gcase, lin),
-    VEC_KEY_INT("norm", gcase, norm),      VEC_KEY_INT("pixel", gcase, pixel),
-    VEC_KEY_INT("both", gcase, both),      VEC_KEY_SIZE("size", gcase, w, h),
-    VEC_KEY_REAL("distance", gcase, distance), VEC_KEY_END,
+    VEC_KEY_STR("case", gcase, id),    VEC_MODEL_KEYS(gcase, m),
+    VEC_KEY_STR("a", gcase, a),        VEC_KEY_STR("b", gcase, b),
+    VEC_KEY_STR("grad", gcase, grad),  VEC_KEY_INT("both", gcase, both),
+    VEC_KEY_SIZE("size", gcase, w, h), VEC_KEY_REAL("distance", gcase, distance),
+    VEC_KEY_END,
 };
 
 static int parse_case(char *line, gcase *c)
@@ -54,21 +52,9 @@ static double grad_error(const float *g, const float *want, size_t n)
 static void run_case(dpsim_ctx *ctx, const gcase *c, const char *vec_dir)
 {
     dpsim_model_options opt;
-    dpsim_model_options_init(&opt);
-    CHECK(dpsim_net_parse(c->net, &opt.net) == DPSIM_OK);
-    CHECK(dpsim_method_parse(c->method, &opt.method) == DPSIM_OK);
-    opt.version = strcmp(c->version, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
-    opt.use_lin = c->lin;
-    opt.normalize = c->norm;
-    opt.pixel_layer = c->pixel;
-    if (c->taps[0] && strcmp(c->taps, "default") != 0) {
-        char taps[128];
-        snprintf(taps, sizeof taps, "%s", c->taps);
-        for (char *t = strtok(taps, ","); t; t = strtok(NULL, ","))
-            opt.taps[opt.n_taps++] = atoi(t);
-    }
+    vec_model_options(&c->m, c->id, &opt);
     char trunk[512];
-    CHECK_MSG(gen_trunk_path(c->trunk, opt.net, trunk, sizeof trunk), "%s: trunk", c->id);
+    CHECK_MSG(gen_trunk_path(c->m.trunk, opt.net, trunk, sizeof trunk), "%s: trunk", c->id);
     opt.trunk_path = trunk;
     dpsim_model *m = NULL;
     CHECK_MSG(dpsim_model_load(ctx, &opt, &m) == DPSIM_OK, "%s: %s", c->id,

@@ -20,30 +20,27 @@
 #define MAP_REL 1e-4
 
 typedef struct vcase {
-    char id[128], net[16], version[8], trunk[32], taps[128], a[256], b[256], map[256];
-    char method[16];
-    int lin, w, h, norm, pixel;
+    char id[128], a[256], b[256], map[256];
+    vec_model m;
+    int w, h;
     double distance;
     double per_tap[DPSIM_MAX_TAPS];
     int n_per_tap;
 } vcase;
 
 static const vec_key case_keys[] = {
-    VEC_KEY_STR("case", vcase, id),        VEC_KEY_STR("net", vcase, net),
-    VEC_KEY_STR("version", vcase, version), VEC_KEY_STR("trunk", vcase, trunk),
-    VEC_KEY_STR("taps", vcase, taps),      VEC_KEY_STR("a", vcase, a),
-    VEC_KEY_STR("b", vcase, b),            VEC_KEY_STR("map", vcase, map),
-    VEC_KEY_STR("method", vcase, method),  VEC_KEY_INT("norm", vcase, norm),
-    VEC_KEY_INT("pixel", vcase, pixel),    VEC_KEY_INT("lin", vcase, lin),
-    VEC_KEY_SIZE("size", vcase, w, h),     VEC_KEY_REAL("distance", vcase, distance),
+    VEC_KEY_STR("case", vcase, id),    VEC_MODEL_KEYS(vcase, m),
+    VEC_KEY_STR("a", vcase, a),        VEC_KEY_STR("b", vcase, b),
+    VEC_KEY_STR("map", vcase, map),    VEC_KEY_SIZE("size", vcase, w, h),
+    VEC_KEY_REAL("distance", vcase, distance),
     VEC_KEY_REALS("per_tap", vcase, per_tap, n_per_tap), VEC_KEY_END,
 };
 
 static int parse_case(char *line, vcase *c)
 {
     memset(c, 0, sizeof *c);
-    snprintf(c->method, sizeof c->method, "spatial");
-    c->norm = -1;
+    snprintf(c->m.method, sizeof c->m.method, "spatial");
+    c->m.norm = -1;
     return vec_parse_case(line, case_keys, c) && c->id[0] != '\0';
 }
 
@@ -96,23 +93,10 @@ static int read_map(const char *vec_dir, const char *rel, float *map, size_t n)
 static void run_case(dpsim_ctx *ctx, const vcase *c, const char *vec_dir)
 {
     dpsim_model_options opt;
-    dpsim_model_options_init(&opt);
-    CHECK(dpsim_net_parse(c->net, &opt.net) == DPSIM_OK);
-    opt.version = strcmp(c->version, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
-    opt.use_lin = c->lin;
-    CHECK_MSG(dpsim_method_parse(c->method, &opt.method) == DPSIM_OK, "%s: method %s", c->id,
-              c->method);
-    opt.normalize = c->norm;
-    opt.pixel_layer = c->pixel;
-    if (strcmp(c->taps, "default") != 0) {
-        char taps[128];
-        snprintf(taps, sizeof taps, "%s", c->taps);
-        for (char *t = strtok(taps, ","); t; t = strtok(NULL, ","))
-            opt.taps[opt.n_taps++] = atoi(t);
-    }
+    vec_model_options(&c->m, c->id, &opt);
     char trunk[1024];
-    if (!gen_trunk_path(c->trunk, opt.net, trunk, sizeof trunk)) {
-        CHECK_MSG(!strcmp(c->trunk, "real"), "%s: cannot write the random trunk", c->id);
+    if (!gen_trunk_path(c->m.trunk, opt.net, trunk, sizeof trunk)) {
+        CHECK_MSG(!strcmp(c->m.trunk, "real"), "%s: cannot write the random trunk", c->id);
         printf("skip %s: trunk weights not available\n", c->id);
         return;
     }

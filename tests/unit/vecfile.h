@@ -1,7 +1,8 @@
 /*
  * vecfile.h - reading the vector files of tests/vectors (doc/VECTORS.md):
  * one case a line of "key=value" tokens, and a table per test saying which
- * field of its case struct each key fills and how; plus DPSIM_VECTORS_EVERY.
+ * field of its case struct each key fills and how; the model keys every
+ * file shares and the model options they give; DPSIM_VECTORS_EVERY.
  */
 #ifndef DPSIM_TESTS_VECFILE_H
 #define DPSIM_TESTS_VECFILE_H
@@ -10,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "check.h"
+#include "dpsim/dpsim.h"
 
 typedef enum vec_type {
     VEC_STR,   /* a char array, copied (truncated to its size) */
@@ -74,6 +78,38 @@ static inline int vec_parse_case(char *line, const vec_key *keys, void *c)
         }
     }
     return 1;
+}
+
+/* The model of a case. */
+typedef struct vec_model {
+    char net[16], version[8], trunk[32], method[16], taps[128];
+    int lin, norm, pixel;
+} vec_model;
+
+/* The keys of a vec_model held in field m of type. */
+#define VEC_MODEL_KEYS(type, m)                                                                \
+    VEC_KEY_STR("net", type, m.net), VEC_KEY_STR("version", type, m.version),                 \
+    VEC_KEY_STR("trunk", type, m.trunk), VEC_KEY_STR("method", type, m.method),               \
+    VEC_KEY_STR("taps", type, m.taps), VEC_KEY_INT("lin", type, m.lin),                       \
+    VEC_KEY_INT("norm", type, m.norm), VEC_KEY_INT("pixel", type, m.pixel)
+
+/* The model options of case id (all but the trunk's path); net and method CHECKed. */
+static inline void vec_model_options(const vec_model *m, const char *id, dpsim_model_options *opt)
+{
+    dpsim_model_options_init(opt);
+    CHECK_MSG(dpsim_net_parse(m->net, &opt->net) == DPSIM_OK, "%s: net %s", id, m->net);
+    CHECK_MSG(dpsim_method_parse(m->method, &opt->method) == DPSIM_OK, "%s: method %s", id,
+              m->method);
+    opt->version = strcmp(m->version, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
+    opt->use_lin = m->lin;
+    opt->normalize = m->norm;
+    opt->pixel_layer = m->pixel;
+    if (strcmp(m->taps, "default") != 0) {
+        char taps[128];
+        snprintf(taps, sizeof taps, "%s", m->taps);
+        for (char *t = strtok(taps, ","); t; t = strtok(NULL, ","))
+            opt->taps[opt->n_taps++] = atoi(t);
+    }
 }
 
 /* DPSIM_VECTORS_EVERY=k: run every k-th case only (the sanitizer builds, ten times
