@@ -30,10 +30,11 @@ static const vec_key case_keys[] = {
     VEC_KEY_END,
 };
 
-static int parse_case(char *line, gcase *c)
+static const char *parse_case(char *line, void *arg)
 {
+    gcase *c = arg;
     memset(c, 0, sizeof *c);
-    return vec_parse_case(line, case_keys, c) && c->id[0] != '\0';
+    return vec_parse_case(line, case_keys, c) && c->id[0] ? c->id : NULL;
 }
 
 static double worst_grad, worst_dist;
@@ -49,8 +50,9 @@ static double grad_error(const float *g, const float *want, size_t n)
     return worst / peak;
 }
 
-static void run_case(dpsim_ctx *ctx, const gcase *c, const char *vec_dir)
+static void run_case(dpsim_ctx *ctx, const void *arg, const char *vec_dir)
 {
+    const gcase *c = arg;
     dpsim_model_options opt;
     vec_model_options(&c->m, c->id, &opt);
     char trunk[512];
@@ -116,22 +118,8 @@ int main(int argc, char **argv)
     CHECK_MSG(fp != NULL, "cannot open %s", file);
     if (!fp)
         return check_report();
-    dpsim_ctx *ctx;
-    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
-    const int every = vec_every();
-    int seen = 0, n = 0;
-    char line[4096];
-    while (fgets(line, sizeof line, fp)) {
-        gcase c;
-        if (line[0] == '#' || !parse_case(line, &c) || (only && !strstr(c.id, only)))
-            continue;
-        if (seen++ % every)
-            continue;
-        run_case(ctx, &c, vec_dir);
-        n++;
-    }
-    fclose(fp);
-    dpsim_ctx_free(ctx);
+    gcase c;
+    int n = vec_run_file(fp, only, &c, parse_case, run_case, vec_dir);
     gen_trunk_cleanup();
     CHECK_MSG(n > 0, "no cases in %s", file);
     printf("%d cases; largest relative error: gradient %.2e (of its peak), distance %.2e\n", n,

@@ -36,12 +36,14 @@ static const vec_key case_keys[] = {
     VEC_KEY_REALS("per_tap", vcase, per_tap, n_per_tap), VEC_KEY_END,
 };
 
-static int parse_case(char *line, vcase *c)
+/* A vec_parse_fn: method spatial and norm -1 (the method's default) unless given. */
+static const char *parse_case(char *line, void *arg)
 {
+    vcase *c = arg;
     memset(c, 0, sizeof *c);
     snprintf(c->m.method, sizeof c->m.method, "spatial");
     c->m.norm = -1;
-    return vec_parse_case(line, case_keys, c) && c->id[0] != '\0';
+    return vec_parse_case(line, case_keys, c) && c->id[0] ? c->id : NULL;
 }
 
 /* Load an image spec into (3, h, w) floats; returns NULL when it cannot be had (skip). */
@@ -90,8 +92,9 @@ static int read_map(const char *vec_dir, const char *rel, float *map, size_t n)
     return got == n;
 }
 
-static void run_case(dpsim_ctx *ctx, const vcase *c, const char *vec_dir)
+static void run_case(dpsim_ctx *ctx, const void *arg, const char *vec_dir)
 {
+    const vcase *c = arg;
     dpsim_model_options opt;
     vec_model_options(&c->m, c->id, &opt);
     char trunk[1024];
@@ -168,25 +171,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot open %s\n", file);
         return 1;
     }
-    dpsim_ctx *ctx;
-    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
-    const int every = vec_every();
-    int seen = 0;
-    char line[8192];
-    int n = 0;
-    while (fgets(line, sizeof line, fp)) {
-        vcase c;
-        if (line[0] == '#' || !parse_case(line, &c))
-            continue;
-        if (only && !strstr(c.id, only))
-            continue;
-        if (seen++ % every)
-            continue;
-        run_case(ctx, &c, vec_dir);
-        n++;
-    }
-    fclose(fp);
-    dpsim_ctx_free(ctx);
+    vcase c;
+    int n = vec_run_file(fp, only, &c, parse_case, run_case, vec_dir);
     gen_trunk_cleanup();
     CHECK_MSG(n > 0, "no vector cases in %s", file);
     printf("%d cases; largest relative error: distance %.2e, per-tap %.2e, map %.2e (of its "

@@ -2,7 +2,7 @@
  * vecfile.h - reading the vector files of tests/vectors (doc/VECTORS.md):
  * one case a line of "key=value" tokens, and a table per test saying which
  * field of its case struct each key fills and how; the model keys every
- * file shares and the model options they give; DPSIM_VECTORS_EVERY.
+ * file shares and the model options they give; the loop over a file's cases.
  */
 #ifndef DPSIM_TESTS_VECFILE_H
 #define DPSIM_TESTS_VECFILE_H
@@ -112,13 +112,36 @@ static inline void vec_model_options(const vec_model *m, const char *id, dpsim_m
     }
 }
 
-/* DPSIM_VECTORS_EVERY=k: run every k-th case only (the sanitizer builds, ten times
-   slower, check memory safety on a sample of the cases); 1 when unset. */
-static inline int vec_every(void)
+/* Fill case c from a line (changed in place); return its id, or NULL if the line is none. */
+typedef const char *(*vec_parse_fn)(char *line, void *c);
+/* Run one case. */
+typedef void (*vec_run_fn)(dpsim_ctx *ctx, const void *c, const char *vec_dir);
+
+/*
+ * Run the cases of fp (closed here) whose id contains only (NULL: all) in a
+ * new context, each parsed into c. DPSIM_VECTORS_EVERY=k runs every k-th case
+ * only: the sanitizer builds, ten times slower, check memory safety on a
+ * sample of the cases. Returns the number of cases run.
+ */
+static inline int vec_run_file(FILE *fp, const char *only, void *c, vec_parse_fn parse,
+                               vec_run_fn run, const char *vec_dir)
 {
     const char *env = getenv("DPSIM_VECTORS_EVERY");
-    int every = env ? atoi(env) : 1;
-    return every < 1 ? 1 : every;
+    const int every = env && atoi(env) > 0 ? atoi(env) : 1;
+    dpsim_ctx *ctx;
+    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
+    int seen = 0, n = 0;
+    char line[8192];
+    while (fgets(line, sizeof line, fp)) {
+        const char *id = line[0] == '#' ? NULL : parse(line, c);
+        if (!id || (only && !strstr(id, only)) || seen++ % every)
+            continue;
+        run(ctx, c, vec_dir);
+        n++;
+    }
+    fclose(fp);
+    dpsim_ctx_free(ctx);
+    return n;
 }
 
 #endif
