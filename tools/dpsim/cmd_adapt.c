@@ -299,47 +299,47 @@ static int adapt_ranking(const cmd_args *a, dpsim_ctx *ctx, const dpsim_model *m
     return rc;
 }
 
+/* Adapt and write the weights, the log and the report (a model_opts_run_model callback). */
+static int run_adapt(dpsim_ctx *ctx, const dpsim_model *model, const void *arg)
+{
+    const cmd_args *a = arg;
+    int rc = EXIT_OK;
+    epoch_log log;
+    memset(&log, 0, sizeof log);
+    log.quiet = a->quiet;
+    dpsim_weights *w = NULL;
+    char csv[2048] = "";
+    rc = a->triplets ? adapt_triplets(a, ctx, model, &log, &w)
+                    : adapt_ranking(a, ctx, model, &log, &w, csv, sizeof csv);
+    if (rc == EXIT_OK) {
+        char summary[1024], ranking[128] = "";
+        for (int i = 0; i < a->a.n_ranking; i++)
+            snprintf(ranking + strlen(ranking), sizeof ranking - strlen(ranking), "%s%s",
+                     i ? "," : "", dpsim_distortion_name(a->a.ranking[i]));
+        snprintf(summary, sizeof summary, "dpsim adapt %s %s, seed %llu, epochs %d+%d, "
+                 "batch %d, lr %g, dropout %g%s", a->triplets ? "--triplets" : a->images,
+                 a->triplets ? a->triplets : ranking, (unsigned long long)a->t.opt.seed,
+                 a->t.opt.epochs, a->t.opt.decay_epochs, a->t.opt.batch, a->t.opt.lr,
+                 a->t.opt.dropout, a->a.negatives ? ", negatives" : "");
+        dpsim_status s = dpsim_weights_save(ctx, model, w, a->t.out, summary);
+        rc = s == DPSIM_OK ? epoch_log_write(ctx, &log, a->t.log) : cli_fail(ctx, s, a->t.out);
+    }
+    if (rc == EXIT_OK && !a->triplets) {
+        dpsim_status s = dpsim_file_write_atomic(ctx, a->report, csv, strlen(csv));
+        if (s != DPSIM_OK)
+            rc = cli_fail(ctx, s, a->report);
+    }
+    if (rc == EXIT_OK && !a->quiet)
+        fprintf(stderr, "dpsim: wrote %s, %s%s%s\n", a->t.out, a->t.log,
+                a->triplets ? "" : " and ", a->triplets ? "" : a->report);
+    epoch_log_free(&log);
+    dpsim_weights_free(w);
+    return rc;
+}
+
 int cmd_adapt(int argc, char **argv)
 {
     cmd_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    dpsim_model *model;
-    if ((rc = model_opts_open(&a.m, a.quiet, &ctx, &model)) != EXIT_OK)
-        return rc;
-    epoch_log log;
-    memset(&log, 0, sizeof log);
-    log.quiet = a.quiet;
-    dpsim_weights *w = NULL;
-    char csv[2048] = "";
-    rc = a.triplets ? adapt_triplets(&a, ctx, model, &log, &w)
-                    : adapt_ranking(&a, ctx, model, &log, &w, csv, sizeof csv);
-    if (rc == EXIT_OK) {
-        char summary[1024], ranking[128] = "";
-        for (int i = 0; i < a.a.n_ranking; i++)
-            snprintf(ranking + strlen(ranking), sizeof ranking - strlen(ranking), "%s%s",
-                     i ? "," : "", dpsim_distortion_name(a.a.ranking[i]));
-        snprintf(summary, sizeof summary, "dpsim adapt %s %s, seed %llu, epochs %d+%d, "
-                 "batch %d, lr %g, dropout %g%s", a.triplets ? "--triplets" : a.images,
-                 a.triplets ? a.triplets : ranking, (unsigned long long)a.t.opt.seed,
-                 a.t.opt.epochs, a.t.opt.decay_epochs, a.t.opt.batch, a.t.opt.lr,
-                 a.t.opt.dropout, a.a.negatives ? ", negatives" : "");
-        dpsim_status s = dpsim_weights_save(ctx, model, w, a.t.out, summary);
-        rc = s == DPSIM_OK ? epoch_log_write(ctx, &log, a.t.log) : cli_fail(ctx, s, a.t.out);
-    }
-    if (rc == EXIT_OK && !a.triplets) {
-        dpsim_status s = dpsim_file_write_atomic(ctx, a.report, csv, strlen(csv));
-        if (s != DPSIM_OK)
-            rc = cli_fail(ctx, s, a.report);
-    }
-    if (rc == EXIT_OK && !a.quiet)
-        fprintf(stderr, "dpsim: wrote %s, %s%s%s\n", a.t.out, a.t.log, a.triplets ? "" : " and ",
-                a.triplets ? "" : a.report);
-    epoch_log_free(&log);
-    dpsim_weights_free(w);
-    dpsim_model_free(model);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return rc >= 0 ? rc : model_opts_run_model(&a.m, a.quiet, run_adapt, &a);
 }

@@ -365,8 +365,10 @@ static int write_maps(dpsim_ctx *ctx, const compare_args *args, const float *map
     return EXIT_OK;
 }
 
-static int run(dpsim_ctx *ctx, const compare_args *args)
+/* The single pair (a model_opts_run callback). */
+static int run(dpsim_ctx *ctx, const void *arg)
 {
+    const compare_args *args = arg;
     dpsim_model *model = NULL;
     dpsim_image *a = NULL, *b = NULL;
     dpsim_features *fa = NULL, *fb = NULL;
@@ -445,10 +447,5 @@ int cmd_compare(int argc, char **argv)
         return rc;
     if (args.batch.mode != MODE_SINGLE)
         return compare_batch_run(&args.batch);
-    dpsim_ctx *ctx;
-    if ((rc = model_opts_context(&args.mo, &ctx)) != EXIT_OK)
-        return rc;
-    rc = run(ctx, &args);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return model_opts_run(&args.mo, run, &args);
 }

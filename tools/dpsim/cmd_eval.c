@@ -271,18 +271,16 @@ static int eval_mos(const eval_args *a, dpsim_ctx *ctx, const dpsim_model *model
     return rc;
 }
 
+/* Score the dataset or the MOS file (a model_opts_run_model callback). */
+static int run_eval(dpsim_ctx *ctx, const dpsim_model *model, const void *arg)
+{
+    const eval_args *a = arg;
+    return strcmp(a->mode, "mos") == 0 ? eval_mos(a, ctx, model) : eval_dataset(a, ctx, model);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    dpsim_model *model;
-    if ((rc = model_opts_open(&a.m, a.quiet, &ctx, &model)) != EXIT_OK)
-        return rc;
-    rc = strcmp(a.mode, "mos") == 0 ? eval_mos(&a, ctx, model) : eval_dataset(&a, ctx, model);
-    dpsim_model_free(model);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return rc >= 0 ? rc : model_opts_run_model(&a.m, a.quiet, run_eval, &a);
 }

@@ -115,9 +115,21 @@ static int run_and_save(dpsim_ctx *ctx, batch *b, const batch_opts *bo)
     return s != DPSIM_OK ? cli_fail(ctx, s, "features") : rc;
 }
 
-static int run(dpsim_ctx *ctx, const model_opts *mo, const batch_opts *bo, int n_inputs,
-               char **inputs)
+typedef struct features_args {
+    model_opts mo;
+    batch_opts bo;
+    int n_inputs;
+    char **inputs;
+} features_args;
+
+/* Extract and save (a model_opts_run callback). */
+static int run(dpsim_ctx *ctx, const void *arg)
 {
+    const features_args *a = arg;
+    const model_opts *mo = &a->mo;
+    const batch_opts *bo = &a->bo;
+    const int n_inputs = a->n_inputs;
+    char **inputs = a->inputs;
     dpsim_model *model = NULL;
     int rc = model_opts_load(ctx, mo, bo->verbose, &model);
     if (rc != EXIT_OK)
@@ -148,17 +160,13 @@ static int run(dpsim_ctx *ctx, const model_opts *mo, const batch_opts *bo, int n
 
 static int features_main(int argc, char **argv, const char *cmd)
 {
-    model_opts mo;
-    batch_opts bo;
-    int rc = parse_args(argc, argv, cmd, &mo, &bo);
+    features_args a;
+    int rc = parse_args(argc, argv, cmd, &a.mo, &a.bo);
     if (rc >= 0)
         return rc;
-    dpsim_ctx *ctx;
-    if ((rc = model_opts_context(&mo, &ctx)) != EXIT_OK)
-        return rc;
-    rc = run(ctx, &mo, &bo, argc - optind, argv + optind);
-    dpsim_ctx_free(ctx);
-    return rc;
+    a.n_inputs = argc - optind;
+    a.inputs = argv + optind;
+    return model_opts_run(&a.mo, run, &a);
 }
 
 int cmd_features(int argc, char **argv) { return features_main(argc, argv, "features "); }

@@ -304,8 +304,10 @@ done:
     return rc;
 }
 
-static int run(dpsim_ctx *ctx, const optimize_args *a)
+/* The optimisation (a model_opts_run callback). */
+static int run(dpsim_ctx *ctx, const void *arg)
 {
+    const optimize_args *a = arg;
     dpsim_model *model = NULL;
     dpsim_image *target = NULL;
     dpsim_features *ft = NULL;
@@ -370,12 +372,5 @@ int cmd_optimize(int argc, char **argv)
 {
     optimize_args args;
     int rc = parse_args(argc, argv, &args);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    if ((rc = model_opts_context(&args.mo, &ctx)) != EXIT_OK)
-        return rc;
-    rc = run(ctx, &args);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return rc >= 0 ? rc : model_opts_run(&args.mo, run, &args);
 }

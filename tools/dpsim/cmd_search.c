@@ -181,8 +181,10 @@ static int render(FILE *fp, const batch *b, const char *prov, const void *arg)
     return EXIT_OK;
 }
 
-static int run(dpsim_ctx *ctx, const search_args *a)
+/* The search (a model_opts_run callback). */
+static int run(dpsim_ctx *ctx, const void *arg)
 {
+    const search_args *a = arg;
     dpsim_model *model = NULL;
     int rc = model_opts_load(ctx, &a->mo, a->bo.verbose, &model);
     if (rc != EXIT_OK)
@@ -207,12 +209,5 @@ int cmd_search(int argc, char **argv)
 {
     search_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    if ((rc = model_opts_context(&a.mo, &ctx)) != EXIT_OK)
-        return rc;
-    rc = run(ctx, &a);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return rc >= 0 ? rc : model_opts_run(&a.mo, run, &a);
 }

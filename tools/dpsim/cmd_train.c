@@ -136,52 +136,54 @@ static void on_epoch(void *user, const dpsim_train_epoch *e)
     epoch_log_line(&st->log, e);
 }
 
-int cmd_train(int argc, char **argv)
+/* Train and write the weights and the log (a model_opts_run_model callback). */
+static int run_train(dpsim_ctx *ctx, const dpsim_model *model, const void *arg)
 {
-    cmd_args a;
-    int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    dpsim_model *model;
-    if ((rc = model_opts_open(&a.m, a.quiet, &ctx, &model)) != EXIT_OK)
-        return rc;
+    const cmd_args *a = arg;
+    int rc = EXIT_OK;
     dpsim_dataset *train = NULL, *val = NULL;
-    dpsim_status s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a.dir, &train);
+    dpsim_status s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a->dir, &train);
     if (s != DPSIM_OK)
-        rc = cli_fail(ctx, s, a.dir);
-    if (rc == EXIT_OK && a.val && (s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a.val, &val)))
-        rc = cli_fail(ctx, s, a.val);
+        rc = cli_fail(ctx, s, a->dir);
+    if (rc == EXIT_OK && a->val &&
+        (s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a->val, &val)))
+        rc = cli_fail(ctx, s, a->val);
     run_state st;
     memset(&st, 0, sizeof st);
-    st.log.quiet = a.quiet;
+    st.log.quiet = a->quiet;
     dpsim_weights *w = NULL;
     if (rc == EXIT_OK) {
         size_t n = dpsim_dataset_size(train) + (val ? dpsim_dataset_size(val) : 0);
-        progress_start(&st.bar, "triplets", (long)n, a.quiet);
-        s = dpsim_train_2afc(ctx, model, train, val, &a.t.opt, on_epoch, on_progress, &st, &w);
+        progress_start(&st.bar, "triplets", (long)n, a->quiet);
+        s = dpsim_train_2afc(ctx, model, train, val, &a->t.opt, on_epoch, on_progress, &st, &w);
         progress_end(&st.bar);
         if (s != DPSIM_OK)
-            rc = cli_fail(ctx, s, a.dir);
+            rc = cli_fail(ctx, s, a->dir);
     }
     if (rc == EXIT_OK) {
         char summary[1024];
         snprintf(summary, sizeof summary, "dpsim train %s (%zu triplets)%s%s, seed %llu, "
-                 "epochs %d+%d, batch %d, lr %g, dropout %g%s%s", a.dir,
-                 dpsim_dataset_size(train), val ? ", val " : "", val ? a.val : "",
-                 (unsigned long long)a.t.opt.seed, a.t.opt.epochs, a.t.opt.decay_epochs,
-                 a.t.opt.batch, a.t.opt.lr, a.t.opt.dropout, a.t.init ? ", init " : "",
-                 a.t.init ? a.t.init : "");
-        s = dpsim_weights_save(ctx, model, w, a.t.out, summary);
-        rc = s == DPSIM_OK ? epoch_log_write(ctx, &st.log, a.t.log) : cli_fail(ctx, s, a.t.out);
+                 "epochs %d+%d, batch %d, lr %g, dropout %g%s%s", a->dir,
+                 dpsim_dataset_size(train), val ? ", val " : "", val ? a->val : "",
+                 (unsigned long long)a->t.opt.seed, a->t.opt.epochs, a->t.opt.decay_epochs,
+                 a->t.opt.batch, a->t.opt.lr, a->t.opt.dropout, a->t.init ? ", init " : "",
+                 a->t.init ? a->t.init : "");
+        s = dpsim_weights_save(ctx, model, w, a->t.out, summary);
+        rc = s == DPSIM_OK ? epoch_log_write(ctx, &st.log, a->t.log)
+                           : cli_fail(ctx, s, a->t.out);
     }
-    if (rc == EXIT_OK && !a.quiet)
-        fprintf(stderr, "dpsim: wrote %s and %s\n", a.t.out, a.t.log);
+    if (rc == EXIT_OK && !a->quiet)
+        fprintf(stderr, "dpsim: wrote %s and %s\n", a->t.out, a->t.log);
     epoch_log_free(&st.log);
     dpsim_weights_free(w);
     dpsim_dataset_free(train);
     dpsim_dataset_free(val);
-    dpsim_model_free(model);
-    dpsim_ctx_free(ctx);
     return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    cmd_args a;
+    int rc = parse_args(argc, argv, &a);
+    return rc >= 0 ? rc : model_opts_run_model(&a.m, a.quiet, run_train, &a);
 }

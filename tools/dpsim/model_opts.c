@@ -101,16 +101,6 @@ int model_opts_check(model_opts *mo, const char *cmd)
     return -1;
 }
 
-int model_opts_context(const model_opts *mo, dpsim_ctx **out)
-{
-    dpsim_status s = dpsim_ctx_create(out, &mo->config);
-    if (s != DPSIM_OK) {
-        cli_error("cannot create a context: %s", dpsim_strerror(s));
-        return EXIT_DATA;
-    }
-    return EXIT_OK;
-}
-
 int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_model **out)
 {
     dpsim_status s = dpsim_model_load(ctx, &mo->model, out);
@@ -124,20 +114,46 @@ int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_mod
     return EXIT_OK;
 }
 
-int model_opts_open(const model_opts *mo, int quiet, dpsim_ctx **ctx, dpsim_model **model)
+static int make_context(const model_opts *mo, dpsim_ctx **out)
 {
-    int rc = model_opts_context(mo, ctx);
-    if (rc != EXIT_OK)
-        return rc;
-    if ((rc = model_opts_load(*ctx, mo, 0, model)) != EXIT_OK) {
-        dpsim_ctx_free(*ctx);
-        *ctx = NULL;
-        return rc;
-    }
-    if (!quiet) {
-        char line[1024];
-        dpsim_model_provenance(*model, line, sizeof line);
-        fprintf(stderr, "%s\n", line);
+    dpsim_status s = dpsim_ctx_create(out, &mo->config);
+    if (s != DPSIM_OK) {
+        cli_error("cannot create a context: %s", dpsim_strerror(s));
+        return EXIT_DATA;
     }
     return EXIT_OK;
+}
+
+int model_opts_run(const model_opts *mo, int (*run)(dpsim_ctx *ctx, const void *arg),
+                   const void *arg)
+{
+    dpsim_ctx *ctx;
+    int rc = make_context(mo, &ctx);
+    if (rc != EXIT_OK)
+        return rc;
+    rc = run(ctx, arg);
+    dpsim_ctx_free(ctx);
+    return rc;
+}
+
+int model_opts_run_model(const model_opts *mo, int quiet,
+                         int (*run)(dpsim_ctx *ctx, const dpsim_model *model, const void *arg),
+                         const void *arg)
+{
+    dpsim_ctx *ctx;
+    dpsim_model *model = NULL;
+    int rc = make_context(mo, &ctx);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((rc = model_opts_load(ctx, mo, 0, &model)) == EXIT_OK) {
+        if (!quiet) {
+            char line[1024];
+            dpsim_model_provenance(model, line, sizeof line);
+            fprintf(stderr, "%s\n", line);
+        }
+        rc = run(ctx, model, arg);
+    }
+    dpsim_model_free(model);
+    dpsim_ctx_free(ctx);
+    return rc;
 }

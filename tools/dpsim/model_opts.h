@@ -74,17 +74,23 @@ int model_opts_check(model_opts *mo, const char *cmd);
 /** 1 if the method has a spatial term (and so a distance map). */
 int method_has_spatial(dpsim_method m);
 
-/** Create a context with the options' settings; reports a failure. @return EXIT_OK or EXIT_DATA. */
-int model_opts_context(const model_opts *mo, dpsim_ctx **out);
-
 /** Load the model, report a failure; with verbose, name the weights files. */
 int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_model **out);
 
 /**
- * Create the context and load the model (both reported on failure, *ctx then
- * NULL); unless quiet, print the model's provenance line on stderr.
- * @return EXIT_OK or EXIT_DATA.
+ * Run run(ctx, arg) in a context made with the options' settings (--threads),
+ * then free it. @return run's exit code, or EXIT_DATA (reported) without a context.
  */
-int model_opts_open(const model_opts *mo, int quiet, dpsim_ctx **ctx, dpsim_model **model);
+int model_opts_run(const model_opts *mo, int (*run)(dpsim_ctx *ctx, const void *arg),
+                   const void *arg);
+
+/**
+ * Like model_opts_run with the model loaded too: unless quiet, its provenance
+ * line is printed on stderr before run(ctx, model, arg); both freed after.
+ * @return run's exit code, or EXIT_DATA (reported) when no model.
+ */
+int model_opts_run_model(const model_opts *mo, int quiet,
+                         int (*run)(dpsim_ctx *ctx, const dpsim_model *model, const void *arg),
+                         const void *arg);
 
 #endif
