@@ -22,6 +22,9 @@ typedef struct cli_option_group {
     void *self;
 } cli_option_group;
 
+/* The end of every command's option table: --help, which cli_parse_options answers. */
+#define CLI_HELP_OPTION_END {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}
+
 /** What a command's option loop needs besides its groups. */
 typedef struct cli_command {
     const char *name;                    /* "compare " (trailing space, for messages) */

@@ -149,8 +149,7 @@ static int parse_args(int argc, char **argv, cmd_args *a)
         {"triplets", required_argument, NULL, OPT_TRIPLETS},
         {"report", required_argument, NULL, OPT_REPORT},
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_HELP_OPTION_END,
     };
     static const cli_command cmd = {"adapt ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);

@@ -113,8 +113,7 @@ static const struct option long_options[] = {
     {"pairs", required_argument, NULL, OPT_PAIRS},
     {"matrix", no_argument, NULL, OPT_MATRIX},
     {"maps", required_argument, NULL, OPT_MAPS},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CLI_HELP_OPTION_END,
 };
 
 /* The single pair's own options (a cli_option_fn). Returns -2 if c is not one, else -1. */

@@ -79,8 +79,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
         {"csv", no_argument, NULL, OPT_CSV},
         {"json", no_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_HELP_OPTION_END,
     };
     static const cli_command cmd = {"eval ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);

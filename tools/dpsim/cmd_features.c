@@ -48,8 +48,7 @@ static const char *const usage[] = {
 static const struct option long_options[] = {
     MODEL_LONG_OPTIONS,
     BATCH_LONG_OPTIONS,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CLI_HELP_OPTION_END,
 };
 
 /* Returns -1 to go on, or an exit code. */

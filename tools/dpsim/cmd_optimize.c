@@ -76,8 +76,7 @@ static const struct option long_options[] = {
     {"lr", required_argument, NULL, OPT_LR},         {"seed", required_argument, NULL, OPT_SEED},
     {"mse", no_argument, NULL, OPT_MSE},             {"csv", required_argument, NULL, OPT_CSV},
     {"plot", required_argument, NULL, OPT_PLOT},     MODEL_LONG_OPTIONS,
-    {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"quiet", no_argument, NULL, 'q'},               CLI_HELP_OPTION_END,
 };
 
 static int parse_number(const char *opt, const char *s, double lo, double hi, double *out)

@@ -54,8 +54,7 @@ static const struct option long_options[] = {
     MODEL_LONG_OPTIONS,
     BATCH_LONG_OPTIONS,
     {"k", required_argument, NULL, 'k'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CLI_HELP_OPTION_END,
 };
 
 typedef struct search_args {

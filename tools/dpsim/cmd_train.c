@@ -81,8 +81,7 @@ static int parse_args(int argc, char **argv, cmd_args *a)
         {"val", required_argument, NULL, OPT_VAL},
         {"cache-gib", required_argument, NULL, OPT_CACHE},
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_HELP_OPTION_END,
     };
     static const cli_command cmd = {"train ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);
