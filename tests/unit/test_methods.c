@@ -22,30 +22,18 @@
 
 typedef double (*term_fn)(const tap_pair *p, const float *w, int norm);
 
-static double t_spatial(const tap_pair *p, const float *w, int norm)
-{
-    double d = -1;
-    CHECK(spatial_term(p, w, norm, &d, NULL, NULL) == DPSIM_OK);
-    return d;
-}
-static double t_mean(const tap_pair *p, const float *w, int norm)
-{
-    double d = -1;
-    CHECK(mean_term(p, w, norm, &d, NULL) == DPSIM_OK);
-    return d;
-}
-static double t_sort(const tap_pair *p, const float *w, int norm)
-{
-    double d = -1;
-    CHECK(sort_term(p, w, norm, &d, NULL) == DPSIM_OK);
-    return d;
-}
-static double t_gram(const tap_pair *p, const float *w, int norm)
-{
-    double d = -1;
-    CHECK(gram_term(p, w, norm, &d, NULL) == DPSIM_OK);
-    return d;
-}
+/* A term_fn around a term function that writes d: its status CHECKed, -1 when it fails. */
+#define TERM_FN(name, call)                                                                    \
+    static double name(const tap_pair *p, const float *w, int norm)                            \
+    {                                                                                          \
+        double d = -1;                                                                         \
+        CHECK(call == DPSIM_OK);                                                               \
+        return d;                                                                              \
+    }
+TERM_FN(t_spatial, spatial_term(p, w, norm, &d, NULL, NULL))
+TERM_FN(t_mean, mean_term(p, w, norm, &d, NULL))
+TERM_FN(t_sort, sort_term(p, w, norm, &d, NULL))
+TERM_FN(t_gram, gram_term(p, w, norm, &d, NULL))
 static double t_dists(const tap_pair *p, const float *w, int norm)
 {
     (void)norm;
