@@ -27,6 +27,9 @@ expect 2 "--net 'resnet': expected squeeze, alex or vgg" -- "$DPSIM" compare --n
 expect 2 "--version '0.2'" -- "$DPSIM" compare --version 0.2 a b
 expect 2 "--taps 'x,1'" -- "$DPSIM" compare --taps x,1 a b
 expect 2 "unknown or needs a value" -- "$DPSIM" compare --frobnicate a b
+# a long option without its value is named as written (not by its getopt code)
+expect 2 "option '--net' is unknown or needs a value" -- "$DPSIM" compare --net
+expect 2 "option '--lin' is unknown or needs a value" -- "$DPSIM" eval 2afc x --lin
 expect 2 "exclude each other" -- "$DPSIM" compare --resize --crop a b
 expect 2 "exclude each other" -- "$DPSIM" compare --no-lin --lin x a b
 expect 2 "--map-over needs" -- "$DPSIM" compare --map-over a b

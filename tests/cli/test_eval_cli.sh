@@ -4,30 +4,9 @@
 # and with the real weights the fixtures' known scores (tests/eval/fixtures,
 # made by tools/scripts/make_bapps_fixtures.py). Usage: test_eval_cli.sh DPSIM_BINARY
 set -u
-DPSIM=$1
-SRC=${DPSIM_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+DPSIM_TEST_NAME=cli-eval
+. "$(dirname "$0")/harness.sh"
 FIX="$SRC/tests/eval/fixtures"
-TMP=$(mktemp -d /tmp/dpsim-cli-eval-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
-
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr
-expect() {
-    local code=$1 pattern=$2
-    shift 3
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ "$rc" -ne "$code" ]; then
-        bad "$* -> exit $rc, expected $code; output: $out"
-    elif [ -n "$pattern" ] && ! grep -qE -- "$pattern" <<<"$out"; then
-        bad "$* -> output lacks /$pattern/: $out"
-    else
-        ok
-    fi
-}
 
 # ---- eval: usage and data errors ----
 expect 0 "dpsim eval 2afc dataset/2afc/val" -- "$DPSIM" eval --help
@@ -35,6 +14,9 @@ expect 2 "mode 'abx': expected 2afc, jnd or mos" -- "$DPSIM" eval abx "$FIX"
 expect 2 "expected a mode" -- "$DPSIM" eval 2afc
 expect 2 "--csv and --json exclude each other" -- "$DPSIM" eval 2afc --csv --json "$FIX/2afc"
 expect 2 "--threads '0'" -- "$DPSIM" eval 2afc --threads 0 "$FIX/2afc"
+# the model options' rules are those of compare (model_opts)
+expect 2 "dists: defined on vgg only, got --net alex" -- "$DPSIM" eval 2afc --net alex --method dists "$FIX/2afc"
+expect 2 "dists: has its own preprocessing" -- "$DPSIM" eval 2afc --method dists --version 0.0 "$FIX/2afc"
 mkdir -p "$TMP/empty"
 if [ -n "${DPSIM_WEIGHTS:-}" ]; then
     expect 1 "dataset '.*empty': no 2AFC category" -- "$DPSIM" eval 2afc -q "$TMP/empty"
@@ -141,5 +123,4 @@ expect 0 "^dpsim: blur (11|13|15|17|19|21),[0-9.]+$" -- "$DPSIM" distort blur --
 "$DPSIM" distort blur -q --seed 5 "$IMG" "$TMP/b2.png"
 cmp -s "$TMP/b1.png" "$TMP/b2.png" && ok || bad "same seed, different blur"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

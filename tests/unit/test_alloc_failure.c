@@ -12,11 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocsweep.h"
 #include "check.h"
 #include "testgen.h"
-
-/* more allocations than any path here makes: a sweep that gets this far is stuck */
-#define MAX_ALLOCS 100000
 
 static dpsim_ctx *ctx;
 static char tmpdir[] = "/tmp/dpsim-test-alloc-XXXXXX";
@@ -26,75 +24,28 @@ static dpsim_model *model;
 static dpsim_features *feat_a, *feat_b;
 static float pixels_a[3 * 64 * 64], pixels_b[3 * 64 * 64];
 static dpsim_image *image;
-
-static void *const untouched = (void *)&untouched;
+static dpsim_model_options load_opt; /* what op_load loads */
 
 /* ---- one API path each; the result (if any) is checked and freed ---- */
 
-static dpsim_status op_ctx_create(void)
-{
-    dpsim_ctx *c = untouched;
-    dpsim_status s = dpsim_ctx_create(&c, NULL);
-    if (s == DPSIM_OK)
-        dpsim_ctx_free(c);
-    else
-        CHECK(c == untouched);
-    return s;
-}
+ALLOC_OP(op_ctx_create, dpsim_ctx, dpsim_ctx_create(&out, NULL), dpsim_ctx_free)
+ALLOC_OP(op_load, dpsim_model, dpsim_model_load(ctx, &load_opt, &out), dpsim_model_free)
+ALLOC_OP(op_image_read, dpsim_image, dpsim_image_read(ctx, image_path, &out), dpsim_image_free)
+ALLOC_OP(op_resize, dpsim_image, dpsim_image_resize(ctx, image, 37, 23, &out), dpsim_image_free)
+ALLOC_OP(op_extract, dpsim_features, dpsim_extract(ctx, model, pixels_a, 64, 64, &out),
+         dpsim_features_free)
 
-static dpsim_status load(const char *trunk, const char *lin)
+/* Sweep op_load on a trunk and lin file; both NULL: the real squeeze trunk (PyTorch zip
+   checkpoint) and lin file, found by dpsim_weights_locate. */
+static void sweep_load(const char *what, const char *trunk, const char *lin, dpsim_status want)
 {
-    dpsim_model_options opt;
-    dpsim_model_options_init(&opt);
-    opt.trunk_path = trunk;
-    opt.lin_path = lin;
-    opt.use_lin = lin != NULL;
-    dpsim_model *m = untouched;
-    dpsim_status s = dpsim_model_load(ctx, &opt, &m);
-    if (s == DPSIM_OK)
-        dpsim_model_free(m);
-    else
-        CHECK(m == untouched);
-    return s;
-}
-
-static dpsim_status op_load_trunk_lin(void) { return load(trunk_path, lin_path); }
-static dpsim_status op_load_bad_lin(void) { return load(trunk_path, bad_lin_path); }
-
-/* the real squeeze trunk (PyTorch zip checkpoint) and lin file, found by dpsim_weights_locate */
-static dpsim_status op_load_real(void)
-{
-    dpsim_model_options opt;
-    dpsim_model_options_init(&opt);
-    dpsim_model *m = untouched;
-    dpsim_status s = dpsim_model_load(ctx, &opt, &m);
-    if (s == DPSIM_OK)
-        dpsim_model_free(m);
-    else
-        CHECK(m == untouched);
-    return s;
-}
-
-static dpsim_status op_image_read(void)
-{
-    dpsim_image *img = untouched;
-    dpsim_status s = dpsim_image_read(ctx, image_path, &img);
-    if (s == DPSIM_OK)
-        dpsim_image_free(img);
-    else
-        CHECK(img == untouched);
-    return s;
-}
-
-static dpsim_status op_resize(void)
-{
-    dpsim_image *img = untouched;
-    dpsim_status s = dpsim_image_resize(ctx, image, 37, 23, &img);
-    if (s == DPSIM_OK)
-        dpsim_image_free(img);
-    else
-        CHECK(img == untouched);
-    return s;
+    dpsim_model_options_init(&load_opt);
+    if (trunk) {
+        load_opt.trunk_path = trunk;
+        load_opt.lin_path = lin;
+        load_opt.use_lin = lin != NULL;
+    }
+    alloc_sweep(ctx, what, op_load, want);
 }
 
 /* 1 if tmpdir holds a leftover temporary (of png_path or feat_path) */
@@ -121,17 +72,6 @@ static dpsim_status op_png_write(void)
     return s;
 }
 
-static dpsim_status op_extract(void)
-{
-    dpsim_features *f = untouched;
-    dpsim_status s = dpsim_extract(ctx, model, pixels_a, 64, 64, &f);
-    if (s == DPSIM_OK)
-        dpsim_features_free(f);
-    else
-        CHECK(f == untouched);
-    return s;
-}
-
 static dpsim_status op_compare(void)
 {
     static float map[64 * 64];
@@ -145,10 +85,10 @@ static dpsim_status op_compare(void)
 static dpsim_status op_featfile_write(void)
 {
     unlink(feat_path);
-    dpsim_featfile_writer *w = untouched;
+    dpsim_featfile_writer *w = alloc_untouched();
     dpsim_status s = dpsim_featfile_writer_open(ctx, feat_path, model, "size=64x64", &w);
     if (s != DPSIM_OK) {
-        CHECK(w == untouched);
+        CHECK(w == alloc_untouched());
     } else {
         s = dpsim_featfile_writer_add(ctx, w, "a", feat_a);
         if (s == DPSIM_OK)
@@ -166,42 +106,15 @@ static dpsim_status op_featfile_write(void)
 
 static dpsim_status op_featfile_read(void)
 {
-    dpsim_featfile *ff = untouched;
+    dpsim_featfile *ff = alloc_untouched();
     dpsim_status s = dpsim_featfile_read(ctx, feat_path, &ff);
     if (s == DPSIM_OK) {
         CHECK(dpsim_featfile_count(ff) == 2 && dpsim_featfile_check(ctx, ff, model) == DPSIM_OK);
         dpsim_featfile_free(ff);
     } else {
-        CHECK(ff == untouched);
+        CHECK(ff == alloc_untouched());
     }
     return s;
-}
-
-/* ---- the sweep ---- */
-
-/* Run op with allocation n failing for n = 1, 2, ... until it needs fewer than n. */
-static void sweep(const char *what, dpsim_status (*op)(void), dpsim_status expected)
-{
-    long n;
-    for (n = 1; n <= MAX_ALLOCS; n++) {
-        dp_alloc_fail_at(n);
-        dpsim_status s = op();
-        long count = dp_alloc_count();
-        dp_alloc_fail_at(0);
-        if (count < n) {
-            CHECK_MSG(s == expected, "%s: without failures got %s, expected %s (%s)", what,
-                      dpsim_strerror(s), dpsim_strerror(expected), dpsim_ctx_last_error(ctx));
-            break;
-        }
-        CHECK_MSG(s == DPSIM_E_NOMEM || (s == expected && s != DPSIM_OK),
-                  "%s: allocation %ld failed: got %s (%s)", what, n, dpsim_strerror(s),
-                  dpsim_ctx_last_error(ctx));
-        if (op != op_ctx_create)
-            CHECK_MSG(*dpsim_ctx_last_error(ctx), "%s: allocation %ld failed: no message", what,
-                      n);
-    }
-    CHECK_MSG(n <= MAX_ALLOCS, "%s: still allocating after %d allocations", what, MAX_ALLOCS);
-    printf("%s: %ld allocation(s) swept\n", what, n - 1);
 }
 
 static void write_weights(void)
@@ -263,12 +176,12 @@ int main(void)
     CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
     write_weights();
 
-    sweep("ctx create", op_ctx_create, DPSIM_OK);
-    sweep("model load (trunk + lin)", op_load_trunk_lin, DPSIM_OK);
-    sweep("model load (lin of the wrong shape)", op_load_bad_lin, DPSIM_E_SHAPE);
+    alloc_sweep(NULL, "ctx create", op_ctx_create, DPSIM_OK);
+    sweep_load("model load (trunk + lin)", trunk_path, lin_path, DPSIM_OK);
+    sweep_load("model load (lin of the wrong shape)", trunk_path, bad_lin_path, DPSIM_E_SHAPE);
     const char *weights = getenv("DPSIM_WEIGHTS");
     if (weights && *weights)
-        sweep("model load (real squeeze weights)", op_load_real, DPSIM_OK);
+        sweep_load("model load (real squeeze weights)", NULL, NULL, DPSIM_OK);
     else
         printf("DPSIM_WEIGHTS not set: real weights not swept\n");
 
@@ -276,15 +189,15 @@ int main(void)
         char what[128];
         set_image(images[i].name);
         snprintf(what, sizeof what, "image read %s", images[i].name);
-        sweep(what, op_image_read, images[i].expected);
+        alloc_sweep(ctx, what, op_image_read, images[i].expected);
     }
     set_image("png_rgb8.png");
     CHECK(dpsim_image_read(ctx, image_path, &image) == DPSIM_OK);
     if (image) {
-        sweep("image resize", op_resize, DPSIM_OK);
+        alloc_sweep(ctx, "image resize", op_resize, DPSIM_OK);
         dpsim_image_free(image);
     }
-    sweep("png write", op_png_write, DPSIM_OK);
+    alloc_sweep(ctx, "png write", op_png_write, DPSIM_OK);
 
     dpsim_model_options opt;
     dpsim_model_options_init(&opt);
@@ -294,13 +207,13 @@ int main(void)
     gen_image(1, 64, 64, pixels_a);
     gen_image(2, 64, 64, pixels_b);
     if (model) {
-        sweep("extract", op_extract, DPSIM_OK);
+        alloc_sweep(ctx, "extract", op_extract, DPSIM_OK);
         CHECK(dpsim_extract(ctx, model, pixels_a, 64, 64, &feat_a) == DPSIM_OK);
         CHECK(dpsim_extract(ctx, model, pixels_b, 64, 64, &feat_b) == DPSIM_OK);
         if (feat_a && feat_b) {
-            sweep("compare", op_compare, DPSIM_OK);
-            sweep("feature file write", op_featfile_write, DPSIM_OK);
-            sweep("feature file read", op_featfile_read, DPSIM_OK);
+            alloc_sweep(ctx, "compare", op_compare, DPSIM_OK);
+            alloc_sweep(ctx, "feature file write", op_featfile_write, DPSIM_OK);
+            alloc_sweep(ctx, "feature file read", op_featfile_read, DPSIM_OK);
         }
     }
     dpsim_features_free(feat_a);

@@ -10,24 +10,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "allocsweep.h"
 #include "check.h"
-#include "core/alloc.h"
 #include "dpsim/dpsim.h"
-
-#define MAX_ALLOCS 100000
 
 static dpsim_ctx *ctx;
 static char fixtures[2048];
-static void *const untouched = (void *)&untouched;
 
 static dpsim_status op_dataset(void)
 {
     char dir[2100];
     snprintf(dir, sizeof dir, "%s/2afc", fixtures);
-    dpsim_dataset *ds = untouched;
+    dpsim_dataset *ds = alloc_untouched();
     dpsim_status s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, dir, &ds);
     if (s != DPSIM_OK) {
-        CHECK(ds == untouched);
+        CHECK(ds == alloc_untouched());
         return s;
     }
     double d[20] = {0}, per[3], overall, pooled;
@@ -43,12 +40,12 @@ static dpsim_status op_csv(void)
     static const char *const cols[3] = {"reference", "distorted", "score"};
     char path[2100];
     snprintf(path, sizeof path, "%s/mos/mos.csv", fixtures);
-    dpsim_csv *csv = untouched;
+    dpsim_csv *csv = alloc_untouched();
     dpsim_status s = dpsim_csv_read(ctx, path, cols, 3, &csv);
     if (s == DPSIM_OK)
         dpsim_csv_free(csv);
     else
-        CHECK(csv == untouched);
+        CHECK(csv == alloc_untouched());
     return s;
 }
 
@@ -78,38 +75,17 @@ static dpsim_status op_blur(void)
     return dpsim_distort_apply(ctx, DPSIM_DISTORT_BLUR, &p, in, 20, 20, out);
 }
 
-static void sweep(const char *what, dpsim_status (*op)(void))
-{
-    long n;
-    for (n = 1; n <= MAX_ALLOCS; n++) {
-        dp_alloc_fail_at(n);
-        dpsim_status s = op();
-        long count = dp_alloc_count();
-        dp_alloc_fail_at(0);
-        if (count < n) {
-            CHECK_MSG(s == DPSIM_OK, "%s: without failures got %s (%s)", what, dpsim_strerror(s),
-                      dpsim_ctx_last_error(ctx));
-            break;
-        }
-        CHECK_MSG(s == DPSIM_E_NOMEM, "%s: allocation %ld failed: got %s (%s)", what, n,
-                  dpsim_strerror(s), dpsim_ctx_last_error(ctx));
-        CHECK_MSG(*dpsim_ctx_last_error(ctx), "%s: allocation %ld failed: no message", what, n);
-    }
-    CHECK_MSG(n <= MAX_ALLOCS, "%s: still allocating after %d allocations", what, MAX_ALLOCS);
-    printf("%s: %ld allocation(s) swept\n", what, n - 1);
-}
-
 int main(void)
 {
     const char *root = getenv("DPSIM_SOURCE_ROOT");
     if (!root || dpsim_ctx_create(&ctx, NULL) != DPSIM_OK)
         return 1;
     snprintf(fixtures, sizeof fixtures, "%s/tests/eval/fixtures", root);
-    sweep("dataset open + score", op_dataset);
-    sweep("csv read", op_csv);
-    sweep("npy read", op_npy);
-    sweep("mos scores", op_mos);
-    sweep("blur", op_blur);
+    alloc_sweep(ctx, "dataset open + score", op_dataset, DPSIM_OK);
+    alloc_sweep(ctx, "csv read", op_csv, DPSIM_OK);
+    alloc_sweep(ctx, "npy read", op_npy, DPSIM_OK);
+    alloc_sweep(ctx, "mos scores", op_mos, DPSIM_OK);
+    alloc_sweep(ctx, "blur", op_blur, DPSIM_OK);
     dpsim_ctx_free(ctx);
     return check_report();
 }

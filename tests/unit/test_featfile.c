@@ -11,21 +11,13 @@
 
 #include "check.h"
 #include "featfile/featfile.h"
-#include "testgen.h"
+#include "modeltest.h"
 
 static char tmpdir[] = "/tmp/dpsim-test-featfile-XXXXXX";
 
 static void tmp_path(char *out, size_t len, const char *name)
 {
     snprintf(out, len, "%s/%s", tmpdir, name);
-}
-
-static void write_trunk(uint64_t seed, const char *path)
-{
-    tensor_list list = {0};
-    CHECK(gen_trunk(net_def_get(DPSIM_NET_SQUEEZE), seed, &list));
-    CHECK(safetensors_write_file(path, &list, NULL, NULL) == DPSIM_OK);
-    tensor_list_free(&list);
 }
 
 static dpsim_model *load(dpsim_ctx *ctx, const char *trunk, const char *taps, int v0)
@@ -43,16 +35,6 @@ static dpsim_model *load(dpsim_ctx *ctx, const char *trunk, const char *taps, in
     dpsim_model *m = NULL;
     CHECK_MSG(dpsim_model_load(ctx, &opt, &m) == DPSIM_OK, "%s", dpsim_ctx_last_error(ctx));
     return m;
-}
-
-static dpsim_features *extract(dpsim_ctx *ctx, const dpsim_model *m, uint64_t seed, int w, int h)
-{
-    float *px = malloc((size_t)3 * w * h * sizeof(float));
-    gen_image(seed, w, h, px);
-    dpsim_features *f = NULL;
-    CHECK(dpsim_extract(ctx, m, px, w, h, &f) == DPSIM_OK);
-    free(px);
-    return f;
 }
 
 static uint8_t *slurp(const char *path, size_t *len)
@@ -97,8 +79,8 @@ static void write_set(dpsim_ctx *ctx, const dpsim_model *m, const char *path, co
 static void test_round_trip(dpsim_ctx *ctx, const dpsim_model *m, const char *path)
 {
     const char *names[3] = {"a.png", "sub/b, \"quoted\".png", "c.png"};
-    dpsim_features *f[3] = {extract(ctx, m, 1, 40, 33), extract(ctx, m, 2, 40, 33),
-                            extract(ctx, m, 3, 17, 21)};
+    dpsim_features *f[3] = {extract_gen(ctx, m, 1, 40, 33), extract_gen(ctx, m, 2, 40, 33),
+                            extract_gen(ctx, m, 3, 17, 21)};
     write_set(ctx, m, path, "size=40x33", f, names, 3);
     dpsim_featfile *ff = NULL;
     CHECK(dpsim_featfile_read(ctx, path, &ff) == DPSIM_OK);
@@ -145,7 +127,7 @@ static void expect_check_fails(dpsim_ctx *ctx, const char *path, const dpsim_mod
               dpsim_ctx_last_error(ctx), words);
     /* and the library itself refuses to compare them */
     double d;
-    dpsim_features *f = extract(ctx, other, 1, 40, 33);
+    dpsim_features *f = extract_gen(ctx, other, 1, 40, 33);
     CHECK(dpsim_compare(ctx, other, dpsim_featfile_features(ff, 0), f, &d, NULL, NULL) ==
           DPSIM_E_INVAL);
     dpsim_features_free(f);
@@ -171,7 +153,7 @@ static void test_writer(dpsim_ctx *ctx, const dpsim_model *m, const dpsim_model 
     tmp_path(path, sizeof path, "w.dpf");
     dpsim_featfile_writer *w = NULL;
     CHECK(dpsim_featfile_writer_open(ctx, path, m, NULL, &w) == DPSIM_OK);
-    dpsim_features *f = extract(ctx, other, 1, 20, 20);
+    dpsim_features *f = extract_gen(ctx, other, 1, 20, 20);
     CHECK(dpsim_featfile_writer_add(ctx, w, "x", f) == DPSIM_E_INVAL);
     CHECK(dpsim_featfile_writer_add(ctx, w, "", f) == DPSIM_E_LIMIT);
     dpsim_featfile_writer_abort(w);
@@ -230,8 +212,8 @@ int main(void)
     tmp_path(trunk, sizeof trunk, "squeeze.safetensors");
     tmp_path(trunk2, sizeof trunk2, "squeeze2.safetensors");
     tmp_path(path, sizeof path, "set.dpf");
-    write_trunk(5, trunk);
-    write_trunk(6, trunk2);
+    write_trunk(DPSIM_NET_SQUEEZE, 5, trunk);
+    write_trunk(DPSIM_NET_SQUEEZE, 6, trunk2);
     dpsim_ctx *ctx;
     CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
     dpsim_model *m = load(ctx, trunk, NULL, 0), *m2 = load(ctx, trunk2, NULL, 0);

@@ -21,7 +21,7 @@ static dpsim_model *load(dpsim_ctx *ctx, dpsim_net net, dpsim_method method, int
     opt.method = method;
     opt.normalize = norm;
     char path[512];
-    CHECK(grad_trunk_path(trunk, net, path, sizeof path));
+    CHECK(gen_trunk_path(trunk, net, path, sizeof path));
     opt.trunk_path = path;
     dpsim_model *m = NULL;
     CHECK_MSG(dpsim_model_load(ctx, &opt, &m) == DPSIM_OK, "%s", dpsim_ctx_last_error(ctx));
@@ -168,6 +168,6 @@ int main(void)
     dpsim_model_free(other);
     dpsim_model_free(dists);
     dpsim_ctx_free(ctx);
-    grad_trunk_cleanup();
+    gen_trunk_cleanup();
     return check_report();
 }

@@ -8,9 +8,9 @@
  * DPSIM_E_NOMEM with a message and leave the distance and gradients
  * untouched; under ASan, leaks on error paths are reported.
  */
+#include "allocsweep.h"
 #include "gradtest.h"
 
-#define MAX_ALLOCS 100000
 #define W 20
 #define H 18
 #define N (3 * W * H)
@@ -45,26 +45,6 @@ static dpsim_status op_gradient_to(void)
     return s;
 }
 
-static void sweep(const char *what, dpsim_status (*op)(void))
-{
-    long n;
-    for (n = 1; n <= MAX_ALLOCS; n++) {
-        dp_alloc_fail_at(n);
-        dpsim_status s = op();
-        long count = dp_alloc_count();
-        dp_alloc_fail_at(0);
-        if (count < n) {
-            CHECK_MSG(s == DPSIM_OK, "%s: without failures: %s", what, dpsim_ctx_last_error(ctx));
-            break;
-        }
-        CHECK_MSG(s == DPSIM_E_NOMEM, "%s: allocation %ld failed: got %s", what, n,
-                  dpsim_strerror(s));
-        CHECK_MSG(*dpsim_ctx_last_error(ctx), "%s: allocation %ld failed: no message", what, n);
-    }
-    CHECK_MSG(n <= MAX_ALLOCS, "%s: still allocating after %d allocations", what, MAX_ALLOCS);
-    printf("%s: %ld allocation(s) swept\n", what, n - 1);
-}
-
 int main(void)
 {
     CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
@@ -80,20 +60,20 @@ int main(void)
         opt.use_lin = 0;
         opt.pixel_layer = method == DPSIM_METHOD_SPATIAL;
         char path[512];
-        CHECK(grad_trunk_path("random:1", opt.net, path, sizeof path));
+        CHECK(gen_trunk_path("random:1", opt.net, path, sizeof path));
         opt.trunk_path = path;
         CHECK_MSG(dpsim_model_load(ctx, &opt, &model) == DPSIM_OK, "%s",
                   dpsim_ctx_last_error(ctx));
         CHECK(dpsim_extract(ctx, model, b, W, H, &target) == DPSIM_OK);
         char what[64];
         snprintf(what, sizeof what, "gradient %s", dpsim_method_name(method));
-        sweep(what, op_gradient);
+        alloc_sweep(ctx, what, op_gradient, DPSIM_OK);
         snprintf(what, sizeof what, "gradient_to %s", dpsim_method_name(method));
-        sweep(what, op_gradient_to);
+        alloc_sweep(ctx, what, op_gradient_to, DPSIM_OK);
         dpsim_features_free(target);
         dpsim_model_free(model);
     }
     dpsim_ctx_free(ctx);
-    grad_trunk_cleanup();
+    gen_trunk_cleanup();
     return check_report();
 }

@@ -10,44 +10,31 @@
  * exits 77 (skip) without it. Usage: test_grad_vectors [CASE_SUBSTRING]
  */
 #include "gradtest.h"
+#include "vecfile.h"
 
 #define GRAD_REL 1e-4
 #define DIST_REL 1e-5
 
 typedef struct gcase {
-    char id[128], net[16], version[8], trunk[32], method[16], a[64], b[64], grad[160], taps[128];
-    int lin, norm, pixel, w, h, both;
+    char id[128], a[64], b[64], grad[160];
+    vec_model m;
+    int w, h, both;
     double distance;
 } gcase;
 
-static int parse_case(char *line, gcase *c)
+static const vec_key case_keys[] = {
+    VEC_KEY_STR("case", gcase, id),    VEC_MODEL_KEYS(gcase, m),
+    VEC_KEY_STR("a", gcase, a),        VEC_KEY_STR("b", gcase, b),
+    VEC_KEY_STR("grad", gcase, grad),  VEC_KEY_INT("both", gcase, both),
+    VEC_KEY_SIZE("size", gcase, w, h), VEC_KEY_REAL("distance", gcase, distance),
+    VEC_KEY_END,
+};
+
+static const char *parse_case(char *line, void *arg)
 {
+    gcase *c = arg;
     memset(c, 0, sizeof *c);
-    for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            return 0;
-        *eq = '\0';
-        const char *k = tok, *v = eq + 1;
-#define COPY(field) snprintf(c->field, sizeof c->field, "%s", v)
-        if (!strcmp(k, "case")) COPY(id);
-        else if (!strcmp(k, "net")) COPY(net);
-        else if (!strcmp(k, "version")) COPY(version);
-        else if (!strcmp(k, "trunk")) COPY(trunk);
-        else if (!strcmp(k, "method")) COPY(method);
-        else if (!strcmp(k, "a")) COPY(a);
-        else if (!strcmp(k, "b")) COPY(b);
-        else if (!strcmp(k, "grad")) COPY(grad);
-        else if (!strcmp(k, "taps")) COPY(taps);
-        else if (!strcmp(k, "lin")) c->lin = atoi(v);
-        else if (!strcmp(k, "norm")) c->norm = atoi(v);
-        else if (!strcmp(k, "pixel")) c->pixel = atoi(v);
-        else if (!strcmp(k, "both")) c->both = atoi(v);
-        else if (!strcmp(k, "size")) sscanf(v, "%dx%d", &c->w, &c->h);
-        else if (!strcmp(k, "distance")) c->distance = strtod(v, NULL);
-#undef COPY
-    }
-    return c->id[0] != '\0';
+    return vec_parse_case(line, case_keys, c) && c->id[0] ? c->id : NULL;
 }
 
 static double worst_grad, worst_dist;
@@ -63,24 +50,13 @@ static double grad_error(const float *g, const float *want, size_t n)
     return worst / peak;
 }
 
-static void run_case(dpsim_ctx *ctx, const gcase *c, const char *vec_dir)
+static void run_case(dpsim_ctx *ctx, const void *arg, const char *vec_dir)
 {
+    const gcase *c = arg;
     dpsim_model_options opt;
-    dpsim_model_options_init(&opt);
-    CHECK(dpsim_net_parse(c->net, &opt.net) == DPSIM_OK);
-    CHECK(dpsim_method_parse(c->method, &opt.method) == DPSIM_OK);
-    opt.version = strcmp(c->version, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
-    opt.use_lin = c->lin;
-    opt.normalize = c->norm;
-    opt.pixel_layer = c->pixel;
-    if (c->taps[0] && strcmp(c->taps, "default") != 0) {
-        char taps[128];
-        snprintf(taps, sizeof taps, "%s", c->taps);
-        for (char *t = strtok(taps, ","); t; t = strtok(NULL, ","))
-            opt.taps[opt.n_taps++] = atoi(t);
-    }
+    vec_model_options(&c->m, c->id, &opt);
     char trunk[512];
-    CHECK_MSG(grad_trunk_path(c->trunk, opt.net, trunk, sizeof trunk), "%s: trunk", c->id);
+    CHECK_MSG(gen_trunk_path(c->m.trunk, opt.net, trunk, sizeof trunk), "%s: trunk", c->id);
     opt.trunk_path = trunk;
     dpsim_model *m = NULL;
     CHECK_MSG(dpsim_model_load(ctx, &opt, &m) == DPSIM_OK, "%s: %s", c->id,
@@ -142,23 +118,9 @@ int main(int argc, char **argv)
     CHECK_MSG(fp != NULL, "cannot open %s", file);
     if (!fp)
         return check_report();
-    dpsim_ctx *ctx;
-    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
-    const char *every_env = getenv("DPSIM_VECTORS_EVERY"); /* sanitizer builds: a sample */
-    int every = every_env && atoi(every_env) > 0 ? atoi(every_env) : 1, seen = 0, n = 0;
-    char line[4096];
-    while (fgets(line, sizeof line, fp)) {
-        gcase c;
-        if (line[0] == '#' || !parse_case(line, &c) || (only && !strstr(c.id, only)))
-            continue;
-        if (seen++ % every)
-            continue;
-        run_case(ctx, &c, vec_dir);
-        n++;
-    }
-    fclose(fp);
-    dpsim_ctx_free(ctx);
-    grad_trunk_cleanup();
+    gcase c;
+    int n = vec_run_file(fp, only, &c, parse_case, run_case, vec_dir);
+    gen_trunk_cleanup();
     CHECK_MSG(n > 0, "no cases in %s", file);
     printf("%d cases; largest relative error: gradient %.2e (of its peak), distance %.2e\n", n,
            worst_grad, worst_dist);

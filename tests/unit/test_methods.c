@@ -13,7 +13,7 @@
 #include "check.h"
 #include "compare/methods.h"
 #include "model/model.h"
-#include "testgen.h"
+#include "modeltest.h"
 
 #define C 5
 #define H 4
@@ -22,30 +22,18 @@
 
 typedef double (*term_fn)(const tap_pair *p, const float *w, int norm);
 
-static double t_spatial(const tap_pair *p, const float *w, int norm)
-{
-    double d = -1;
-    CHECK(spatial_term(p, w, norm, &d, NULL, NULL) == DPSIM_OK);
-    return d;
-}
-static double t_mean(const tap_pair *p, const float *w, int norm)
-{
-    double d = -1;
-    CHECK(mean_term(p, w, norm, &d, NULL) == DPSIM_OK);
-    return d;
-}
-static double t_sort(const tap_pair *p, const float *w, int norm)
-{
-    double d = -1;
-    CHECK(sort_term(p, w, norm, &d, NULL) == DPSIM_OK);
-    return d;
-}
-static double t_gram(const tap_pair *p, const float *w, int norm)
-{
-    double d = -1;
-    CHECK(gram_term(p, w, norm, &d, NULL) == DPSIM_OK);
-    return d;
-}
+/* A term_fn around a term function that writes d: its status CHECKed, -1 when it fails. */
+#define TERM_FN(name, call)                                                                    \
+    static double name(const tap_pair *p, const float *w, int norm)                            \
+    {                                                                                          \
+        double d = -1;                                                                         \
+        CHECK(call == DPSIM_OK);                                                               \
+        return d;                                                                              \
+    }
+TERM_FN(t_spatial, spatial_term(p, w, norm, &d, NULL, NULL))
+TERM_FN(t_mean, mean_term(p, w, norm, &d, NULL))
+TERM_FN(t_sort, sort_term(p, w, norm, &d, NULL))
+TERM_FN(t_gram, gram_term(p, w, norm, &d, NULL))
 static double t_dists(const tap_pair *p, const float *w, int norm)
 {
     (void)norm;
@@ -260,10 +248,7 @@ int main(void)
              (int)getpid());
     snprintf(weights_path, sizeof weights_path, "/tmp/dpsim-test-methods-w-%d.safetensors",
              (int)getpid());
-    tensor_list list = {0};
-    CHECK(gen_trunk(net_def_get(DPSIM_NET_ALEX), 1, &list));
-    CHECK(safetensors_write_file(trunk_path, &list, NULL, NULL) == DPSIM_OK);
-    tensor_list_free(&list);
+    write_trunk(DPSIM_NET_ALEX, 1, trunk_path);
     dpsim_ctx *ctx;
     CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
     test_api(ctx);

@@ -10,21 +10,13 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "testgen.h"
+#include "modeltest.h"
 
 static char tmpdir[] = "/tmp/dpsim-test-model-XXXXXX";
 
 static void tmp_path(char *out, size_t len, const char *name)
 {
     snprintf(out, len, "%s/%s", tmpdir, name);
-}
-
-static void write_trunk(dpsim_net net, uint64_t seed, const char *path)
-{
-    tensor_list list = {0};
-    CHECK(gen_trunk(net_def_get(net), seed, &list));
-    CHECK(safetensors_write_file(path, &list, NULL, NULL) == DPSIM_OK);
-    tensor_list_free(&list);
 }
 
 /* A lin file for the default taps of a net; value(c) for every channel, optional damage. */

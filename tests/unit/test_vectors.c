@@ -14,60 +14,40 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "testgen.h"
+#include "vecfile.h"
 
 #define DIST_REL 1e-5
 #define DISTS_TAP_REL 5e-5
 #define MAP_REL 1e-4
 
 typedef struct vcase {
-    char id[128], net[16], version[8], trunk[32], taps[128], a[256], b[256], map[256];
-    char method[16];
-    int lin, w, h, norm, pixel;
+    char id[128], a[256], b[256], map[256];
+    vec_model m;
+    int w, h;
     double distance;
     double per_tap[DPSIM_MAX_TAPS];
     int n_per_tap;
 } vcase;
 
-static int parse_case(char *line, vcase *c)
+static const vec_key case_keys[] = {
+    VEC_KEY_STR("case", vcase, id),    VEC_MODEL_KEYS(vcase, m),
+    VEC_KEY_STR("a", vcase, a),        VEC_KEY_STR("b", vcase, b),
+    VEC_KEY_STR("map", vcase, map),    VEC_KEY_SIZE("size", vcase, w, h),
+    VEC_KEY_REAL("distance", vcase, distance),
+    VEC_KEY_REALS("per_tap", vcase, per_tap, n_per_tap), VEC_KEY_END,
+};
+
+/* A vec_parse_fn: method spatial and norm -1 (the method's default) unless given. */
+static const char *parse_case(char *line, void *arg)
 {
+    vcase *c = arg;
     memset(c, 0, sizeof *c);
-    snprintf(c->method, sizeof c->method, "spatial");
-    c->norm = -1;
-    for (char *tok = strtok(line, " \n"); tok; tok = strtok(NULL, " \n")) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            return 0;
-        *eq = '\0';
-        const char *k = tok, *v = eq + 1;
-#define COPY(field) snprintf(c->field, sizeof c->field, "%s", v)
-        if (!strcmp(k, "case")) COPY(id);
-        else if (!strcmp(k, "net")) COPY(net);
-        else if (!strcmp(k, "version")) COPY(version);
-        else if (!strcmp(k, "trunk")) COPY(trunk);
-        else if (!strcmp(k, "taps")) COPY(taps);
-        else if (!strcmp(k, "a")) COPY(a);
-        else if (!strcmp(k, "b")) COPY(b);
-        else if (!strcmp(k, "map")) COPY(map);
-        else if (!strcmp(k, "method")) COPY(method);
-        else if (!strcmp(k, "norm")) c->norm = atoi(v);
-        else if (!strcmp(k, "pixel")) c->pixel = atoi(v);
-        else if (!strcmp(k, "lin")) c->lin = atoi(v);
-        else if (!strcmp(k, "size")) sscanf(v, "%dx%d", &c->w, &c->h);
-        else if (!strcmp(k, "distance")) c->distance = strtod(v, NULL);
-        else if (!strcmp(k, "per_tap")) {
-            for (char *p = (char *)v; *p && c->n_per_tap < DPSIM_MAX_TAPS;) {
-                c->per_tap[c->n_per_tap++] = strtod(p, &p);
-                if (*p == ',')
-                    p++;
-            }
-        }
-#undef COPY
-    }
-    return c->id[0] != '\0';
+    snprintf(c->m.method, sizeof c->m.method, "spatial");
+    c->m.norm = -1;
+    return vec_parse_case(line, case_keys, c) && c->id[0] ? c->id : NULL;
 }
 
 /* Load an image spec into (3, h, w) floats; returns NULL when it cannot be had (skip). */
@@ -103,30 +83,6 @@ static float *load_image(dpsim_ctx *ctx, const char *spec, int w, int h)
 }
 
 static double worst_distance, worst_tap, worst_map; /* largest relative errors seen */
-static char generated[8][1024];
-static int n_generated;
-
-/* Path of the trunk for a case: the real file or a generated safetensors file (cached). */
-static int trunk_path(const vcase *c, dpsim_net net, char *path, size_t len)
-{
-    if (!strcmp(c->trunk, "real")) {
-        return dpsim_weights_locate(DPSIM_WEIGHTS_TRUNK, net, DPSIM_LPIPS_V0_1, path, len, NULL,
-                                    0) == DPSIM_OK;
-    }
-    unsigned long long seed = strtoull(c->trunk + 7, NULL, 10); /* "random:S" */
-    snprintf(path, len, "/tmp/dpsim-test-%d-%s-%llu.safetensors", (int)getpid(), c->net, seed);
-    if (access(path, R_OK) == 0)
-        return 1;
-    tensor_list list = {0};
-    errbuf e;
-    int ok = gen_trunk(net_def_get(net), seed, &list) &&
-             safetensors_write_file(path, &list, NULL, &e) == DPSIM_OK;
-    tensor_list_free(&list);
-    CHECK_MSG(ok, "cannot write the random trunk %s", path);
-    if (ok && n_generated < 8)
-        snprintf(generated[n_generated++], sizeof generated[0], "%s", path);
-    return ok;
-}
 
 static int read_map(const char *vec_dir, const char *rel, float *map, size_t n)
 {
@@ -140,25 +96,14 @@ static int read_map(const char *vec_dir, const char *rel, float *map, size_t n)
     return got == n;
 }
 
-static void run_case(dpsim_ctx *ctx, const vcase *c, const char *vec_dir)
+static void run_case(dpsim_ctx *ctx, const void *arg, const char *vec_dir)
 {
+    const vcase *c = arg;
     dpsim_model_options opt;
-    dpsim_model_options_init(&opt);
-    CHECK(dpsim_net_parse(c->net, &opt.net) == DPSIM_OK);
-    opt.version = strcmp(c->version, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
-    opt.use_lin = c->lin;
-    CHECK_MSG(dpsim_method_parse(c->method, &opt.method) == DPSIM_OK, "%s: method %s", c->id,
-              c->method);
-    opt.normalize = c->norm;
-    opt.pixel_layer = c->pixel;
-    if (strcmp(c->taps, "default") != 0) {
-        char taps[128];
-        snprintf(taps, sizeof taps, "%s", c->taps);
-        for (char *t = strtok(taps, ","); t; t = strtok(NULL, ","))
-            opt.taps[opt.n_taps++] = atoi(t);
-    }
+    vec_model_options(&c->m, c->id, &opt);
     char trunk[1024];
-    if (!trunk_path(c, opt.net, trunk, sizeof trunk)) {
+    if (!gen_trunk_path(c->m.trunk, opt.net, trunk, sizeof trunk)) {
+        CHECK_MSG(!strcmp(c->m.trunk, "real"), "%s: cannot write the random trunk", c->id);
         printf("skip %s: trunk weights not available\n", c->id);
         return;
     }
@@ -191,7 +136,7 @@ static void run_case(dpsim_ctx *ctx, const vcase *c, const char *vec_dir)
             fabs(d - c->distance) / fabs(c->distance));
     CHECK_REL(d, c->distance, DIST_REL, 1e-12);
     worst_distance = fmax(worst_distance, fabs(d - c->distance) / fabs(c->distance));
-    const double tap_rel = strcmp(c->method, "dists") == 0 ? DISTS_TAP_REL : DIST_REL;
+    const double tap_rel = strcmp(c->m.method, "dists") == 0 ? DISTS_TAP_REL : DIST_REL;
     for (int t = 0; t < c->n_per_tap; t++) {
         CHECK_MSG(fabs(per_tap[t] - c->per_tap[t]) <= tap_rel * fabs(c->per_tap[t]) + 1e-12,
                   "%s: tap %d term %.9g, want %.9g", c->id, t, per_tap[t], c->per_tap[t]);
@@ -231,31 +176,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "cannot open %s\n", file);
         return 1;
     }
-    dpsim_ctx *ctx;
-    CHECK(dpsim_ctx_create(&ctx, NULL) == DPSIM_OK);
-    /* DPSIM_VECTORS_EVERY=k runs every k-th case only: the sanitizer builds,
-     * ten times slower, check memory safety on a sample of the cases. */
-    const char *every_env = getenv("DPSIM_VECTORS_EVERY");
-    int every = every_env ? atoi(every_env) : 1, seen = 0;
-    if (every < 1)
-        every = 1;
-    char line[8192];
-    int n = 0;
-    while (fgets(line, sizeof line, fp)) {
-        vcase c;
-        if (line[0] == '#' || !parse_case(line, &c))
-            continue;
-        if (only && !strstr(c.id, only))
-            continue;
-        if (seen++ % every)
-            continue;
-        run_case(ctx, &c, vec_dir);
-        n++;
-    }
-    fclose(fp);
-    dpsim_ctx_free(ctx);
-    for (int i = 0; i < n_generated; i++)
-        unlink(generated[i]);
+    vcase c;
+    int n = vec_run_file(fp, only, &c, parse_case, run_case, vec_dir);
+    gen_trunk_cleanup();
     CHECK_MSG(n > 0, "no vector cases in %s", file);
     printf("%d cases; largest relative error: distance %.2e, per-tap %.2e, map %.2e (of its "
            "maximum)\n", n, worst_distance, worst_tap, worst_map);

@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "nets/netdef.h"
@@ -89,5 +92,44 @@ static inline int gen_trunk(const net_def *def, uint64_t seed, tensor_list *list
     }
     return 1;
 }
+
+/* The trunk files gen_trunk_path wrote: add one (path), or unlink them all (NULL). */
+static inline void gen_trunk_files(const char *path)
+{
+    static char files[8][256];
+    static int n;
+    if (path) {
+        if (n < 8)
+            snprintf(files[n++], sizeof files[0], "%s", path);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        unlink(files[i]);
+    n = 0;
+}
+
+/* Path of a trunk: "real" (located) or "random:S" (written once to /tmp, removed by
+   gen_trunk_cleanup). Returns 1 when the path can be used. */
+static inline int gen_trunk_path(const char *trunk, dpsim_net net, char *path, size_t len)
+{
+    if (!strcmp(trunk, "real"))
+        return dpsim_weights_locate(DPSIM_WEIGHTS_TRUNK, net, DPSIM_LPIPS_V0_1, path, len, NULL,
+                                    0) == DPSIM_OK;
+    unsigned long long seed = strtoull(trunk + 7, NULL, 10);
+    snprintf(path, len, "/tmp/dpsim-test-%d-%s-%llu.safetensors", (int)getpid(),
+             dpsim_net_name(net), seed);
+    if (access(path, R_OK) == 0)
+        return 1;
+    tensor_list list = {0};
+    errbuf e;
+    int ok = gen_trunk(net_def_get(net), seed, &list) &&
+             safetensors_write_file(path, &list, NULL, &e) == DPSIM_OK;
+    tensor_list_free(&list);
+    if (ok)
+        gen_trunk_files(path);
+    return ok;
+}
+
+static inline void gen_trunk_cleanup(void) { gen_trunk_files(NULL); }
 
 #endif

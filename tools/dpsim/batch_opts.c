@@ -35,8 +35,9 @@ static int parse_size(const char *s, int *w, int *h)
     return 1;
 }
 
-int batch_opts_parse(batch_opts *bo, int c, const char *arg, const char *cmd)
+int batch_opts_parse(void *self, int c, const char *arg, const char *cmd)
 {
+    batch_opts *bo = self;
     switch (c) {
     case 'j': {
         char *end;

@@ -47,8 +47,11 @@ enum { OPT_JSON = OPT_MODEL_END, OPT_CSV, OPT_FORMAT, OPT_KEEP_GOING, OPT_SIZE, 
     "  -q, --quiet        no provenance line, no progress bar\n"
 
 void batch_opts_init(batch_opts *bo);
-/** Handle c if it is a batch option: -2 if not, -1 if handled, or an exit code. */
-int batch_opts_parse(batch_opts *bo, int c, const char *arg, const char *cmd);
+/**
+ * Handle c if it is a batch option (a cli_option_fn; self is a batch_opts):
+ * -2 if not, -1 if handled, or an exit code.
+ */
+int batch_opts_parse(void *self, int c, const char *arg, const char *cmd);
 /** Copy the settings into a batch. */
 void batch_opts_apply(const batch_opts *bo, batch *b);
 

@@ -174,6 +174,20 @@ static void row_json(FILE *fp, const batch *b, const batch_pair *p, int n_taps)
     fputc('}', fp);
 }
 
+/* After the rows: the summary (text), or the array's end, the failures and the summary (JSON). */
+static void footer(FILE *fp, const batch *b, out_format f, const summary *s)
+{
+    if (f == FORMAT_TEXT) {
+        summary_text(fp, s);
+    } else if (f == FORMAT_JSON) {
+        fputc(']', fp);
+        json_failed(fp, b);
+        fputc(',', fp);
+        summary_json(fp, s);
+        fputs("}\n", fp);
+    }
+}
+
 void output_pairs(FILE *fp, const batch *b, out_format f, const run_info *info)
 {
     const int n_taps = dpsim_model_n_taps(b->model);
@@ -207,15 +221,7 @@ void output_pairs(FILE *fp, const batch *b, out_format f, const run_info *info)
         }
         first = 0;
     }
-    if (f == FORMAT_TEXT) {
-        summary_text(fp, &s);
-    } else if (f == FORMAT_JSON) {
-        fputc(']', fp);
-        json_failed(fp, b);
-        fputc(',', fp);
-        summary_json(fp, &s);
-        fputs("}\n", fp);
-    }
+    footer(fp, b, f, &s);
 }
 
 // ---- matrix ----
@@ -285,15 +291,7 @@ int output_matrix(FILE *fp, const batch *b, out_format f, const run_info *info)
         else
             fprintf(fp, "  %s\n", b->items[i].name);
     }
-    if (f == FORMAT_TEXT) {
-        summary_text(fp, &s);
-    } else if (f == FORMAT_JSON) {
-        fputc(']', fp);
-        json_failed(fp, b);
-        fputc(',', fp);
-        summary_json(fp, &s);
-        fputs("}\n", fp);
-    }
+    footer(fp, b, f, &s);
     free(m);
     return EXIT_OK;
 }

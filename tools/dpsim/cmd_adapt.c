@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+#include "cli_options.h"
 #include "image_list.h"
 #include "train_args.h"
 
-static const char usage[] =
+static const char *const usage[] = {
     "usage: dpsim adapt --images DIR --ranking K1,K2,... --out W.safetensors [options]\n"
     "       dpsim adapt --triplets FILE.csv --out W.safetensors [options]\n"
     "\n"
@@ -44,6 +46,7 @@ static const char usage[] =
     "                     with .report.csv)\n"
     TRAIN_OPTIONS_HELP
     MODEL_OPTIONS_HELP
+    MODEL_THREADS_HELP
     "  -q, --quiet        no epoch lines, no provenance\n"
     "  -h, --help         this help\n"
     "\n"
@@ -53,13 +56,15 @@ static const char usage[] =
     "  dpsim adapt --triplets mine.csv --out mine.safetensors\n"
     "  dpsim compare --lin adapted.safetensors a.png b.png\n"
     "\n"
-    "exit status: 0 success, 1 data or I/O error, 2 usage error\n";
+    "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
+};
 
-enum { OPT_IMAGES = 256, OPT_RANKING, OPT_VAL_IMAGES, OPT_SIZE, OPT_HOLDOUT, OPT_DRAWS,
+enum { OPT_IMAGES = OPT_TRAIN_END, OPT_RANKING, OPT_VAL_IMAGES, OPT_SIZE, OPT_HOLDOUT, OPT_DRAWS,
        OPT_TRAIN_DRAWS, OPT_NEGATIVES, OPT_TRIPLETS, OPT_REPORT };
 
 typedef struct cmd_args {
-    model_args m;
+    model_opts m;
     train_args t;
     dpsim_adapt_options a;
     const char *images, *val_images, *triplets, *report;
@@ -85,8 +90,11 @@ static int parse_ranking(const char *s, dpsim_adapt_options *a)
     return a->n_ranking >= 2;
 }
 
-static int parse_option(cmd_args *a, int c, const char *arg)
+/* adapt's own options (a cli_option_fn). */
+static int parse_own(void *self, int c, const char *arg, const char *cmd)
 {
+    (void)cmd;
+    cmd_args *a = self;
     char *end;
     switch (c) {
     case OPT_IMAGES: a->images = arg; return -1;
@@ -119,7 +127,8 @@ static int parse_option(cmd_args *a, int c, const char *arg)
                                    c == OPT_DRAWS ? "draws" : "train-draws", arg);
         return -1;
     }
-    default: return 0;
+    case 'q': a->quiet = 1; return -1;
+    default: return -2;
     }
 }
 
@@ -127,6 +136,7 @@ static int parse_args(int argc, char **argv, cmd_args *a)
 {
     static const struct option long_options[] = {
         MODEL_LONG_OPTIONS,
+        MODEL_THREADS_LONG_OPTION,
         TRAIN_LONG_OPTIONS,
         {"images", required_argument, NULL, OPT_IMAGES},
         {"ranking", required_argument, NULL, OPT_RANKING},
@@ -139,37 +149,18 @@ static int parse_args(int argc, char **argv, cmd_args *a)
         {"triplets", required_argument, NULL, OPT_TRIPLETS},
         {"report", required_argument, NULL, OPT_REPORT},
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_HELP_OPTION_END,
     };
+    static const cli_command cmd = {"adapt ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);
-    model_args_init(&a->m);
+    model_opts_init(&a->m);
     train_args_init(&a->t);
     dpsim_adapt_options_init(&a->a);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "qh", long_options, NULL)) != -1) {
-        int rc = model_arg(&a->m, c, optarg, "adapt ");
-        if (rc == 0)
-            rc = train_arg(&a->t, c, optarg, "adapt ");
-        if (rc == 0)
-            rc = parse_option(a, c, optarg);
-        if (rc > 0)
-            return rc;
-        if (rc == -1)
-            continue;
-        if (c == 'q') {
-            a->quiet = 1;
-            continue;
-        }
-        if (c == 'h') {
-            fputs(usage, stdout);
-            return EXIT_OK;
-        }
-        return cli_usage_error("adapt ", "option '%s' is unknown or needs a value",
-                               argv[optind - 1]);
-    }
+    const cli_option_group groups[] = {
+        {model_opts_parse, &a->m}, {train_arg, &a->t}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
+    if (rc >= 0)
+        return rc;
     if (argc != optind)
         return cli_usage_error("adapt ", "unexpected argument '%s'", argv[optind]);
     if (!a->triplets && (!a->images || !a->a.n_ranking))
@@ -184,7 +175,7 @@ static int parse_args(int argc, char **argv, cmd_args *a)
     if (a->t.init)
         return cli_usage_error("adapt ", "--init does not apply: adaptation starts from the "
                                "metric's own weights (--lin FILE to choose them)");
-    int rc = model_args_finish(&a->m, "adapt ");
+    rc = model_opts_check(&a->m, "adapt ");
     if (rc < 0)
         rc = train_args_finish(&a->t, "adapt ");
     if (rc >= 0)
@@ -307,49 +298,47 @@ static int adapt_ranking(const cmd_args *a, dpsim_ctx *ctx, const dpsim_model *m
     return rc;
 }
 
+/* Adapt and write the weights, the log and the report (a model_opts_run_model callback). */
+static int run_adapt(dpsim_ctx *ctx, const dpsim_model *model, const void *arg)
+{
+    const cmd_args *a = arg;
+    int rc = EXIT_OK;
+    epoch_log log;
+    memset(&log, 0, sizeof log);
+    log.quiet = a->quiet;
+    dpsim_weights *w = NULL;
+    char csv[2048] = "";
+    rc = a->triplets ? adapt_triplets(a, ctx, model, &log, &w)
+                    : adapt_ranking(a, ctx, model, &log, &w, csv, sizeof csv);
+    if (rc == EXIT_OK) {
+        char summary[1024], ranking[128] = "";
+        for (int i = 0; i < a->a.n_ranking; i++)
+            snprintf(ranking + strlen(ranking), sizeof ranking - strlen(ranking), "%s%s",
+                     i ? "," : "", dpsim_distortion_name(a->a.ranking[i]));
+        snprintf(summary, sizeof summary, "dpsim adapt %s %s, seed %llu, epochs %d+%d, "
+                 "batch %d, lr %g, dropout %g%s", a->triplets ? "--triplets" : a->images,
+                 a->triplets ? a->triplets : ranking, (unsigned long long)a->t.opt.seed,
+                 a->t.opt.epochs, a->t.opt.decay_epochs, a->t.opt.batch, a->t.opt.lr,
+                 a->t.opt.dropout, a->a.negatives ? ", negatives" : "");
+        dpsim_status s = dpsim_weights_save(ctx, model, w, a->t.out, summary);
+        rc = s == DPSIM_OK ? epoch_log_write(ctx, &log, a->t.log) : cli_fail(ctx, s, a->t.out);
+    }
+    if (rc == EXIT_OK && !a->triplets) {
+        dpsim_status s = dpsim_file_write_atomic(ctx, a->report, csv, strlen(csv));
+        if (s != DPSIM_OK)
+            rc = cli_fail(ctx, s, a->report);
+    }
+    if (rc == EXIT_OK && !a->quiet)
+        fprintf(stderr, "dpsim: wrote %s, %s%s%s\n", a->t.out, a->t.log,
+                a->triplets ? "" : " and ", a->triplets ? "" : a->report);
+    epoch_log_free(&log);
+    dpsim_weights_free(w);
+    return rc;
+}
+
 int cmd_adapt(int argc, char **argv)
 {
     cmd_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    dpsim_model *model;
-    if ((rc = model_args_load(&a.m, &ctx, &model)) != EXIT_OK)
-        return rc;
-    if (!a.quiet)
-        print_provenance(model);
-    epoch_log log;
-    memset(&log, 0, sizeof log);
-    log.quiet = a.quiet;
-    dpsim_weights *w = NULL;
-    char csv[2048] = "";
-    rc = a.triplets ? adapt_triplets(&a, ctx, model, &log, &w)
-                    : adapt_ranking(&a, ctx, model, &log, &w, csv, sizeof csv);
-    if (rc == EXIT_OK) {
-        char summary[1024], ranking[128] = "";
-        for (int i = 0; i < a.a.n_ranking; i++)
-            snprintf(ranking + strlen(ranking), sizeof ranking - strlen(ranking), "%s%s",
-                     i ? "," : "", dpsim_distortion_name(a.a.ranking[i]));
-        snprintf(summary, sizeof summary, "dpsim adapt %s %s, seed %llu, epochs %d+%d, "
-                 "batch %d, lr %g, dropout %g%s", a.triplets ? "--triplets" : a.images,
-                 a.triplets ? a.triplets : ranking, (unsigned long long)a.t.opt.seed,
-                 a.t.opt.epochs, a.t.opt.decay_epochs, a.t.opt.batch, a.t.opt.lr,
-                 a.t.opt.dropout, a.a.negatives ? ", negatives" : "");
-        dpsim_status s = dpsim_weights_save(ctx, model, w, a.t.out, summary);
-        rc = s == DPSIM_OK ? epoch_log_write(ctx, &log, a.t.log) : cli_fail(ctx, s, a.t.out);
-    }
-    if (rc == EXIT_OK && !a.triplets) {
-        dpsim_status s = dpsim_file_write_atomic(ctx, a.report, csv, strlen(csv));
-        if (s != DPSIM_OK)
-            rc = cli_fail(ctx, s, a.report);
-    }
-    if (rc == EXIT_OK && !a.quiet)
-        fprintf(stderr, "dpsim: wrote %s, %s%s%s\n", a.t.out, a.t.log, a.triplets ? "" : " and ",
-                a.triplets ? "" : a.report);
-    epoch_log_free(&log);
-    dpsim_weights_free(w);
-    dpsim_model_free(model);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return rc >= 0 ? rc : model_opts_run_model(&a.m, a.quiet, run_adapt, &a);
 }

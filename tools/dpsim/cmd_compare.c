@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_options.h"
 #include "compare_batch.h"
 #include "sources.h"
 
@@ -82,6 +83,7 @@ static const char *const usage[] = {
     "  dpsim compare --all-pairs set.dpf      (features saved by dpsim index)\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 typedef struct compare_args {
@@ -111,13 +113,14 @@ static const struct option long_options[] = {
     {"pairs", required_argument, NULL, OPT_PAIRS},
     {"matrix", no_argument, NULL, OPT_MATRIX},
     {"maps", required_argument, NULL, OPT_MAPS},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CLI_HELP_OPTION_END,
 };
 
-/* The single pair's own options. Returns -2 if c is not one, else like model_opts_parse. */
-static int parse_own(compare_args *a, int c, const char *arg)
+/* The single pair's own options (a cli_option_fn). Returns -2 if c is not one, else -1. */
+static int parse_own(void *self, int c, const char *arg, const char *cmd)
 {
+    (void)cmd;
+    compare_args *a = self;
     compare_batch_args *b = &a->batch;
     switch (c) {
     case OPT_PER_LAYER: a->per_layer = 1; return -1;
@@ -201,26 +204,13 @@ static int parse_args(int argc, char **argv, compare_args *a)
     memset(a, 0, sizeof *a);
     model_opts_init(&a->mo);
     batch_opts_init(&a->bo);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, BATCH_SHORT_OPTIONS, long_options, NULL)) != -1) {
-        int rc = model_opts_parse(&a->mo, c, optarg, "compare ");
-        if (rc == -2)
-            rc = batch_opts_parse(&a->bo, c, optarg, "compare ");
-        if (rc == -2)
-            rc = parse_own(a, c, optarg);
-        if (rc == -1)
-            continue;
-        if (rc >= 0)
-            return rc;
-        if (c == 'h') {
-            print_usage(usage, sizeof usage / sizeof usage[0]);
-            return EXIT_OK;
-        }
-        return option_error("compare ", argv);
-    }
-    int rc = choose_mode(a, argc - optind, argv + optind);
+    static const cli_command cmd = {"compare ", usage, BATCH_SHORT_OPTIONS, long_options};
+    const cli_option_group groups[] = {
+        {model_opts_parse, &a->mo}, {batch_opts_parse, &a->bo}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
+    if (rc >= 0)
+        return rc;
+    rc = choose_mode(a, argc - optind, argv + optind);
     if (rc < 0)
         rc = check_form_options(a);
     if (rc >= 0)
@@ -374,8 +364,10 @@ static int write_maps(dpsim_ctx *ctx, const compare_args *args, const float *map
     return EXIT_OK;
 }
 
-static int run(dpsim_ctx *ctx, const compare_args *args)
+/* The single pair (a model_opts_run callback). */
+static int run(dpsim_ctx *ctx, const void *arg)
 {
+    const compare_args *args = arg;
     dpsim_model *model = NULL;
     dpsim_image *a = NULL, *b = NULL;
     dpsim_features *fa = NULL, *fb = NULL;
@@ -454,12 +446,5 @@ int cmd_compare(int argc, char **argv)
         return rc;
     if (args.batch.mode != MODE_SINGLE)
         return compare_batch_run(&args.batch);
-    dpsim_ctx *ctx;
-    if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
-        cli_error("cannot create a context (out of memory)");
-        return EXIT_DATA;
-    }
-    rc = run(ctx, &args);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return model_opts_run(&args.mo, run, &args);
 }

@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model_args.h"
+#include "cli.h"
+#include "cli_options.h"
+#include "model_opts.h"
 #include "progress.h"
 
-static const char usage[] =
+static const char *const usage[] = {
     "usage: dpsim eval 2afc [options] DIR\n"
     "       dpsim eval jnd  [options] DIR\n"
     "       dpsim eval mos  [options] FILE.csv\n"
@@ -31,6 +33,7 @@ static const char usage[] =
     "\n"
     "options:\n"
     MODEL_OPTIONS_HELP
+    MODEL_THREADS_HELP
     "  --csv              print CSV (category,n,score)\n"
     "  --json             print one JSON object\n"
     "  -q, --quiet        no progress bar, no provenance line\n"
@@ -42,47 +45,49 @@ static const char usage[] =
     "  dpsim eval 2afc --lin trained.safetensors --csv dataset/2afc/val > scores.csv\n"
     "  dpsim eval mos --no-lin tid2013.csv\n"
     "\n"
-    "exit status: 0 success, 1 data or I/O error, 2 usage error\n";
+    "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
+};
 
 typedef struct eval_args {
-    model_args m;
+    model_opts m;
     int csv, json, quiet;
     const char *mode, *path;
 } eval_args;
 
-enum { OPT_CSV = 256, OPT_JSON };
+enum { OPT_CSV = OPT_MODEL_END, OPT_JSON };
+
+/* eval's own options (a cli_option_fn). */
+static int parse_own(void *self, int c, const char *arg, const char *cmd)
+{
+    (void)arg;
+    (void)cmd;
+    eval_args *a = self;
+    switch (c) {
+    case OPT_CSV: a->csv = 1; return -1;
+    case OPT_JSON: a->json = 1; return -1;
+    case 'q': a->quiet = 1; return -1;
+    default: return -2;
+    }
+}
 
 static int parse_args(int argc, char **argv, eval_args *a)
 {
     static const struct option long_options[] = {
         MODEL_LONG_OPTIONS,
+        MODEL_THREADS_LONG_OPTION,
         {"csv", no_argument, NULL, OPT_CSV},
         {"json", no_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_HELP_OPTION_END,
     };
+    static const cli_command cmd = {"eval ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);
-    model_args_init(&a->m);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "qh", long_options, NULL)) != -1) {
-        int rc = model_arg(&a->m, c, optarg, "eval ");
-        if (rc >= 0 && rc != 0)
-            return rc;
-        if (rc == -1)
-            continue;
-        switch (c) {
-        case OPT_CSV: a->csv = 1; break;
-        case OPT_JSON: a->json = 1; break;
-        case 'q': a->quiet = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default:
-            return cli_usage_error("eval ", "option '%s' is unknown or needs a value",
-                                   argv[optind - 1]);
-        }
-    }
+    model_opts_init(&a->m);
+    const cli_option_group groups[] = {{model_opts_parse, &a->m}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
+    if (rc >= 0)
+        return rc;
     if (argc - optind != 2)
         return cli_usage_error("eval ", "expected a mode (2afc, jnd, mos) and a path, got %d "
                                "argument%s", argc - optind, argc - optind == 1 ? "" : "s");
@@ -92,7 +97,7 @@ static int parse_args(int argc, char **argv, eval_args *a)
         return cli_usage_error("eval ", "mode '%s': expected 2afc, jnd or mos", a->mode);
     if (a->csv && a->json)
         return cli_usage_error("eval ", "--csv and --json exclude each other");
-    return model_args_finish(&a->m, "eval ");
+    return model_opts_check(&a->m, "eval ");
 }
 
 static void on_progress(void *user, size_t done, size_t total)
@@ -265,20 +270,16 @@ static int eval_mos(const eval_args *a, dpsim_ctx *ctx, const dpsim_model *model
     return rc;
 }
 
+/* Score the dataset or the MOS file (a model_opts_run_model callback). */
+static int run_eval(dpsim_ctx *ctx, const dpsim_model *model, const void *arg)
+{
+    const eval_args *a = arg;
+    return strcmp(a->mode, "mos") == 0 ? eval_mos(a, ctx, model) : eval_dataset(a, ctx, model);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    dpsim_model *model;
-    if ((rc = model_args_load(&a.m, &ctx, &model)) != EXIT_OK)
-        return rc;
-    if (!a.quiet)
-        print_provenance(model);
-    rc = strcmp(a.mode, "mos") == 0 ? eval_mos(&a, ctx, model) : eval_dataset(&a, ctx, model);
-    dpsim_model_free(model);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return rc >= 0 ? rc : model_opts_run_model(&a.m, a.quiet, run_eval, &a);
 }

@@ -10,6 +10,7 @@
 
 #include "batch_opts.h"
 #include "cli.h"
+#include "cli_options.h"
 #include "sources.h"
 
 static const char *const usage[] = {
@@ -41,13 +42,13 @@ static const char *const usage[] = {
     "  dpsim compare --all-pairs --matrix photos.dpf\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 static const struct option long_options[] = {
     MODEL_LONG_OPTIONS,
     BATCH_LONG_OPTIONS,
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CLI_HELP_OPTION_END,
 };
 
 /* Returns -1 to go on, or an exit code. */
@@ -55,23 +56,12 @@ static int parse_args(int argc, char **argv, const char *cmd, model_opts *mo, ba
 {
     model_opts_init(mo);
     batch_opts_init(bo);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, BATCH_SHORT_OPTIONS, long_options, NULL)) != -1) {
-        int rc = model_opts_parse(mo, c, optarg, cmd);
-        if (rc == -2)
-            rc = batch_opts_parse(bo, c, optarg, cmd);
-        if (rc == -1)
-            continue;
-        if (rc >= 0)
-            return rc;
-        if (c == 'h') {
-            print_usage(usage, sizeof usage / sizeof usage[0]);
-            return EXIT_OK;
-        }
-        return option_error(cmd, argv);
-    }
+    const cli_command command = {cmd, usage, BATCH_SHORT_OPTIONS, long_options};
+    const cli_option_group groups[] = {
+        {model_opts_parse, mo}, {batch_opts_parse, bo}, {NULL, NULL}};
+    int rc = cli_parse_options(&command, argc, argv, groups);
+    if (rc >= 0)
+        return rc;
     if (!bo->out_path)
         return cli_usage_error(cmd, "-o FILE is required: where to save the features");
     if (bo->format_given)
@@ -124,9 +114,21 @@ static int run_and_save(dpsim_ctx *ctx, batch *b, const batch_opts *bo)
     return s != DPSIM_OK ? cli_fail(ctx, s, "features") : rc;
 }
 
-static int run(dpsim_ctx *ctx, const model_opts *mo, const batch_opts *bo, int n_inputs,
-               char **inputs)
+typedef struct features_args {
+    model_opts mo;
+    batch_opts bo;
+    int n_inputs;
+    char **inputs;
+} features_args;
+
+/* Extract and save (a model_opts_run callback). */
+static int run(dpsim_ctx *ctx, const void *arg)
 {
+    const features_args *a = arg;
+    const model_opts *mo = &a->mo;
+    const batch_opts *bo = &a->bo;
+    const int n_inputs = a->n_inputs;
+    char **inputs = a->inputs;
     dpsim_model *model = NULL;
     int rc = model_opts_load(ctx, mo, bo->verbose, &model);
     if (rc != EXIT_OK)
@@ -157,19 +159,13 @@ static int run(dpsim_ctx *ctx, const model_opts *mo, const batch_opts *bo, int n
 
 static int features_main(int argc, char **argv, const char *cmd)
 {
-    model_opts mo;
-    batch_opts bo;
-    int rc = parse_args(argc, argv, cmd, &mo, &bo);
+    features_args a;
+    int rc = parse_args(argc, argv, cmd, &a.mo, &a.bo);
     if (rc >= 0)
         return rc;
-    dpsim_ctx *ctx;
-    if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
-        cli_error("cannot create a context (out of memory)");
-        return EXIT_DATA;
-    }
-    rc = run(ctx, &mo, &bo, argc - optind, argv + optind);
-    dpsim_ctx_free(ctx);
-    return rc;
+    a.n_inputs = argc - optind;
+    a.inputs = argv + optind;
+    return model_opts_run(&a.mo, run, &a);
 }
 
 int cmd_features(int argc, char **argv) { return features_main(argc, argv, "features "); }

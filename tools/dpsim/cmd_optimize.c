@@ -14,9 +14,11 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_options.h"
+#include "model_opts.h"
 #include "progress.h"
 
-static const char usage[] =
+static const char *const usage[] = {
     "usage: dpsim optimize --target T.png --out O.png [options]\n"
     "\n"
     "Reconstruct image T by gradient descent on the pixels of a starting image:\n"
@@ -52,34 +54,29 @@ static const char usage[] =
     "  dpsim optimize --target photo.png --method sort --net vgg --out o.png\n"
     "  dpsim optimize --target photo.png --mse --out baseline.png\n"
     "\n"
-    "exit status: 0 success, 1 data or I/O error, 2 usage error\n";
+    "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
+};
 
 typedef struct optimize_args {
-    dpsim_model_options model;
+    model_opts mo;
     const char *target, *out, *init, *csv, *plot;
-    int steps, quiet, mse, norm_flag, net_given, version_given;
+    int steps, quiet, mse;
     double lr;
     unsigned long long seed;
     char csv_default[4096];
 } optimize_args;
 
-enum { OPT_TARGET = 256, OPT_OUT, OPT_INIT, OPT_STEPS, OPT_LR, OPT_SEED, OPT_MSE, OPT_CSV,
-       OPT_PLOT, OPT_NET, OPT_METHOD, OPT_NORM, OPT_NO_NORM, OPT_PIXEL, OPT_VERSION,
-       OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN };
+enum { OPT_TARGET = OPT_MODEL_END, OPT_OUT, OPT_INIT, OPT_STEPS, OPT_LR, OPT_SEED, OPT_MSE,
+       OPT_CSV, OPT_PLOT };
 
 static const struct option long_options[] = {
     {"target", required_argument, NULL, OPT_TARGET}, {"out", required_argument, NULL, OPT_OUT},
     {"init", required_argument, NULL, OPT_INIT},     {"steps", required_argument, NULL, OPT_STEPS},
     {"lr", required_argument, NULL, OPT_LR},         {"seed", required_argument, NULL, OPT_SEED},
     {"mse", no_argument, NULL, OPT_MSE},             {"csv", required_argument, NULL, OPT_CSV},
-    {"plot", required_argument, NULL, OPT_PLOT},     {"net", required_argument, NULL, OPT_NET},
-    {"method", required_argument, NULL, OPT_METHOD}, {"norm", no_argument, NULL, OPT_NORM},
-    {"no-norm", no_argument, NULL, OPT_NO_NORM},     {"pixel-layer", no_argument, NULL, OPT_PIXEL},
-    {"version", required_argument, NULL, OPT_VERSION},
-    {"no-lin", no_argument, NULL, OPT_NO_LIN},       {"taps", required_argument, NULL, OPT_TAPS},
-    {"trunk", required_argument, NULL, OPT_TRUNK},   {"lin", required_argument, NULL, OPT_LIN},
-    {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"plot", required_argument, NULL, OPT_PLOT},     MODEL_LONG_OPTIONS,
+    {"quiet", no_argument, NULL, 'q'},               CLI_HELP_OPTION_END,
 };
 
 static int parse_number(const char *opt, const char *s, double lo, double hi, double *out)
@@ -93,89 +90,47 @@ static int parse_number(const char *opt, const char *s, double lo, double hi, do
     return -1;
 }
 
-/* The metric options shared with dpsim compare. Returns -1 to go on, or an exit code. */
-static int parse_model_option(int c, const char *arg, optimize_args *a)
+/* optimize's own options (a cli_option_fn). */
+static int parse_own(void *self, int c, const char *arg, const char *cmd)
 {
+    optimize_args *a = self;
+    double v = 0.0;
+    int rc;
     switch (c) {
-    case OPT_NET:
-        if (dpsim_net_parse(arg, &a->model.net) != DPSIM_OK)
-            return cli_usage_error("optimize ", "--net '%s': expected squeeze, alex or vgg", arg);
-        a->net_given = 1;
-        break;
-    case OPT_METHOD:
-        if (dpsim_method_parse(arg, &a->model.method) != DPSIM_OK)
-            return cli_usage_error("optimize ", "--method '%s': expected spatial, mean, sort, "
-                                   "spatial+mean, spatial+sort, gram or dists", arg);
-        break;
-    case OPT_NORM:
-    case OPT_NO_NORM:
-        if (a->norm_flag && a->norm_flag != (c == OPT_NORM ? 1 : 2))
-            return cli_usage_error("optimize ", "--norm and --no-norm exclude each other");
-        a->norm_flag = c == OPT_NORM ? 1 : 2;
-        a->model.normalize = c == OPT_NORM;
-        break;
-    case OPT_PIXEL: a->model.pixel_layer = 1; break;
-    case OPT_VERSION:
-        if (strcmp(arg, "0.1") && strcmp(arg, "0.0"))
-            return cli_usage_error("optimize ", "--version '%s': expected 0.1 or 0.0", arg);
-        a->model.version = strcmp(arg, "0.0") == 0 ? DPSIM_LPIPS_V0_0 : DPSIM_LPIPS_V0_1;
-        a->version_given = 1;
-        break;
-    case OPT_NO_LIN: a->model.use_lin = 0; break;
-    case OPT_TAPS:
-        if (!parse_taps(arg, a->model.taps, &a->model.n_taps, DPSIM_MAX_TAPS))
-            return cli_usage_error("optimize ", "--taps '%s': expected a comma-separated list "
-                                   "of layer indices such as 3,8,15", arg);
-        break;
-    case OPT_TRUNK: a->model.trunk_path = arg; break;
-    case OPT_LIN: a->model.lin_path = arg; break;
+    case OPT_TARGET: a->target = arg; return -1;
+    case OPT_OUT: a->out = arg; return -1;
+    case OPT_INIT: a->init = arg; return -1;
+    case OPT_CSV: a->csv = arg; return -1;
+    case OPT_PLOT: a->plot = arg; return -1;
+    case OPT_MSE: a->mse = 1; return -1;
+    case OPT_STEPS:
+        if ((rc = parse_number("--steps", arg, 0, 1000000, &v)) >= 0)
+            return rc;
+        if (v != floor(v))
+            return cli_usage_error(cmd, "--steps '%s': expected a whole number", arg);
+        a->steps = (int)v;
+        return -1;
+    case OPT_LR: return parse_number("--lr", arg, 1e-9, 10.0, &a->lr);
+    case OPT_SEED:
+        if ((rc = parse_number("--seed", arg, 0, 1e15, &v)) < 0)
+            a->seed = (unsigned long long)v;
+        return rc;
+    case 'q': a->quiet = 1; return -1;
+    default: return -2;
     }
-    return -1;
 }
 
 static int parse_args(int argc, char **argv, optimize_args *a)
 {
+    static const cli_command cmd = {"optimize ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);
-    dpsim_model_options_init(&a->model);
+    model_opts_init(&a->mo);
     a->init = "noise";
     a->steps = 200;
     a->lr = 0.01;
     a->seed = 1;
-    optind = 1;
-    opterr = 0;
-    int c, rc = -1;
-    double v = 0.0;
-    while (rc < 0 && (c = getopt_long(argc, argv, "qh", long_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_TARGET: a->target = optarg; break;
-        case OPT_OUT: a->out = optarg; break;
-        case OPT_INIT: a->init = optarg; break;
-        case OPT_CSV: a->csv = optarg; break;
-        case OPT_PLOT: a->plot = optarg; break;
-        case OPT_MSE: a->mse = 1; break;
-        case OPT_STEPS:
-            if ((rc = parse_number("--steps", optarg, 0, 1000000, &v)) < 0)
-                a->steps = (int)v;
-            if (rc < 0 && v != floor(v))
-                rc = cli_usage_error("optimize ", "--steps '%s': expected a whole number",
-                                     optarg);
-            break;
-        case OPT_LR: rc = parse_number("--lr", optarg, 1e-9, 10.0, &a->lr); break;
-        case OPT_SEED:
-            if ((rc = parse_number("--seed", optarg, 0, 1e15, &v)) < 0)
-                a->seed = (unsigned long long)v;
-            break;
-        case 'q': a->quiet = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        case '?':
-            if (optopt)
-                return cli_usage_error("optimize ", "option '-%c' is unknown or needs a value",
-                                       optopt);
-            return cli_usage_error("optimize ", "option '%s' is unknown or needs a value",
-                                   argv[optind - 1]);
-        default: rc = parse_model_option(c, optarg, a); break;
-        }
-    }
+    const cli_option_group groups[] = {{model_opts_parse, &a->mo}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
     if (rc >= 0)
         return rc;
     if (optind < argc)
@@ -183,17 +138,16 @@ static int parse_args(int argc, char **argv, optimize_args *a)
                                "--target and --init)", argv[optind]);
     if (!a->target || !a->out)
         return cli_usage_error("optimize ", "--target FILE and --out FILE.png are required");
-    if (!a->model.use_lin && a->model.lin_path)
-        return cli_usage_error("optimize ", "--lin and --no-lin exclude each other");
-    if (a->model.method == DPSIM_METHOD_DISTS) {
-        if (a->norm_flag || a->model.pixel_layer || a->model.n_taps || a->version_given ||
-            (a->net_given && a->model.net != DPSIM_NET_VGG16))
-            return cli_usage_error("optimize ", "--method dists: VGG-16 with its own taps, "
-                                   "preprocessing and no normalisation; --norm, --no-norm, "
-                                   "--pixel-layer, --taps, --version and other nets do not "
-                                   "apply");
-        a->model.net = DPSIM_NET_VGG16;
-    }
+    /* optimize names every option dists excludes in one message */
+    const model_opts *mo = &a->mo;
+    if (mo->model.method == DPSIM_METHOD_DISTS && (mo->model.use_lin || !mo->model.lin_path) &&
+        (mo->norm_flag || mo->model.pixel_layer || mo->model.n_taps || mo->version_given ||
+         (mo->net_given && mo->model.net != DPSIM_NET_VGG16)))
+        return cli_usage_error("optimize ", "--method dists: VGG-16 with its own taps, "
+                               "preprocessing and no normalisation; --norm, --no-norm, "
+                               "--pixel-layer, --taps, --version and other nets do not apply");
+    if ((rc = model_opts_check(&a->mo, "optimize ")) >= 0)
+        return rc;
     if (!a->csv) {
         size_t len = strlen(a->out);
         const char *dot = strrchr(a->out, '.'), *slash = strrchr(a->out, '/');
@@ -349,8 +303,10 @@ done:
     return rc;
 }
 
-static int run(dpsim_ctx *ctx, const optimize_args *a)
+/* The optimisation (a model_opts_run callback). */
+static int run(dpsim_ctx *ctx, const void *arg)
 {
+    const optimize_args *a = arg;
     dpsim_model *model = NULL;
     dpsim_image *target = NULL;
     dpsim_features *ft = NULL;
@@ -375,10 +331,8 @@ static int run(dpsim_ctx *ctx, const optimize_args *a)
     if ((rc = make_start(ctx, a, target, x)) != EXIT_OK)
         goto done;
     rc = EXIT_DATA;
-    if ((s = dpsim_model_load(ctx, &a->model, &model)) != DPSIM_OK) {
-        cli_fail(ctx, s, "weights");
+    if (model_opts_load(ctx, &a->mo, 0, &model) != EXIT_OK)
         goto done;
-    }
     if ((s = dpsim_extract(ctx, model, target->pixels, target->width, target->height, &ft)) !=
         DPSIM_OK) {
         cli_fail(ctx, s, "target");
@@ -417,14 +371,5 @@ int cmd_optimize(int argc, char **argv)
 {
     optimize_args args;
     int rc = parse_args(argc, argv, &args);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
-        cli_error("cannot create a context (out of memory)");
-        return EXIT_DATA;
-    }
-    rc = run(ctx, &args);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return rc >= 0 ? rc : model_opts_run(&args.mo, run, &args);
 }

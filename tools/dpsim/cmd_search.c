@@ -13,6 +13,7 @@
 
 #include "batch_opts.h"
 #include "cli.h"
+#include "cli_options.h"
 #include "sources.h"
 
 static const char *const usage[] = {
@@ -46,14 +47,14 @@ static const char *const usage[] = {
     "  dpsim search --method mean --no-lin --csv query.jpg photos/\n"
     "\n"
     "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
 };
 
 static const struct option long_options[] = {
     MODEL_LONG_OPTIONS,
     BATCH_LONG_OPTIONS,
     {"k", required_argument, NULL, 'k'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    CLI_HELP_OPTION_END,
 };
 
 typedef struct search_args {
@@ -65,6 +66,19 @@ typedef struct search_args {
     int n_db;
 } search_args;
 
+/* -k N (a cli_option_fn; self is the count). */
+static int parse_k(void *self, int c, const char *arg, const char *cmd)
+{
+    if (c != 'k')
+        return -2;
+    long *k = self;
+    char *end;
+    *k = strtol(arg, &end, 10);
+    if (end == arg || *end || *k < 0)
+        return cli_usage_error(cmd, "--k '%s': expected a count >= 0", arg);
+    return -1;
+}
+
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, search_args *a)
 {
@@ -72,30 +86,12 @@ static int parse_args(int argc, char **argv, search_args *a)
     model_opts_init(&a->mo);
     batch_opts_init(&a->bo);
     a->k = 10;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, BATCH_SHORT_OPTIONS "k:", long_options, NULL)) != -1) {
-        int rc = model_opts_parse(&a->mo, c, optarg, "search ");
-        if (rc == -2)
-            rc = batch_opts_parse(&a->bo, c, optarg, "search ");
-        if (rc == -1)
-            continue;
-        if (rc >= 0)
-            return rc;
-        if (c == 'k') {
-            char *end;
-            a->k = strtol(optarg, &end, 10);
-            if (end == optarg || *end || a->k < 0)
-                return cli_usage_error("search ", "--k '%s': expected a count >= 0", optarg);
-            continue;
-        }
-        if (c == 'h') {
-            print_usage(usage, sizeof usage / sizeof usage[0]);
-            return EXIT_OK;
-        }
-        return option_error("search ", argv);
-    }
+    static const cli_command cmd = {"search ", usage, BATCH_SHORT_OPTIONS "k:", long_options};
+    const cli_option_group groups[] = {
+        {model_opts_parse, &a->mo}, {batch_opts_parse, &a->bo}, {parse_k, &a->k}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
+    if (rc >= 0)
+        return rc;
     if (argc - optind < 2)
         return cli_usage_error("search ", "expected a query and a database (folder, images or "
                                "feature files), got %d argument%s", argc - optind,
@@ -184,8 +180,10 @@ static int render(FILE *fp, const batch *b, const char *prov, const void *arg)
     return EXIT_OK;
 }
 
-static int run(dpsim_ctx *ctx, const search_args *a)
+/* The search (a model_opts_run callback). */
+static int run(dpsim_ctx *ctx, const void *arg)
 {
+    const search_args *a = arg;
     dpsim_model *model = NULL;
     int rc = model_opts_load(ctx, &a->mo, a->bo.verbose, &model);
     if (rc != EXIT_OK)
@@ -210,14 +208,5 @@ int cmd_search(int argc, char **argv)
 {
     search_args a;
     int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
-        cli_error("cannot create a context (out of memory)");
-        return EXIT_DATA;
-    }
-    rc = run(ctx, &a);
-    dpsim_ctx_free(ctx);
-    return rc;
+    return rc >= 0 ? rc : model_opts_run(&a.mo, run, &a);
 }

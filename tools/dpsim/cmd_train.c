@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+#include "cli_options.h"
 #include "progress.h"
 #include "train_args.h"
 
-static const char usage[] =
+static const char *const usage[] = {
     "usage: dpsim train [options] DIR --out W.safetensors\n"
     "\n"
     "Learn the per-channel weights (LPIPS \"lin\") of a comparison method on the BAPPS\n"
@@ -40,58 +42,56 @@ static const char usage[] =
     "  dpsim train --method spatial+mean --seed 3 --out w.safetensors dataset/2afc/train\n"
     "  dpsim eval 2afc --lin squeeze-lin.safetensors dataset/2afc/val\n"
     "\n"
-    "exit status: 0 success, 1 data or I/O error, 2 usage error\n";
+    "exit status: 0 success, 1 data or I/O error, 2 usage error\n",
+    NULL,
+};
 
-enum { OPT_VAL = 256, OPT_CACHE };
+enum { OPT_VAL = OPT_TRAIN_END, OPT_CACHE };
 
 typedef struct cmd_args {
-    model_args m;
+    model_opts m;
     train_args t;
     const char *dir, *val;
     int quiet;
 } cmd_args;
 
+/* train's own options (a cli_option_fn). */
+static int parse_own(void *self, int c, const char *arg, const char *cmd)
+{
+    cmd_args *a = self;
+    char *end;
+    switch (c) {
+    case OPT_VAL: a->val = arg; return -1;
+    case OPT_CACHE:
+        a->t.opt.max_cache_gib = strtod(arg, &end);
+        if (*end || !(a->t.opt.max_cache_gib > 0))
+            return cli_usage_error(cmd, "--cache-gib '%s': expected a number > 0", arg);
+        return -1;
+    case 'q': a->quiet = 1; return -1;
+    default: return -2;
+    }
+}
+
 static int parse_args(int argc, char **argv, cmd_args *a)
 {
     static const struct option long_options[] = {
         MODEL_LONG_OPTIONS,
+        MODEL_THREADS_LONG_OPTION,
         TRAIN_LONG_OPTIONS,
         {"val", required_argument, NULL, OPT_VAL},
         {"cache-gib", required_argument, NULL, OPT_CACHE},
         {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        CLI_HELP_OPTION_END,
     };
+    static const cli_command cmd = {"train ", usage, "qh", long_options};
     memset(a, 0, sizeof *a);
-    model_args_init(&a->m);
+    model_opts_init(&a->m);
     train_args_init(&a->t);
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "qh", long_options, NULL)) != -1) {
-        int rc = model_arg(&a->m, c, optarg, "train ");
-        if (rc == 0)
-            rc = train_arg(&a->t, c, optarg, "train ");
-        if (rc > 0)
-            return rc;
-        if (rc == -1)
-            continue;
-        char *end;
-        switch (c) {
-        case OPT_VAL: a->val = optarg; break;
-        case OPT_CACHE:
-            a->t.opt.max_cache_gib = strtod(optarg, &end);
-            if (*end || !(a->t.opt.max_cache_gib > 0))
-                return cli_usage_error("train ", "--cache-gib '%s': expected a number > 0",
-                                       optarg);
-            break;
-        case 'q': a->quiet = 1; break;
-        case 'h': fputs(usage, stdout); return EXIT_OK;
-        default:
-            return cli_usage_error("train ", "option '%s' is unknown or needs a value",
-                                   argv[optind - 1]);
-        }
-    }
+    const cli_option_group groups[] = {
+        {model_opts_parse, &a->m}, {train_arg, &a->t}, {parse_own, a}, {NULL, NULL}};
+    int rc = cli_parse_options(&cmd, argc, argv, groups);
+    if (rc >= 0)
+        return rc;
     if (argc - optind != 1)
         return cli_usage_error("train ", "expected one dataset folder, got %d arguments",
                                argc - optind);
@@ -103,7 +103,7 @@ static int parse_args(int argc, char **argv, cmd_args *a)
         return cli_usage_error("train ", "--method dists: its alpha/beta are not per-channel "
                                "weights of a sum; train spatial, mean, sort, spatial+mean, "
                                "spatial+sort or gram");
-    int rc = model_args_finish(&a->m, "train ");
+    rc = model_opts_check(&a->m, "train ");
     if (rc < 0)
         rc = train_args_finish(&a->t, "train ");
     if (rc >= 0)
@@ -135,54 +135,54 @@ static void on_epoch(void *user, const dpsim_train_epoch *e)
     epoch_log_line(&st->log, e);
 }
 
-int cmd_train(int argc, char **argv)
+/* Train and write the weights and the log (a model_opts_run_model callback). */
+static int run_train(dpsim_ctx *ctx, const dpsim_model *model, const void *arg)
 {
-    cmd_args a;
-    int rc = parse_args(argc, argv, &a);
-    if (rc >= 0)
-        return rc;
-    dpsim_ctx *ctx;
-    dpsim_model *model;
-    if ((rc = model_args_load(&a.m, &ctx, &model)) != EXIT_OK)
-        return rc;
-    if (!a.quiet)
-        print_provenance(model);
+    const cmd_args *a = arg;
+    int rc = EXIT_OK;
     dpsim_dataset *train = NULL, *val = NULL;
-    dpsim_status s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a.dir, &train);
+    dpsim_status s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a->dir, &train);
     if (s != DPSIM_OK)
-        rc = cli_fail(ctx, s, a.dir);
-    if (rc == EXIT_OK && a.val && (s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a.val, &val)))
-        rc = cli_fail(ctx, s, a.val);
+        rc = cli_fail(ctx, s, a->dir);
+    if (rc == EXIT_OK && a->val &&
+        (s = dpsim_dataset_open(ctx, DPSIM_DATASET_2AFC, a->val, &val)))
+        rc = cli_fail(ctx, s, a->val);
     run_state st;
     memset(&st, 0, sizeof st);
-    st.log.quiet = a.quiet;
+    st.log.quiet = a->quiet;
     dpsim_weights *w = NULL;
     if (rc == EXIT_OK) {
         size_t n = dpsim_dataset_size(train) + (val ? dpsim_dataset_size(val) : 0);
-        progress_start(&st.bar, "triplets", (long)n, a.quiet);
-        s = dpsim_train_2afc(ctx, model, train, val, &a.t.opt, on_epoch, on_progress, &st, &w);
+        progress_start(&st.bar, "triplets", (long)n, a->quiet);
+        s = dpsim_train_2afc(ctx, model, train, val, &a->t.opt, on_epoch, on_progress, &st, &w);
         progress_end(&st.bar);
         if (s != DPSIM_OK)
-            rc = cli_fail(ctx, s, a.dir);
+            rc = cli_fail(ctx, s, a->dir);
     }
     if (rc == EXIT_OK) {
         char summary[1024];
         snprintf(summary, sizeof summary, "dpsim train %s (%zu triplets)%s%s, seed %llu, "
-                 "epochs %d+%d, batch %d, lr %g, dropout %g%s%s", a.dir,
-                 dpsim_dataset_size(train), val ? ", val " : "", val ? a.val : "",
-                 (unsigned long long)a.t.opt.seed, a.t.opt.epochs, a.t.opt.decay_epochs,
-                 a.t.opt.batch, a.t.opt.lr, a.t.opt.dropout, a.t.init ? ", init " : "",
-                 a.t.init ? a.t.init : "");
-        s = dpsim_weights_save(ctx, model, w, a.t.out, summary);
-        rc = s == DPSIM_OK ? epoch_log_write(ctx, &st.log, a.t.log) : cli_fail(ctx, s, a.t.out);
+                 "epochs %d+%d, batch %d, lr %g, dropout %g%s%s", a->dir,
+                 dpsim_dataset_size(train), val ? ", val " : "", val ? a->val : "",
+                 (unsigned long long)a->t.opt.seed, a->t.opt.epochs, a->t.opt.decay_epochs,
+                 a->t.opt.batch, a->t.opt.lr, a->t.opt.dropout, a->t.init ? ", init " : "",
+                 a->t.init ? a->t.init : "");
+        s = dpsim_weights_save(ctx, model, w, a->t.out, summary);
+        rc = s == DPSIM_OK ? epoch_log_write(ctx, &st.log, a->t.log)
+                           : cli_fail(ctx, s, a->t.out);
     }
-    if (rc == EXIT_OK && !a.quiet)
-        fprintf(stderr, "dpsim: wrote %s and %s\n", a.t.out, a.t.log);
+    if (rc == EXIT_OK && !a->quiet)
+        fprintf(stderr, "dpsim: wrote %s and %s\n", a->t.out, a->t.log);
     epoch_log_free(&st.log);
     dpsim_weights_free(w);
     dpsim_dataset_free(train);
     dpsim_dataset_free(val);
-    dpsim_model_free(model);
-    dpsim_ctx_free(ctx);
     return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    cmd_args a;
+    int rc = parse_args(argc, argv, &a);
+    return rc >= 0 ? rc : model_opts_run_model(&a.m, a.quiet, run_train, &a);
 }

@@ -5,6 +5,7 @@
 #include "model_opts.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -13,10 +14,12 @@ void model_opts_init(model_opts *mo)
 {
     memset(mo, 0, sizeof *mo);
     dpsim_model_options_init(&mo->model);
+    dpsim_config_init(&mo->config);
 }
 
-int model_opts_parse(model_opts *mo, int c, const char *arg, const char *cmd)
+int model_opts_parse(void *self, int c, const char *arg, const char *cmd)
 {
+    model_opts *mo = self;
     dpsim_model_options *m = &mo->model;
     switch (c) {
     case OPT_NET:
@@ -54,6 +57,14 @@ int model_opts_parse(model_opts *mo, int c, const char *arg, const char *cmd)
         return -1;
     case OPT_TRUNK: m->trunk_path = arg; return -1;
     case OPT_LIN: m->lin_path = arg; return -1;
+    case OPT_THREADS: {
+        char *end;
+        long n = strtol(arg, &end, 10);
+        if (*arg == '\0' || *end || n < 1 || n > 256)
+            return cli_usage_error(cmd, "--threads '%s': expected a number from 1 to 256", arg);
+        mo->config.n_threads = (int)n;
+        return -1;
+    }
     default: return -2;
     }
 }
@@ -90,19 +101,6 @@ int model_opts_check(model_opts *mo, const char *cmd)
     return -1;
 }
 
-void print_usage(const char *const *parts, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        fputs(parts[i], stdout);
-}
-
-int option_error(const char *cmd, char **argv)
-{
-    if (optopt)
-        return cli_usage_error(cmd, "option '-%c' is unknown or needs a value", optopt);
-    return cli_usage_error(cmd, "option '%s' is unknown or needs a value", argv[optind - 1]);
-}
-
 int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_model **out)
 {
     dpsim_status s = dpsim_model_load(ctx, &mo->model, out);
@@ -114,4 +112,48 @@ int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_mod
             fprintf(stderr, "dpsim: lin %s\n", dpsim_model_weights_path(*out, 1));
     }
     return EXIT_OK;
+}
+
+static int make_context(const model_opts *mo, dpsim_ctx **out)
+{
+    dpsim_status s = dpsim_ctx_create(out, &mo->config);
+    if (s != DPSIM_OK) {
+        cli_error("cannot create a context: %s", dpsim_strerror(s));
+        return EXIT_DATA;
+    }
+    return EXIT_OK;
+}
+
+int model_opts_run(const model_opts *mo, int (*run)(dpsim_ctx *ctx, const void *arg),
+                   const void *arg)
+{
+    dpsim_ctx *ctx;
+    int rc = make_context(mo, &ctx);
+    if (rc != EXIT_OK)
+        return rc;
+    rc = run(ctx, arg);
+    dpsim_ctx_free(ctx);
+    return rc;
+}
+
+int model_opts_run_model(const model_opts *mo, int quiet,
+                         int (*run)(dpsim_ctx *ctx, const dpsim_model *model, const void *arg),
+                         const void *arg)
+{
+    dpsim_ctx *ctx;
+    dpsim_model *model = NULL;
+    int rc = make_context(mo, &ctx);
+    if (rc != EXIT_OK)
+        return rc;
+    if ((rc = model_opts_load(ctx, mo, 0, &model)) == EXIT_OK) {
+        if (!quiet) {
+            char line[1024];
+            dpsim_model_provenance(model, line, sizeof line);
+            fprintf(stderr, "%s\n", line);
+        }
+        rc = run(ctx, model, arg);
+    }
+    dpsim_model_free(model);
+    dpsim_ctx_free(ctx);
+    return rc;
 }

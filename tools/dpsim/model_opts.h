@@ -1,8 +1,9 @@
 /*
  * model_opts.h - the model options every command that extracts features
  * shares (--net, --method, --norm/--no-norm, --pixel-layer, --version,
- * --no-lin, --taps, --trunk, --lin): their getopt table entries, parsing,
- * the method's consistency rules, help text, and loading the model.
+ * --no-lin, --taps, --trunk, --lin, and for some --threads): their getopt
+ * table entries, parsing, the method's consistency rules, help text, and
+ * creating the context and loading the model they describe.
  */
 #ifndef DPSIM_MODEL_OPTS_H
 #define DPSIM_MODEL_OPTS_H
@@ -13,13 +14,14 @@
 
 typedef struct model_opts {
     dpsim_model_options model;
+    dpsim_config config; /* --threads */
     int net_given, version_given;
     int norm_flag; /* 0 none, 1 --norm, 2 --no-norm */
 } model_opts;
 
 /* getopt values of the model options; a command's own options start at OPT_MODEL_END. */
 enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT_METHOD,
-       OPT_NORM, OPT_NO_NORM, OPT_PIXEL, OPT_MODEL_END };
+       OPT_NORM, OPT_NO_NORM, OPT_PIXEL, OPT_THREADS, OPT_MODEL_END };
 
 /* Entries for a struct option table. */
 #define MODEL_LONG_OPTIONS                                                                     \
@@ -33,6 +35,9 @@ enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT
     {"norm", no_argument, NULL, OPT_NORM},                                                     \
     {"no-norm", no_argument, NULL, OPT_NO_NORM},                                               \
     {"pixel-layer", no_argument, NULL, OPT_PIXEL}
+
+/* --threads, for the commands that extract one image at a time (eval, train, adapt). */
+#define MODEL_THREADS_LONG_OPTION {"threads", required_argument, NULL, OPT_THREADS}
 
 /* Help lines for the model options (two-space indent, 80 columns). */
 #define MODEL_OPTIONS_HELP                                                                     \
@@ -48,15 +53,17 @@ enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT
     "  --trunk FILE       network weights (PyTorch .pth or .safetensors) for this run\n"       \
     "  --lin FILE         per-channel weights: an LPIPS lin file (spatial term), DISTS\n"      \
     "                     weights.pt (dists), or a dpsim weights file (doc/WEIGHTS.md)\n"
+#define MODEL_THREADS_HELP                                                                     \
+    "  --threads N        worker threads for feature extraction (results do not change)\n"
 
 void model_opts_init(model_opts *mo);
 
 /**
- * Handle getopt's c if it is a model option.
+ * Handle getopt's c if it is a model option (a cli_option_fn; self is a model_opts).
  * @param cmd the command name with a trailing space ("compare ") for messages
  * @return -2 if c is not a model option, -1 if it was handled, or an exit code.
  */
-int model_opts_parse(model_opts *mo, int c, const char *arg, const char *cmd);
+int model_opts_parse(void *self, int c, const char *arg, const char *cmd);
 
 /**
  * After parsing: the rules between options (--lin with --no-lin, what dists
@@ -67,13 +74,23 @@ int model_opts_check(model_opts *mo, const char *cmd);
 /** 1 if the method has a spatial term (and so a distance map). */
 int method_has_spatial(dpsim_method m);
 
-/** Print a help text kept in parts (ISO C guarantees 4095-byte literals only). */
-void print_usage(const char *const *parts, size_t n);
-
-/** Report getopt's unknown option or missing value (after '?'); returns EXIT_USAGE. */
-int option_error(const char *cmd, char **argv);
-
 /** Load the model, report a failure; with verbose, name the weights files. */
 int model_opts_load(dpsim_ctx *ctx, const model_opts *mo, int verbose, dpsim_model **out);
+
+/**
+ * Run run(ctx, arg) in a context made with the options' settings (--threads),
+ * then free it. @return run's exit code, or EXIT_DATA (reported) without a context.
+ */
+int model_opts_run(const model_opts *mo, int (*run)(dpsim_ctx *ctx, const void *arg),
+                   const void *arg);
+
+/**
+ * Like model_opts_run with the model loaded too: unless quiet, its provenance
+ * line is printed on stderr before run(ctx, model, arg); both freed after.
+ * @return run's exit code, or EXIT_DATA (reported) when no model.
+ */
+int model_opts_run_model(const model_opts *mo, int quiet,
+                         int (*run)(dpsim_ctx *ctx, const dpsim_model *model, const void *arg),
+                         const void *arg);
 
 #endif

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+
 void train_args_init(train_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -34,8 +36,9 @@ static int parse_real(const char *s, double lo, double hi, double *out)
     return 1;
 }
 
-int train_arg(train_args *a, int opt, const char *arg, const char *cmd)
+int train_arg(void *self, int opt, const char *arg, const char *cmd)
 {
+    train_args *a = self;
     long v;
     switch (opt) {
     case TOPT_SEED: {
@@ -69,7 +72,7 @@ int train_arg(train_args *a, int opt, const char *arg, const char *cmd)
     case TOPT_INIT: a->init = arg; return -1;
     case TOPT_LOG: a->log = arg; return -1;
     case TOPT_OUT: a->out = arg; return -1;
-    default: return 0;
+    default: return -2;
     }
 }
 

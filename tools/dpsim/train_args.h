@@ -6,10 +6,11 @@
 #ifndef DPSIM_TRAIN_ARGS_H
 #define DPSIM_TRAIN_ARGS_H
 
-#include "model_args.h"
+#include "model_opts.h"
 
-enum { TOPT_SEED = 768, TOPT_EPOCHS, TOPT_DECAY, TOPT_BATCH, TOPT_LR, TOPT_DROPOUT, TOPT_INIT,
-       TOPT_LOG, TOPT_OUT };
+/* getopt values of the training options; a command's own options start at OPT_TRAIN_END. */
+enum { TOPT_SEED = OPT_MODEL_END, TOPT_EPOCHS, TOPT_DECAY, TOPT_BATCH, TOPT_LR, TOPT_DROPOUT,
+       TOPT_INIT, TOPT_LOG, TOPT_OUT, OPT_TRAIN_END };
 
 #define TRAIN_LONG_OPTIONS                                                                     \
     {"seed", required_argument, NULL, TOPT_SEED},                                              \
@@ -37,8 +38,8 @@ typedef struct train_args {
 } train_args;
 
 void train_args_init(train_args *a);
-/** -1 handled, 0 not a training option, else an exit code. */
-int train_arg(train_args *a, int opt, const char *arg, const char *cmd);
+/** A cli_option_fn (self is a train_args): -2 not a training option, -1 handled, or exit code. */
+int train_arg(void *self, int opt, const char *arg, const char *cmd);
 /** After parsing: --out required; --log defaults to --out's name with .csv. */
 int train_args_finish(train_args *a, const char *cmd);
 
