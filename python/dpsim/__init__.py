@@ -10,6 +10,7 @@ back in the input's layout (float32). See include/dpsim/grad.h for what is diffe
 """
 
 import ctypes
+import os
 
 import numpy as np
 
@@ -112,16 +113,26 @@ class Metric:
     "spatial+sort", "gram", "dists" (implies vgg); version: "0.1" | "0.0";
     lin: learned per-channel weights (False: all ones); normalize: None (the method's
     default), True or False; pixel_layer: add the preprocessed input as a tap;
-    taps: features indices; trunk, lin_path: explicit weight files.
+    taps: features indices; trunk, lin_path: explicit weight files; threads: the
+    library's threads for each extraction and gradient (default: all CPUs; the results
+    are the same bits for any number).
     Not thread-safe: use one Metric per thread.
     """
 
     def __init__(self, net="squeeze", method="spatial", version="0.1", lin=True,
-                 normalize=None, pixel_layer=False, taps=None, trunk=None, lin_path=None):
+                 normalize=None, pixel_layer=False, taps=None, trunk=None, lin_path=None,
+                 threads=None):
         lib = self._lib = _libdpsim()
         self._ctx = ctypes.c_void_p()
         self._model = ctypes.c_void_p()
-        _check(lib, None, lib.dpsim_ctx_create(ctypes.byref(self._ctx), None), "context")
+        config = _lib.Config()
+        _check(lib, None, lib.dpsim_config_init_abi(ctypes.byref(config), _lib.ABI_VERSION),
+               "context settings (library ABI differs from this binding's)")
+        config.n_threads = int(threads) if threads is not None else (os.cpu_count() or 1)
+        if not 1 <= config.n_threads <= 256:
+            raise ValueError("threads: expected 1 to 256, got %r" % threads)
+        _check(lib, None, lib.dpsim_ctx_create(ctypes.byref(self._ctx), ctypes.byref(config)),
+               "context")
         buf = _lib.OptionsBuffer()
         _check(lib, self._ctx, lib.dpsim_model_options_init_abi(ctypes.byref(buf),
                                                                 _lib.ABI_VERSION),

@@ -31,6 +31,11 @@ class ModelOptions(ctypes.Structure):
     ]
 
 
+class Config(ctypes.Structure):
+    """dpsim_config."""
+    _fields_ = [("abi", ctypes.c_uint), ("n_threads", ctypes.c_int)]
+
+
 class OptionsBuffer(ctypes.Union):
     _fields_ = [("opt", ModelOptions), ("_room", ctypes.c_char * 4096)]
 
@@ -71,6 +76,7 @@ def _declare(lib):
         "dpsim_strerror": (ctypes.c_char_p, [I]),
         "dpsim_version_string": (ctypes.c_char_p, []),
         "dpsim_ctx_create": (I, [ctypes.POINTER(P), P]),
+        "dpsim_config_init_abi": (I, [ctypes.POINTER(Config), ctypes.c_uint]),
         "dpsim_ctx_free": (None, [P]),
         "dpsim_ctx_last_error": (ctypes.c_char_p, [P]),
         "dpsim_model_options_init_abi": (I, [ctypes.POINTER(OptionsBuffer), ctypes.c_uint]),

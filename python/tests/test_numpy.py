@@ -154,6 +154,11 @@ def test_layouts_and_api():
     check(gs.shape == A.shape and np.array_equal(gs[0], g2) and dg[0] == d, "gradient_batch")
     # other methods and nets load and differ
     check(dpsim.Metric(method="sort").distance(a, b) != d, "sort equals spatial")
+    # the thread count changes no bit
+    big_a, big_b = grad_image("grad:1:96x80"), grad_image("grad:2:96x80")
+    d1, g1 = dpsim.Metric(threads=1).gradient(big_a, big_b)
+    d3, g3 = dpsim.Metric(threads=3).gradient(big_a, big_b)
+    check(d1 == d3 and np.array_equal(g1, g3), "threads=1 and threads=3 differ")
 
 
 def test_errors():
@@ -175,7 +180,7 @@ def test_errors():
         check(False, "a missing trunk was accepted")
     except dpsim.DpsimError as e:
         check("/nonexistent/trunk.pth" in str(e), "message: %s" % e)
-    for bad in (dict(net="resnet"), dict(method="l1")):
+    for bad in (dict(net="resnet"), dict(method="l1"), dict(threads=0)):
         try:
             dpsim.Metric(**bad)
             check(False, "%r accepted" % bad)

@@ -167,6 +167,15 @@ check "--jobs 3 all-pairs output differs" -- cmp -s "$TMP/j1.json" "$TMP/j3.json
 "$DPSIM" compare -q --per-layer --csv -j 4 "$TMP/A4" "$B" >"$TMP/p4.csv"
 check "--jobs 4 folder pairs output differs" -- cmp -s "$TMP/p1.csv" "$TMP/p4.csv"
 
+# ---- --threads (the library's worker pool): identical output ----
+"$DPSIM" compare -q --all-pairs --json --threads 1 "$A" >"$TMP/t1.json"
+"$DPSIM" compare -q --all-pairs --json --threads 3 -j 1 "$A" >"$TMP/t3.json"
+check "--threads 3 all-pairs output differs" -- cmp -s "$TMP/t1.json" "$TMP/t3.json"
+"$DPSIM" compare --threads 1 "$EX/ref.png" "$EX/blur.png" >"$TMP/s1.txt"
+"$DPSIM" compare --threads 4 "$EX/ref.png" "$EX/blur.png" >"$TMP/s4.txt"
+check "--threads 4 single pair differs" -- cmp -s "$TMP/s1.txt" "$TMP/s4.txt"
+expect 2 "--threads '0'" -- "$DPSIM" compare --threads 0 "$A" "$B"
+
 # ---- manifest ----
 mkdir -p "$TMP/man"
 printf 'a,b\n../A/x.png,../B/x.png\n"../A/sub/z.png","../B/sub/z.png"\n../A/x.png,../A/y.png\n' >"$TMP/man/pairs.csv"

@@ -19,6 +19,7 @@ void batch_init(batch *b, const dpsim_model *model)
     memset(b, 0, sizeof *b);
     b->model = model;
     b->jobs = 1;
+    b->threads = 1;
 }
 
 void batch_free(batch *b)
@@ -291,7 +292,10 @@ static void *worker(void *arg)
 {
     run_state *st = arg;
     dpsim_ctx *ctx = NULL;
-    if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
+    dpsim_config config;
+    dpsim_config_init(&config);
+    config.n_threads = st->b->threads;
+    if (dpsim_ctx_create(&ctx, &config) != DPSIM_OK) {
         pthread_mutex_lock(&st->lock);
         st->fatal = st->stop = 1;
         pthread_cond_broadcast(&st->sunk);

@@ -45,6 +45,7 @@ typedef struct batch {
     size_t n_files;
     /* settings */
     int jobs;              /* worker threads, >= 1 */
+    int threads;           /* the library's threads in each job's extractions, >= 1 */
     int keep_going;        /* 0: stop at the first failure */
     int quiet;             /* no progress bar */
     int per_tap;           /* fill pair.per_tap */

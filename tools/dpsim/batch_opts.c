@@ -67,9 +67,10 @@ int batch_opts_parse(void *self, int c, const char *arg, const char *cmd)
     }
 }
 
-void batch_opts_apply(const batch_opts *bo, batch *b)
+void batch_opts_apply(const batch_opts *bo, const model_opts *mo, batch *b)
 {
     b->jobs = bo->jobs;
+    b->threads = mo->config.n_threads / bo->jobs > 1 ? mo->config.n_threads / bo->jobs : 1;
     b->keep_going = bo->keep_going;
     b->quiet = bo->quiet;
     b->size_w = bo->size_w;

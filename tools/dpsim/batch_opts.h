@@ -52,8 +52,8 @@ void batch_opts_init(batch_opts *bo);
  * -2 if not, -1 if handled, or an exit code.
  */
 int batch_opts_parse(void *self, int c, const char *arg, const char *cmd);
-/** Copy the settings into a batch. */
-void batch_opts_apply(const batch_opts *bo, batch *b);
+/** Copy the settings into a batch: mo's --threads shared among the jobs. */
+void batch_opts_apply(const batch_opts *bo, const model_opts *mo, batch *b);
 
 /** Renders a run's results into fp; returns EXIT_OK or an exit code (reported). */
 typedef int (*batch_render)(FILE *fp, const batch *b, const char *prov, const void *arg);

@@ -46,7 +46,6 @@ static const char *const usage[] = {
     "                     with .report.csv)\n"
     TRAIN_OPTIONS_HELP
     MODEL_OPTIONS_HELP
-    MODEL_THREADS_HELP
     "  -q, --quiet        no epoch lines, no provenance\n"
     "  -h, --help         this help\n"
     "\n"
@@ -136,7 +135,6 @@ static int parse_args(int argc, char **argv, cmd_args *a)
 {
     static const struct option long_options[] = {
         MODEL_LONG_OPTIONS,
-        MODEL_THREADS_LONG_OPTION,
         TRAIN_LONG_OPTIONS,
         {"images", required_argument, NULL, OPT_IMAGES},
         {"ranking", required_argument, NULL, OPT_RANKING},

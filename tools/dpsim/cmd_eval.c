@@ -33,7 +33,6 @@ static const char *const usage[] = {
     "\n"
     "options:\n"
     MODEL_OPTIONS_HELP
-    MODEL_THREADS_HELP
     "  --csv              print CSV (category,n,score)\n"
     "  --json             print one JSON object\n"
     "  -q, --quiet        no progress bar, no provenance line\n"
@@ -75,7 +74,6 @@ static int parse_args(int argc, char **argv, eval_args *a)
 {
     static const struct option long_options[] = {
         MODEL_LONG_OPTIONS,
-        MODEL_THREADS_LONG_OPTION,
         {"csv", no_argument, NULL, OPT_CSV},
         {"json", no_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},

@@ -135,7 +135,7 @@ static int run(dpsim_ctx *ctx, const void *arg)
         return rc;
     batch b;
     batch_init(&b, model);
-    batch_opts_apply(bo, &b);
+    batch_opts_apply(bo, mo, &b);
     for (int i = 0; i < n_inputs && rc == EXIT_OK; i++) {
         size_t first, count;
         rc = source_add(&b, ctx, inputs[i], n_inputs == 1, &first, &count);

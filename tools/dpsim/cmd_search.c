@@ -190,7 +190,7 @@ static int run(dpsim_ctx *ctx, const void *arg)
         return rc;
     batch b;
     batch_init(&b, model);
-    batch_opts_apply(&a->bo, &b);
+    batch_opts_apply(&a->bo, &a->mo, &b);
     rc = source_add_one_vs_many(&b, ctx, "query", a->query, a->db, a->n_db);
     const int built = rc == EXIT_OK;
     if (built)

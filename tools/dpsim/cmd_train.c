@@ -76,7 +76,6 @@ static int parse_args(int argc, char **argv, cmd_args *a)
 {
     static const struct option long_options[] = {
         MODEL_LONG_OPTIONS,
-        MODEL_THREADS_LONG_OPTION,
         TRAIN_LONG_OPTIONS,
         {"val", required_argument, NULL, OPT_VAL},
         {"cache-gib", required_argument, NULL, OPT_CACHE},

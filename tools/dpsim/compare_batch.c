@@ -80,7 +80,7 @@ static int render(FILE *fp, const batch *b, const char *prov, const void *arg)
 int compare_batch_run(const compare_batch_args *a)
 {
     dpsim_ctx *ctx;
-    if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK) {
+    if (dpsim_ctx_create(&ctx, &a->mo->config) != DPSIM_OK) {
         cli_error("cannot create a context (out of memory)");
         return EXIT_DATA;
     }
@@ -93,7 +93,7 @@ int compare_batch_run(const compare_batch_args *a)
         rc = make_maps_dir(a->maps_dir);
     if (rc == EXIT_OK) {
         batch_init(&b, model);
-        batch_opts_apply(a->bo, &b);
+        batch_opts_apply(a->bo, a->mo, &b);
         b.per_tap = a->per_layer;
         b.maps_dir = a->maps_dir;
         rc = build(&b, ctx, a, &unmatched);

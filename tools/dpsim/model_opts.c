@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -15,6 +16,8 @@ void model_opts_init(model_opts *mo)
     memset(mo, 0, sizeof *mo);
     dpsim_model_options_init(&mo->model);
     dpsim_config_init(&mo->config);
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN); /* results do not depend on it */
+    mo->config.n_threads = cpus < 1 ? 1 : cpus > 256 ? 256 : (int)cpus;
 }
 
 int model_opts_parse(void *self, int c, const char *arg, const char *cmd)

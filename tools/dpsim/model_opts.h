@@ -1,7 +1,7 @@
 /*
  * model_opts.h - the model options every command that extracts features
  * shares (--net, --method, --norm/--no-norm, --pixel-layer, --version,
- * --no-lin, --taps, --trunk, --lin, and for some --threads): their getopt
+ * --no-lin, --taps, --trunk, --lin, --threads): their getopt
  * table entries, parsing, the method's consistency rules, help text, and
  * creating the context and loading the model they describe.
  */
@@ -14,7 +14,7 @@
 
 typedef struct model_opts {
     dpsim_model_options model;
-    dpsim_config config; /* --threads */
+    dpsim_config config; /* --threads (default: the online CPUs) */
     int net_given, version_given;
     int norm_flag; /* 0 none, 1 --norm, 2 --no-norm */
 } model_opts;
@@ -34,10 +34,8 @@ enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT
     {"method", required_argument, NULL, OPT_METHOD},                                           \
     {"norm", no_argument, NULL, OPT_NORM},                                                     \
     {"no-norm", no_argument, NULL, OPT_NO_NORM},                                               \
-    {"pixel-layer", no_argument, NULL, OPT_PIXEL}
-
-/* --threads, for the commands that extract one image at a time (eval, train, adapt). */
-#define MODEL_THREADS_LONG_OPTION {"threads", required_argument, NULL, OPT_THREADS}
+    {"pixel-layer", no_argument, NULL, OPT_PIXEL},                                             \
+    {"threads", required_argument, NULL, OPT_THREADS}
 
 /* Help lines for the model options (two-space indent, 80 columns). */
 #define MODEL_OPTIONS_HELP                                                                     \
@@ -52,9 +50,9 @@ enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT
     "  --taps LIST        `features` indices to compare, e.g. 3,8,15 (default: LPIPS taps)\n"  \
     "  --trunk FILE       network weights (PyTorch .pth or .safetensors) for this run\n"       \
     "  --lin FILE         per-channel weights: an LPIPS lin file (spatial term), DISTS\n"      \
-    "                     weights.pt (dists), or a dpsim weights file (doc/WEIGHTS.md)\n"
-#define MODEL_THREADS_HELP                                                                     \
-    "  --threads N        worker threads for feature extraction (results do not change)\n"
+    "                     weights.pt (dists), or a dpsim weights file (doc/WEIGHTS.md)\n"   \
+    "  --threads N        threads for each extraction (default: all CPUs; with --jobs J,\n"   \
+    "                     N / J each); results are the same bits for any N\n"
 
 void model_opts_init(model_opts *mo);
 
