@@ -10,7 +10,8 @@ Every distance both sides print is checked to agree within 1e-5 relative.
 Cases: the whole process on one pair (CLI); forward pairs, one pair at a time and batched, per
 net and size; forward + backward (the gradient to the first image); a 2AFC evaluation and all
 pairs of a set of images, both on generated 64x64 images. Forward cases also give dpsim's
-GFLOP/s against the fp32 peak that bench/peak_flops measures.
+GFLOP/s against the fp32 peak that bench/peak_flops measures. Peak RSS of every process is
+taken by bench/rss_run.
 
 Usage: /usr/bin/python3 bench/run.py [--build build] [--reps 3] [--quick]
 """
@@ -219,10 +220,13 @@ class Bench:
                     side["times"].append(value(wall * 1e3, out))
         return sides
 
-    def c_trunk(self, net, flag):
-        """dpsim's trunk argument for net: [flag, file], or [] for the real SqueezeNet."""
+    def c_trunk(self, net, flag=None):
+        """dpsim's trunk argument for net ([flag, file], or [file] without a flag); [] for
+        SqueezeNet, whose real weights dpsim finds in $DPSIM_WEIGHTS."""
         path = self.trunk_file[net]
-        return ([flag] if flag else []) + [path] if path else []
+        if not path:
+            return []
+        return [flag, path] if flag else [path]
 
     def units(self, gflop_per_unit):
         return 1 if self.quick else max(1, min(20, int(UNIT_GFLOP / gflop_per_unit)))
@@ -247,10 +251,10 @@ def whole_process(b, net):
 def pairs(b, net, n, batch, grad):
     """bench_pairs vs torch_pairs: forward (or forward + backward) in units of batch pairs."""
     flops = 2 * conv_flops(net, n)  # both images of a pair
-    units = b.units(flops * batch * (2 if grad else 1) / 1e9)
+    units = b.units(flops * batch * (2 if grad else 1) / 1e9)  # backward ~ twice a forward
     opts = ["-g"] if grad else []
     c_cmd = [b.pairs_bin, "-t", str(THREADS), "-b", str(batch)] + opts + \
-        [net, str(n), str(units)] + b.c_trunk(net, None)
+        [net, str(n), str(units)] + b.c_trunk(net)
     t_cmd = [PY, TORCH_PAIRS, net, str(n), str(units), "--trunk", b.trunk_spec[net],
              "--threads", str(THREADS), "--batch", str(batch)] + (["--grad"] if grad else [])
     sides = b.ab([c_cmd, t_cmd], json_ms, warmup=0)
@@ -274,8 +278,9 @@ def two_afc(b):
     t_out = json.loads(sides[1]["out"])
     if abs(c_score - t_out["score"]) > 0.005 + 1e-9:  # dpsim prints 2 decimals
         raise RuntimeError("2AFC score: dpsim %.2f vs PyTorch %.4f" % (c_score, t_out["score"]))
-    check_agree("2AFC distances", dpsim_csv_distances(b, ["--pairs", os.path.join(cat, "pairs.csv")]),
-                t_out["distances"])
+    check_cmd = [b.dpsim, "compare", "--csv", "-q", "--net", net, "--pairs",
+                 os.path.join(cat, "pairs.csv")]  # untimed: eval prints no distances
+    check_agree("2AFC distances", csv_distances(b.run(check_cmd)[2]), t_out["distances"])
     case = "2AFC, %d triplets %dx%d, whole process (dpsim eval)" % (count, n, n)
     return make_row(("2afc", net), case, net, "triplet", sides, (1, THREADS))
 
@@ -285,8 +290,7 @@ def all_pairs(b):
     count, n, net = b.cfg["set_images"], b.cfg["set_size"], "squeeze"
     folder = os.path.join(b.tmp, "set")
     make_set(folder, count, n)
-    c_args = ["--all-pairs", folder]
-    c_cmd = [b.dpsim, "compare", "--csv", "-q", "--net", net] + c_args
+    c_cmd = [b.dpsim, "compare", "--csv", "-q", "--net", net, "--all-pairs", folder]
     t_cmd = [PY, TORCH_SETS, "all-pairs", folder, net, "--threads", str(THREADS)]
     sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1)
     check_agree("all pairs", csv_distances(sides[0]["out"]), json.loads(sides[1]["out"])["distances"])
@@ -297,11 +301,6 @@ def all_pairs(b):
 
 def csv_distances(text):
     return [float(r["distance"]) for r in csv.DictReader(text.splitlines())]
-
-
-def dpsim_csv_distances(b, args):
-    """Distances of an untimed `dpsim compare --csv` batch run (for the agreement check)."""
-    return csv_distances(b.run([b.dpsim, "compare", "--csv", "-q"] + args)[2])
 
 
 def all_cases(b):
@@ -360,10 +359,6 @@ def torch_build():
 # ----------------------------------------------------------------------------------------
 # Targets
 
-def row_at(rows, key):
-    return next((r for r in rows if r["key"] == key), None)
-
-
 def ratio(r):
     return r["t"][0] / r["c"][0]
 
@@ -372,42 +367,60 @@ def gflops(r):
     return r["flops"] / (r["c"][0] / 1e3) / 1e9
 
 
+def rate(ms):
+    return 1e3 / ms
+
+
+def speed_target(need):
+    """A target on the ratio: (figure, met) of a row."""
+    def judge(r, peak):
+        return ("%.2fx (%.3g vs %.3g %ss/s)" % (ratio(r), rate(r["c"][0]), rate(r["t"][0]),
+                                                  r["unit"]), ratio(r) >= need)
+    return judge
+
+
+def peak_target(share):
+    """A target on dpsim's GFLOP/s as a share of the peak on as many threads."""
+    def judge(r, peak):
+        got = gflops(r) / peak["gflops_%dt" % r["threads"][0]]
+        return "%.1f GFLOP/s = %.0f%% of peak" % (gflops(r), 100 * got), got >= share
+    return judge
+
+
+def batch_of(cfg, n):
+    return cfg["batch"].get(n, FULL["batch"][n])
+
+
+def targets(cfg):
+    """[(target, row key, judge)]: the issue's targets."""
+    out = [("whole process >= 50x", ("whole", net), speed_target(50)) for net in NETS]
+    out += [("64x64 batched forward >= 2x", ("fwd", net, 64, batch_of(cfg, 64)), speed_target(2))
+            for net in NETS]
+    out.append(("2AFC >= 3x", ("2afc", "squeeze"), speed_target(3)))
+    out += [("%dx%d forward >= 1.3x" % (n, n), ("fwd", net, n, batch), speed_target(1.3))
+            for n in (256, 512) for net in NETS for batch in (1, batch_of(cfg, n))]
+    out += [(">= 80%% of peak on large convolutions (VGG-16 %dx%d, whole forward: a lower"
+             " bound)" % (n, n), ("fwd", "vgg", n, batch), peak_target(0.8))
+            for n in (256, 512) for batch in (1, batch_of(cfg, n))]
+    out += [("forward + backward 256x256 >= 1.3x", ("grad", net, 256, 1), speed_target(1.3))
+            for net in NETS]
+    out.append(("all pairs of 64 images >= 20x", ("allpairs", "squeeze"), speed_target(20)))
+    return out
+
+
 def target_rows(rows, cfg, peak):
-    """[(target, case, measured, status)] against the issue's targets."""
+    """[(target, case, measured, status)]: each target judged on its row, then peak RSS."""
     out = []
-
-    def speed(name, key, need):
-        r = row_at(rows, key)
+    for name, key, judge in targets(cfg):
+        r = next((r for r in rows if r["key"] == key), None)
         if r is None:
-            out.append((name, "-", "not measured", "not measured"))
-        else:
-            out.append((name, "%s, %s" % (r["case"], r["net"]), "%.2fx" % ratio(r),
-                        "met" if ratio(r) >= need else "NOT MET"))
-
-    for net in NETS:
-        speed("whole process >= 50x", ("whole", net), 50)
-    for net in NETS:
-        speed("64x64 batched forward >= 2x", ("fwd", net, 64, cfg["batch"].get(64)), 2)
-    speed("2AFC >= 3x", ("2afc", "squeeze"), 3)
-    for n in (256, 512):
-        for net in NETS:
-            for batch in (1, cfg["batch"].get(n)):
-                speed("%dx%d forward >= 1.3x" % (n, n), ("fwd", net, n, batch), 1.3)
-    for n in (256, 512):
-        r = row_at(rows, ("fwd", "vgg", n, 1))
-        name = ">= 80% of peak on large convolutions (VGG-16 whole forward: a lower bound)"
-        if r is None:
-            out.append((name, "-", "not measured", "not measured"))
-        else:
-            share = gflops(r) / peak["gflops_2t"]
-            out.append((name, "%s, vgg" % r["case"], "%.1f GFLOP/s = %.0f%%" % (gflops(r), 100 * share),
-                        "met" if share >= 0.8 else "NOT MET"))
-    for net in NETS:
-        speed("forward + backward 256x256 >= 1.3x", ("grad", net, 256, 1), 1.3)
-    speed("all pairs of 64 images >= 20x", ("allpairs", "squeeze"), 20)
+            out.append((name, " ".join(map(str, key)), "not measured", "not measured"))
+            continue
+        figure, met = judge(r, peak)
+        out.append((name, "%s, %s" % (r["case"], r["net"]), figure, "met" if met else "NOT MET"))
     worst = max(rows, key=lambda r: r["c_rss"] / r["t_rss"])
     share = worst["c_rss"] / worst["t_rss"]
-    out.append(("peak RSS <= 1/4 of PyTorch's (largest dpsim/PyTorch ratio of all cases)",
+    out.append(("peak RSS <= 1/4 of PyTorch's (the largest dpsim / PyTorch ratio of all cases)",
                 "%s, %s" % (worst["case"], worst["net"]), "%.3f" % share,
                 "met" if share <= 0.25 else "NOT MET"))
     return out
@@ -416,18 +429,22 @@ def target_rows(rows, cfg, peak):
 # ----------------------------------------------------------------------------------------
 # Report
 
+def fmt(x):
+    return "%.0f" % x if x >= 100 else "%.3g" % x
+
+
 def fmt_ms(s):
-    return "%.3g [%.3g, %.3g]" % s
+    return "%s [%s, %s]" % tuple(map(fmt, s))
 
 
 def case_line(r, peak):
     perf = "- | -"
     if r["flops"]:
         perf = "%.1f | %.0f%%" % (gflops(r), 100 * gflops(r) / peak["gflops_%dt" % r["threads"][0]])
-    return "| %s | %s | %s | %d / %d | %s | %s | %.2f | %s | %.0f MB | %.0f MB | %.3f |" % (
+    return "| %s | %s | %s | %d / %d | %s | %s | %s / %s | %.2f | %s | %.0f MB | %.0f MB | %.3f |" % (
         r["case"], r["net"], r["unit"], r["threads"][0], r["threads"][1], fmt_ms(r["c"]),
-        fmt_ms(r["t"]), ratio(r), perf, r["c_rss"] / 1024, r["t_rss"] / 1024,
-        r["c_rss"] / r["t_rss"])
+        fmt_ms(r["t"]), fmt(rate(r["c"][0])), fmt(rate(r["t"][0])), ratio(r), perf,
+        r["c_rss"] / 1024, r["t_rss"] / 1024, r["c_rss"] / r["t_rss"])
 
 
 def report(args, b, rows, peak, load, elapsed):
@@ -449,7 +466,7 @@ def report(args, b, rows, peak, load, elapsed):
         " real weights; AlexNet, VGG-16: the random:1 trunk of doc/VECTORS.md); every distance"
         " both print agrees within %g relative (2AFC: the score, and the distances of its pairs"
         " from an untimed `dpsim compare --pairs`)." % TOLERANCE,
-        "- %d alternating repetitions per case. Times are ms per unit, median [min, max] over the"
+        "- Repetitions per case: %d, alternating dpsim and PyTorch. Times are ms per unit, median [min, max] over the"
         " repetitions; in-process cases (bench_pairs, torch_pairs.py) take the median over the"
         " timed units of a run after one untimed unit, whole-process cases divide the wall time"
         " and run each side once untimed first. Ratio = PyTorch / dpsim time (> 1: dpsim is"
@@ -457,9 +474,10 @@ def report(args, b, rows, peak, load, elapsed):
         " per dpsim median time; %% of peak against the peak on as many threads. RSS: peak"
         " resident set of the process (wait4), ratio dpsim / PyTorch." % b.reps,
         "",
-        "| case | net | unit | threads dpsim / PyTorch | dpsim ms | PyTorch ms | ratio |"
-        " dpsim GFLOP/s | % of peak | dpsim RSS | PyTorch RSS | RSS ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| case | net | unit | threads dpsim / PyTorch | dpsim ms | PyTorch ms |"
+        " units/s dpsim / PyTorch | ratio | dpsim GFLOP/s | % of peak | dpsim RSS | PyTorch RSS |"
+        " RSS ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [case_line(r, peak) for r in rows]
     lines += ["", "## Targets", "", "| target | case | measured | status |", "|---|---|---|---|"]
