@@ -3,11 +3,11 @@
  * is loaded once, then each pair is two extractions and one comparison, or
  * with -g one dpsim_gradient (forward of both images, backward to image a).
  * Pairs are timed in units of BATCH pairs (pair i of a unit: images seeded
- * 2i+1 and 2i+2), after one untimed warm-up unit.
+ * 2i+1 and 2i+2), after WARMUP untimed units (default 1).
  * Prints one JSON line: ms per pair (median, min and max over the timed
  * units, divided by BATCH), load time, peak RSS, the distances of the last
  * unit.
- * Usage: bench_pairs [-t THREADS] [-b BATCH] [-g] NET SIZE UNITS [TRUNK_FILE]
+ * Usage: bench_pairs [-t THREADS] [-b BATCH] [-w WARMUP] [-g] NET SIZE UNITS [TRUNK_FILE]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -21,7 +21,7 @@
 #include <dpsim/dpsim.h>
 
 typedef struct {
-    int threads, batch, grad, n, units;
+    int threads, batch, warmup, grad, n, units;
     const char *net, *trunk;
 } args;
 
@@ -56,18 +56,20 @@ static void make_image(float *px, int n, uint32_t seed)
 
 static int parse_args(int argc, char **argv, args *a)
 {
-    *a = (args){.threads = 1, .batch = 1};
-    for (int c; (c = getopt(argc, argv, "t:b:g")) != -1;) {
+    *a = (args){.threads = 1, .batch = 1, .warmup = 1};
+    for (int c; (c = getopt(argc, argv, "t:b:w:g")) != -1;) {
         if (c == 't')
             a->threads = atoi(optarg);
         else if (c == 'b')
             a->batch = atoi(optarg);
+        else if (c == 'w')
+            a->warmup = atoi(optarg);
         else if (c == 'g')
             a->grad = 1;
         else
             return 0;
     }
-    if (argc - optind < 3 || a->threads < 1 || a->batch < 1)
+    if (argc - optind < 3 || a->threads < 1 || a->batch < 1 || a->warmup < 0)
         return 0;
     a->net = argv[optind];
     a->n = atoi(argv[optind + 1]);
@@ -95,7 +97,8 @@ int main(int argc, char **argv)
 {
     args a;
     if (!parse_args(argc, argv, &a)) {
-        fprintf(stderr, "usage: %s [-t THREADS] [-b BATCH] [-g] NET SIZE UNITS [TRUNK_FILE]\n",
+        fprintf(stderr, "usage: %s [-t THREADS] [-b BATCH] [-w WARMUP] [-g] NET SIZE UNITS "
+                "[TRUNK_FILE]\n",
                 argv[0]);
         return 2;
     }
@@ -120,13 +123,13 @@ int main(int argc, char **argv)
     size_t px = (size_t)3 * a.n * a.n;
     float *img = malloc(2 * a.batch * px * sizeof *img);
     float *grad = a.grad ? malloc(px * sizeof *grad) : NULL;
-    double *times = malloc((size_t)(a.units + 1) * sizeof *times);
+    double *times = malloc((size_t)a.units * sizeof *times);
     double *d = calloc((size_t)a.batch, sizeof *d);
     if (!img || (a.grad && !grad) || !times || !d)
         return 1;
     for (int i = 0; i < 2 * a.batch; i++)
         make_image(img + i * px, a.n, (uint32_t)i + 1);
-    for (int u = 0; u <= a.units; u++) { /* unit 0 is the warm-up */
+    for (int u = -a.warmup; u < a.units; u++) { /* u < 0: warm-up */
         t0 = now_ms();
         for (int i = 0; i < a.batch; i++)
             if (!run_pair(ctx, model, img + 2 * i * px, img + (2 * i + 1) * px, a.n, grad,
@@ -134,14 +137,15 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s\n", dpsim_ctx_last_error(ctx));
                 return 1;
             }
-        times[u] = (now_ms() - t0) / a.batch;
+        if (u >= 0)
+            times[u] = (now_ms() - t0) / a.batch;
     }
-    qsort(times + 1, (size_t)a.units, sizeof *times, cmp_double);
+    qsort(times, (size_t)a.units, sizeof *times, cmp_double);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"ms_per_pair\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"load_ms\": %.2f, "
            "\"peak_rss_kb\": %ld, \"distances\": [",
-           times[1 + a.units / 2], times[1], times[a.units], load_ms, ru.ru_maxrss);
+           times[a.units / 2], times[0], times[a.units - 1], load_ms, ru.ru_maxrss);
     for (int i = 0; i < a.batch; i++)
         printf("%s%.9g", i ? ", " : "", d[i]);
     printf("]}\n");

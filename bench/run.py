@@ -45,7 +45,8 @@ TORCH_SETS = os.path.join(HERE, "torch_sets.py")
 NETS = ("squeeze", "alex", "vgg")
 THREADS = 2          # dpsim's pool (bench_pairs) and PyTorch's intra-op threads
 TOLERANCE = 1e-5     # relative agreement of every distance pair
-UNIT_GFLOP = 40      # forward cases: timed units per run ~ this many GFLOP, 1 to 20 units
+UNIT_GFLOP = 40      # in-process cases: timed units per run ~ this many GFLOP, 1 to 20 units
+HEAVY_GFLOP = 200    # units this large (seconds each) run without an untimed unit before them
 
 FULL = {"sizes": [64, 256, 512, 1024], "batch": {64: 8, 256: 4, 512: 2, 1024: 2},
         "grad_size": 256, "triplets": 256, "set_images": 64, "set_size": 64}
@@ -251,12 +252,13 @@ def whole_process(b, net):
 def pairs(b, net, n, batch, grad):
     """bench_pairs vs torch_pairs: forward (or forward + backward) in units of batch pairs."""
     flops = 2 * conv_flops(net, n)  # both images of a pair
-    units = b.units(flops * batch * (2 if grad else 1) / 1e9)  # backward ~ twice a forward
-    opts = ["-g"] if grad else []
-    c_cmd = [b.pairs_bin, "-t", str(THREADS), "-b", str(batch)] + opts + \
-        [net, str(n), str(units)] + b.c_trunk(net)
+    gflop = flops * batch * (2 if grad else 1) / 1e9  # a unit's; backward ~ twice a forward
+    units, warmup = b.units(gflop), str(int(b.quick or gflop < HEAVY_GFLOP))
+    c_cmd = [b.pairs_bin, "-t", str(THREADS), "-b", str(batch), "-w", warmup] + \
+        (["-g"] if grad else []) + [net, str(n), str(units)] + b.c_trunk(net)
     t_cmd = [PY, TORCH_PAIRS, net, str(n), str(units), "--trunk", b.trunk_spec[net],
-             "--threads", str(THREADS), "--batch", str(batch)] + (["--grad"] if grad else [])
+             "--threads", str(THREADS), "--batch", str(batch), "--warmup", warmup] + \
+        (["--grad"] if grad else [])
     sides = b.ab([c_cmd, t_cmd], json_ms, warmup=0)
     kind = "forward + backward" if grad else "forward"
     how = "one pair per call" if batch == 1 else "batches of %d pairs" % batch
@@ -466,13 +468,17 @@ def report(args, b, rows, peak, load, elapsed):
         " real weights; AlexNet, VGG-16: the random:1 trunk of doc/VECTORS.md); every distance"
         " both print agrees within %g relative (2AFC: the score, and the distances of its pairs"
         " from an untimed `dpsim compare --pairs`)." % TOLERANCE,
-        "- Repetitions per case: %d, alternating dpsim and PyTorch. Times are ms per unit, median [min, max] over the"
-        " repetitions; in-process cases (bench_pairs, torch_pairs.py) take the median over the"
-        " timed units of a run after one untimed unit, whole-process cases divide the wall time"
-        " and run each side once untimed first. Ratio = PyTorch / dpsim time (> 1: dpsim is"
-        " faster). GFLOP/s: convolution FLOPs up to the last LPIPS tap, both images of a pair,"
-        " per dpsim median time; %% of peak against the peak on as many threads. RSS: peak"
-        " resident set of the process (wait4), ratio dpsim / PyTorch." % b.reps,
+        "- Each case runs %d times, alternating dpsim and PyTorch; times are ms per unit (pair,"
+        " triplet or run), median [min, max] over those runs. Ratio = PyTorch / dpsim time"
+        " (> 1: dpsim is faster)." % b.reps,
+        "- In-process cases (bench_pairs, torch_pairs.py: model loaded once) time units of"
+        " one pair or one batch, the batch's time divided by its pairs, and take each run's"
+        " median unit; one untimed unit comes first, except for units of %d GFLOP or more,"
+        " which take seconds. Whole-process cases time the process (start, model load, image"
+        " decoding included) and run each side once untimed first." % HEAVY_GFLOP,
+        "- GFLOP/s: the convolution FLOPs up to the last LPIPS tap, both images of a pair, per"
+        " dpsim's median time; % of peak: against the peak on as many threads. RSS: the peak"
+        " resident set of the process (wait4 in bench/rss_run); RSS ratio = dpsim / PyTorch.",
         "",
         "| case | net | unit | threads dpsim / PyTorch | dpsim ms | PyTorch ms |"
         " units/s dpsim / PyTorch | ratio | dpsim GFLOP/s | % of peak | dpsim RSS | PyTorch RSS |"

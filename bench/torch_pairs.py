@@ -3,11 +3,11 @@
 arithmetic on torchvision) on pairs of generated images, model built once.
 
 Pairs are timed in units of BATCH pairs, run as one call on (BATCH,3,n,n) tensors (pair i:
-images seeded 2i+1 and 2i+2, as in bench_pairs.c), after one untimed warm-up unit. With
+images seeded 2i+1 and 2i+2, as in bench_pairs.c), after WARMUP untimed units. With
 --grad each unit is the forward pass and the backward pass of the distances' sum to the
 first images. Prints one JSON line like bench_pairs.
 Usage: torch_pairs.py NET SIZE UNITS [--trunk real|random:SEED] [--threads 2] [--batch 1]
-       [--grad]   (trunk default: real for squeeze, random:1 otherwise)
+       [--warmup 1] [--grad]   (trunk default: real for squeeze, random:1 otherwise)
 """
 import argparse
 import json
@@ -55,6 +55,7 @@ def main():
     ap.add_argument("--trunk")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--grad", action="store_true")
     args = ap.parse_args()
     trunk = args.trunk or ("real" if args.net == "squeeze" else "random:1")
@@ -65,11 +66,11 @@ def main():
     a = torch.cat([make_image(args.size, 2 * i + 1) for i in range(args.batch)])
     b = torch.cat([make_image(args.size, 2 * i + 2) for i in range(args.batch)])
     times = []
-    for _ in range(args.units + 1):  # unit 0 is the warm-up
+    for _ in range(args.warmup + args.units):
         t0 = time.perf_counter()
         d = run_unit(model, a, b, args.grad)
         times.append((time.perf_counter() - t0) * 1e3 / args.batch)
-    timed = sorted(times[1:])
+    timed = sorted(times[args.warmup:])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"ms_per_pair": timed[len(timed) // 2], "min_ms": timed[0],
                       "max_ms": timed[-1], "load_ms": load_ms, "peak_rss_kb": rss,
