@@ -69,7 +69,8 @@ def json_ms(wall_ms, out):
 def check_agree(label, dpsim, torch_):
     """Raise unless the two lists of distances agree pairwise within TOLERANCE (relative)."""
     if len(dpsim) != len(torch_) or not dpsim:
-        raise RuntimeError("%s: %d dpsim distances vs %d PyTorch" % (label, len(dpsim), len(torch_)))
+        raise RuntimeError("%s: %d dpsim distances vs %d PyTorch"
+                           % (label, len(dpsim), len(torch_)))
     for c, t in zip(dpsim, torch_):
         if abs(c - t) > TOLERANCE * max(abs(t), 1e-30):
             raise RuntimeError("%s: dpsim %.9g vs PyTorch %.9g" % (label, c, t))
@@ -97,7 +98,8 @@ def features(net):
 
 def conv_cost(conv, h, w):
     """(FLOPs, Ho, Wo) of a Conv2d on an h x w input: 2 * Cout * Cin/groups * kh * kw * Ho * Wo."""
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = conv.kernel_size, conv.stride, conv.padding, conv.dilation
+    (kh, kw), (sh, sw) = conv.kernel_size, conv.stride
+    (ph, pw), (dh, dw) = conv.padding, conv.dilation
     ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
     return 2 * conv.out_channels * conv.in_channels // conv.groups * kh * kw * ho * wo, ho, wo
@@ -149,7 +151,8 @@ def write_safetensors(path, state):
 
 
 def noisy(img, rng, amp):
-    return np.clip(img.astype(np.int16) + rng.integers(-amp, amp + 1, img.shape), 0, 255).astype(np.uint8)
+    noise = rng.integers(-amp, amp + 1, img.shape)
+    return np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
 def make_2afc(cat, count, n):
@@ -162,7 +165,8 @@ def make_2afc(cat, count, n):
         for i in range(count):
             name = "%04d" % i
             ref = lpips_ref.gen_image(i + 1, n, n)
-            images = {"ref": ref, "p0": noisy(ref, rng, 16 + i % 33), "p1": noisy(ref, rng, 16 + i * 7 % 33)}
+            images = {"ref": ref, "p0": noisy(ref, rng, 16 + i % 33),
+                      "p1": noisy(ref, rng, 16 + i * 7 % 33)}
             for sub, img in images.items():
                 Image.fromarray(img).save(os.path.join(cat, sub, name + ".png"))
             np.save(os.path.join(cat, "judge", name + ".npy"), np.array([rng.random()], np.float32))
@@ -173,7 +177,8 @@ def make_set(folder, count, n):
     """count generated n x n PNG images."""
     os.makedirs(folder)
     for i in range(count):
-        Image.fromarray(lpips_ref.gen_image(1000 + i, n, n)).save(os.path.join(folder, "%04d.png" % i))
+        img = lpips_ref.gen_image(1000 + i, n, n)
+        Image.fromarray(img).save(os.path.join(folder, "%04d.png" % i))
 
 
 # ----------------------------------------------------------------------------------------
@@ -295,10 +300,11 @@ def all_pairs(b):
     c_cmd = [b.dpsim, "compare", "--csv", "-q", "--net", net, "--all-pairs", folder]
     t_cmd = [PY, TORCH_SETS, "all-pairs", folder, net, "--threads", str(THREADS)]
     sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1)
-    check_agree("all pairs", csv_distances(sides[0]["out"]), json.loads(sides[1]["out"])["distances"])
+    check_agree("all pairs", csv_distances(sides[0]["out"]),
+                json.loads(sides[1]["out"])["distances"])
     case = "all %d pairs of %d images %dx%d, whole process (compare --all-pairs)" % (
         count * (count - 1) // 2, count, n, n)
-    return make_row(("allpairs", net), case, net, "run", sides, (1, THREADS))
+    return make_row(("allpairs", net, count), case, net, "run", sides, (1, THREADS))
 
 
 def csv_distances(text):
@@ -352,7 +358,8 @@ def cpu_name():
 def torch_build():
     """PyTorch's BLAS and CPU capability lines from its build configuration."""
     cfg = torch.__config__.show()
-    blas = next((p.split("=", 1)[1] for p in cfg.replace(",", " ").split() if p.startswith("BLAS_INFO=")), "?")
+    blas = next((p.split("=", 1)[1] for p in cfg.replace(",", " ").split()
+                 if p.startswith("BLAS_INFO=")), "?")
     cap = next((l.split(":", 1)[1].strip() for l in cfg.splitlines() if "CPU capability" in l), "?")
     return "BLAS %s, oneDNN %s, CPU capability %s" % (
         blas, "on" if torch.backends.mkldnn.is_available() else "off", cap)
@@ -406,7 +413,7 @@ def targets(cfg):
             for n in (256, 512) for batch in (1, batch_of(cfg, n))]
     out += [("forward + backward 256x256 >= 1.3x", ("grad", net, 256, 1), speed_target(1.3))
             for net in NETS]
-    out.append(("all pairs of 64 images >= 20x", ("allpairs", "squeeze"), speed_target(20)))
+    out.append(("all pairs of 64 images >= 20x", ("allpairs", "squeeze", 64), speed_target(20)))
     return out
 
 
@@ -443,7 +450,8 @@ def case_line(r, peak):
     perf = "- | -"
     if r["flops"]:
         perf = "%.1f | %.0f%%" % (gflops(r), 100 * gflops(r) / peak["gflops_%dt" % r["threads"][0]])
-    return "| %s | %s | %s | %d / %d | %s | %s | %s / %s | %.2f | %s | %.0f MB | %.0f MB | %.3f |" % (
+    return ("| %s | %s | %s | %d / %d | %s | %s | %s / %s | %.2f | %s | %.0f MB | %.0f MB"
+            " | %.3f |") % (
         r["case"], r["net"], r["unit"], r["threads"][0], r["threads"][1], fmt_ms(r["c"]),
         fmt_ms(r["t"]), fmt(rate(r["c"][0])), fmt(rate(r["t"][0])), ratio(r), perf,
         r["c_rss"] / 1024, r["t_rss"] / 1024, r["c_rss"] / r["t_rss"])

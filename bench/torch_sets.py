@@ -45,7 +45,8 @@ def two_afc(model, cat):
 
 def all_pairs(model, folder):
     """Distances of every pair i<j of the folder's .png files in name order."""
-    images = [load(os.path.join(folder, f)) for f in sorted(os.listdir(folder)) if f.endswith(".png")]
+    names = sorted(f for f in os.listdir(folder) if f.endswith(".png"))
+    images = [load(os.path.join(folder, f)) for f in names]
     return [distance(model, images[i], images[j])
             for i in range(len(images)) for j in range(i + 1, len(images))]
 
