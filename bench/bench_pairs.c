@@ -1,8 +1,13 @@
 /*
  * bench_pairs.c - time LPIPS on image pairs through the public API: the model
- * is loaded once, then each pair is two extractions and one comparison.
- * Prints one JSON line: ms per pair (median of the timed pairs), load time,
- * peak RSS. Usage: bench_pairs NET SIZE PAIRS [TRUNK_FILE]
+ * is loaded once, then each pair is two extractions and one comparison, or
+ * with -g one dpsim_gradient (forward of both images, backward to image a).
+ * Pairs are timed in units of BATCH pairs (pair i of a unit: images seeded
+ * 2i+1 and 2i+2), after WARMUP untimed units (default 1).
+ * Prints one JSON line: ms per pair (median, min and max over the timed
+ * units, divided by BATCH), load time, peak RSS, the distances of the last
+ * unit.
+ * Usage: bench_pairs [-t THREADS] [-b BATCH] [-w WARMUP] [-g] NET SIZE UNITS [TRUNK_FILE]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -11,8 +16,14 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <dpsim/dpsim.h>
+
+typedef struct {
+    int threads, batch, warmup, grad, n, units;
+    const char *net, *trunk;
+} args;
 
 static double now_ms(void)
 {
@@ -43,23 +54,65 @@ static void make_image(float *px, int n, uint32_t seed)
             }
 }
 
+static int parse_args(int argc, char **argv, args *a)
+{
+    *a = (args){.threads = 1, .batch = 1, .warmup = 1};
+    for (int c; (c = getopt(argc, argv, "t:b:w:g")) != -1;) {
+        if (c == 't')
+            a->threads = atoi(optarg);
+        else if (c == 'b')
+            a->batch = atoi(optarg);
+        else if (c == 'w')
+            a->warmup = atoi(optarg);
+        else if (c == 'g')
+            a->grad = 1;
+        else
+            return 0;
+    }
+    if (argc - optind < 3 || a->threads < 1 || a->batch < 1 || a->warmup < 0)
+        return 0;
+    a->net = argv[optind];
+    a->n = atoi(argv[optind + 1]);
+    a->units = atoi(argv[optind + 2]);
+    a->trunk = argc - optind > 3 ? argv[optind + 3] : NULL;
+    return a->n > 0 && a->units > 0;
+}
+
+/* One pair: the distance of images a and b (grad: scratch for d/da). */
+static int run_pair(dpsim_ctx *ctx, const dpsim_model *model, const float *a, const float *b,
+                    int n, float *grad, double *d)
+{
+    if (grad)
+        return dpsim_gradient(ctx, model, a, b, n, n, d, grad, NULL) == DPSIM_OK;
+    dpsim_features *fa = NULL, *fb = NULL;
+    int ok = dpsim_extract(ctx, model, a, n, n, &fa) == DPSIM_OK &&
+             dpsim_extract(ctx, model, b, n, n, &fb) == DPSIM_OK &&
+             dpsim_compare(ctx, model, fa, fb, d, NULL, NULL) == DPSIM_OK;
+    dpsim_features_free(fa);
+    dpsim_features_free(fb);
+    return ok;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s NET SIZE PAIRS [TRUNK_FILE]\n", argv[0]);
+    args a;
+    if (!parse_args(argc, argv, &a)) {
+        fprintf(stderr, "usage: %s [-t THREADS] [-b BATCH] [-w WARMUP] [-g] NET SIZE UNITS "
+                "[TRUNK_FILE]\n",
+                argv[0]);
         return 2;
     }
     dpsim_model_options opt;
     dpsim_model_options_init(&opt);
-    if (dpsim_net_parse(argv[1], &opt.net) != DPSIM_OK)
+    if (dpsim_net_parse(a.net, &opt.net) != DPSIM_OK)
         return 2;
-    int n = atoi(argv[2]), pairs = atoi(argv[3]);
-    if (n <= 0 || pairs <= 0)
-        return 2;
-    opt.trunk_path = argc > 4 ? argv[4] : NULL;
+    opt.trunk_path = a.trunk;
+    dpsim_config cfg;
+    dpsim_config_init(&cfg);
+    cfg.n_threads = a.threads;
     dpsim_ctx *ctx;
     dpsim_model *model;
-    if (dpsim_ctx_create(&ctx, NULL) != DPSIM_OK)
+    if (dpsim_ctx_create(&ctx, &cfg) != DPSIM_OK)
         return 1;
     double t0 = now_ms();
     if (dpsim_model_load(ctx, &opt, &model) != DPSIM_OK) {
@@ -67,32 +120,36 @@ int main(int argc, char **argv)
         return 1;
     }
     double load_ms = now_ms() - t0;
-    float *a = malloc((size_t)3 * n * n * sizeof(float)), *b = malloc((size_t)3 * n * n * 4);
-    double *times = malloc((size_t)(pairs + 1) * sizeof(double)), d = 0;
-    if (!a || !b || !times)
+    size_t px = (size_t)3 * a.n * a.n;
+    float *img = malloc(2 * a.batch * px * sizeof *img);
+    float *grad = a.grad ? malloc(px * sizeof *grad) : NULL;
+    double *times = malloc((size_t)a.units * sizeof *times);
+    double *d = calloc((size_t)a.batch, sizeof *d);
+    if (!img || (a.grad && !grad) || !times || !d)
         return 1;
-    make_image(a, n, 1);
-    make_image(b, n, 2);
-    for (int i = 0; i <= pairs; i++) { /* pair 0 is the warm-up */
-        dpsim_features *fa, *fb;
+    for (int i = 0; i < 2 * a.batch; i++)
+        make_image(img + i * px, a.n, (uint32_t)i + 1);
+    for (int u = -a.warmup; u < a.units; u++) { /* u < 0: warm-up */
         t0 = now_ms();
-        if (dpsim_extract(ctx, model, a, n, n, &fa) != DPSIM_OK ||
-            dpsim_extract(ctx, model, b, n, n, &fb) != DPSIM_OK ||
-            dpsim_compare(ctx, model, fa, fb, &d, NULL, NULL) != DPSIM_OK) {
-            fprintf(stderr, "%s\n", dpsim_ctx_last_error(ctx));
-            return 1;
-        }
-        times[i] = now_ms() - t0;
-        dpsim_features_free(fa);
-        dpsim_features_free(fb);
+        for (int i = 0; i < a.batch; i++)
+            if (!run_pair(ctx, model, img + 2 * i * px, img + (2 * i + 1) * px, a.n, grad,
+                          &d[i])) {
+                fprintf(stderr, "%s\n", dpsim_ctx_last_error(ctx));
+                return 1;
+            }
+        if (u >= 0)
+            times[u] = (now_ms() - t0) / a.batch;
     }
-    qsort(times + 1, (size_t)pairs, sizeof(double), cmp_double);
+    qsort(times, (size_t)a.units, sizeof *times, cmp_double);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"ms_per_pair\": %.4f, \"min_ms\": %.4f, \"max_ms\": %.4f, \"load_ms\": %.2f, "
-           "\"peak_rss_kb\": %ld, \"distance\": %.9g}\n",
-           times[1 + pairs / 2], times[1], times[pairs], load_ms, ru.ru_maxrss, d);
-    free(a), free(b), free(times);
+           "\"peak_rss_kb\": %ld, \"distances\": [",
+           times[a.units / 2], times[0], times[a.units - 1], load_ms, ru.ru_maxrss);
+    for (int i = 0; i < a.batch; i++)
+        printf("%s%.9g", i ? ", " : "", d[i]);
+    printf("]}\n");
+    free(img), free(grad), free(times), free(d);
     dpsim_model_free(model);
     dpsim_ctx_free(ctx);
     return 0;

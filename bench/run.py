@@ -5,10 +5,19 @@ Both sides compute LPIPS v0.1 with the same weights on the same images. SqueezeN
 weights; AlexNet and VGG-16 use the pseudo-random trunk of doc/VECTORS.md, which is written as a
 safetensors file for dpsim. The runs alternate A/B; each case is repeated and the medians,
 minima and maxima are reported, with ratio = PyTorch time / dpsim time (> 1: dpsim is faster).
+Every distance both sides print is checked to agree within 1e-5 relative.
+
+Cases: the whole process on one pair (CLI); forward pairs, one pair at a time and batched, per
+net and size; forward + backward (the gradient to the first image); a 2AFC evaluation and all
+pairs of a set of images, both on generated 64x64 images. Forward cases also give dpsim's
+GFLOP/s against the fp32 peak that bench/peak_flops measures. Peak RSS of every process is
+taken by bench/rss_run.
 
 Usage: /usr/bin/python3 bench/run.py [--build build] [--reps 3] [--quick]
 """
 import argparse
+import csv
+import functools
 import json
 import os
 import platform
@@ -16,10 +25,13 @@ import statistics
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
 import torch
+import torchvision
+from PIL import Image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -27,7 +39,101 @@ sys.path.insert(0, os.path.join(ROOT, "tools", "scripts"))
 import lpips_ref  # noqa: E402
 
 PY = "/usr/bin/python3"
+LPIPS_REF = os.path.join(ROOT, "tools", "scripts", "lpips_ref.py")
+TORCH_PAIRS = os.path.join(HERE, "torch_pairs.py")
+TORCH_SETS = os.path.join(HERE, "torch_sets.py")
+NETS = ("squeeze", "alex", "vgg")
+THREADS = 2          # dpsim's pool (bench_pairs) and PyTorch's intra-op threads
+TOLERANCE = 1e-5     # relative agreement of every distance pair
+UNIT_GFLOP = 40      # in-process cases: timed units per run ~ this many GFLOP, 1 to 20 units
+HEAVY_GFLOP = 200    # units this large (seconds each) run without an untimed unit before them
 
+FULL = {"sizes": [64, 256, 512, 1024], "batch": {64: 8, 256: 4, 512: 2, 1024: 2},
+        "grad_size": 256, "triplets": 256, "set_images": 64, "set_size": 64}
+QUICK = {"sizes": [32, 64], "batch": {32: 2, 64: 2},
+         "grad_size": 64, "triplets": 8, "set_images": 8, "set_size": 64}
+
+
+# ----------------------------------------------------------------------------------------
+# Running and timing
+
+def wall_per(count):
+    """A value function: wall time divided by the number of items the run did."""
+    return lambda wall_ms, out: wall_ms / count
+
+
+def json_ms(wall_ms, out):
+    return json.loads(out)["ms_per_pair"]
+
+
+def check_agree(label, dpsim, torch_):
+    """Raise unless the two lists of distances agree pairwise within TOLERANCE (relative)."""
+    if len(dpsim) != len(torch_) or not dpsim:
+        raise RuntimeError("%s: %d dpsim distances vs %d PyTorch"
+                           % (label, len(dpsim), len(torch_)))
+    for c, t in zip(dpsim, torch_):
+        if abs(c - t) > TOLERANCE * max(abs(t), 1e-30):
+            raise RuntimeError("%s: dpsim %.9g vs PyTorch %.9g" % (label, c, t))
+
+
+def make_row(key, case, net, unit, sides, threads, flops=None):
+    """One result row; flops: convolution FLOPs per unit (forward cases)."""
+    c, t = sides
+    return {"key": key, "case": case, "net": net, "unit": unit, "threads": threads,
+            "c": stats(c["times"]), "t": stats(t["times"]), "c_rss": c["rss"],
+            "t_rss": t["rss"], "flops": flops}
+
+
+def stats(xs):
+    return statistics.median(xs), min(xs), max(xs)
+
+
+# ----------------------------------------------------------------------------------------
+# Convolution FLOPs
+
+@functools.lru_cache(maxsize=None)
+def features(net):
+    return lpips_ref._TV[net]().features
+
+
+def conv_cost(conv, h, w):
+    """(FLOPs, Ho, Wo) of a Conv2d on an h x w input: 2 * Cout * Cin/groups * kh * kw * Ho * Wo."""
+    (kh, kw), (sh, sw) = conv.kernel_size, conv.stride
+    (ph, pw), (dh, dw) = conv.padding, conv.dilation
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    return 2 * conv.out_channels * conv.in_channels // conv.groups * kh * kw * ho * wo, ho, wo
+
+
+def pool_out(pool, n):
+    """Output size of a MaxPool2d (square kernel, PyTorch's ceil_mode rule)."""
+    span = n + 2 * pool.padding - pool.kernel_size
+    out = (-(-span // pool.stride) if pool.ceil_mode else span // pool.stride) + 1
+    if pool.ceil_mode and (out - 1) * pool.stride >= n + pool.padding:
+        out -= 1
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def conv_flops(net, n):
+    """Convolution FLOPs of one n x n image through the net up to its last LPIPS tap."""
+    h = w = n
+    total = 0
+    for layer in features(net)[:lpips_ref.DEFAULT_TAPS[net][-1] + 1]:
+        if isinstance(layer, torchvision.models.squeezenet.Fire):
+            # squeeze 1x1, then expand 1x1 and 3x3 (padding 1): all keep h x w
+            total += sum(conv_cost(c, h, w)[0]
+                         for c in (layer.squeeze, layer.expand1x1, layer.expand3x3))
+        elif isinstance(layer, torch.nn.Conv2d):
+            flops, h, w = conv_cost(layer, h, w)
+            total += flops
+        elif isinstance(layer, torch.nn.MaxPool2d):
+            h, w = pool_out(layer, h), pool_out(layer, w)
+    return total
+
+
+# ----------------------------------------------------------------------------------------
+# Inputs
 
 def write_safetensors(path, state):
     """A float32 safetensors file of a state dict (features.N.* names)."""
@@ -44,113 +150,375 @@ def write_safetensors(path, state):
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
 
 
-def run_rss(cmd, env=None):
-    """Run a command; returns (wall seconds, peak RSS kB, stdout), RSS from wait4."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-    out = p.stdout.read()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    if status != 0:
-        raise RuntimeError("%s failed with status %d" % (" ".join(cmd), status))
-    return wall, ru.ru_maxrss, out.decode()
+def noisy(img, rng, amp):
+    noise = rng.integers(-amp, amp + 1, img.shape)
+    return np.clip(img.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
-def stats(xs):
-    return statistics.median(xs), min(xs), max(xs)
+def make_2afc(cat, count, n):
+    """A 2AFC category of generated n x n triplets (noise of varying strength on p0 and p1,
+    a random judgment), and pairs.csv listing the 2*count pairs (ref,p0), (ref,p1)."""
+    for sub in ("ref", "p0", "p1", "judge"):
+        os.makedirs(os.path.join(cat, sub))
+    rng = np.random.default_rng(1)
+    with open(os.path.join(cat, "pairs.csv"), "w") as manifest:
+        for i in range(count):
+            name = "%04d" % i
+            ref = lpips_ref.gen_image(i + 1, n, n)
+            images = {"ref": ref, "p0": noisy(ref, rng, 16 + i % 33),
+                      "p1": noisy(ref, rng, 16 + i * 7 % 33)}
+            for sub, img in images.items():
+                Image.fromarray(img).save(os.path.join(cat, sub, name + ".png"))
+            np.save(os.path.join(cat, "judge", name + ".npy"), np.array([rng.random()], np.float32))
+            manifest.write("ref/%s.png,p0/%s.png\nref/%s.png,p1/%s.png\n" % ((name,) * 4))
+
+
+def make_set(folder, count, n):
+    """count generated n x n PNG images."""
+    os.makedirs(folder)
+    for i in range(count):
+        img = lpips_ref.gen_image(1000 + i, n, n)
+        Image.fromarray(img).save(os.path.join(folder, "%04d.png" % i))
+
+
+# ----------------------------------------------------------------------------------------
+# Cases
+
+class Bench:
+    """Paths, environment, repetitions and per-net trunk arguments of one run."""
+
+    def __init__(self, args, tmp):
+        self.dpsim = os.path.join(args.build, "tools", "dpsim", "dpsim")
+        self.pairs_bin = os.path.join(args.build, "bench", "bench_pairs")
+        self.peak_bin = os.path.join(args.build, "bench", "peak_flops")
+        self.rss_run = os.path.join(args.build, "bench", "rss_run")
+        self.reps, self.quick, self.tmp = args.reps, args.quick, tmp
+        self.cfg = QUICK if args.quick else FULL
+        self.env = dict(os.environ)
+        self.env.setdefault("DPSIM_WEIGHTS", os.path.join(ROOT, "..", "shared", "weights"))
+        self.trunk_file, self.trunk_spec = {"squeeze": None}, {"squeeze": "real"}
+        for net in ("alex", "vgg"):
+            path = os.path.join(tmp, "%s.safetensors" % net)
+            write_safetensors(path, lpips_ref.make_trunk(net, "random:1").state_dict())
+            self.trunk_file[net], self.trunk_spec[net] = path, "random:1"
+
+    def run(self, cmd):
+        """Run a command under rss_run; returns (wall seconds, peak RSS kB, stdout). The RSS
+        is the command's own (see rss_run.c for why it is not taken straight from here)."""
+        t0 = time.perf_counter()
+        p = subprocess.run([self.rss_run] + cmd, capture_output=True, env=self.env)
+        wall = time.perf_counter() - t0
+        if p.returncode != 0:
+            raise RuntimeError("%s failed with status %d: %s" % (" ".join(cmd), p.returncode,
+                                                                 p.stderr.decode()[-2000:]))
+        return wall, int(p.stderr.decode().split()[-1]), p.stdout.decode()
+
+    def ab(self, cmds, value, warmup):
+        """Run the dpsim and the PyTorch command alternately, reps times each, after one
+        untimed run of each if warmup. value(wall_ms, stdout) is a run's time. Returns per
+        side a dict: times (one per timed run), rss (peak kB of all runs), out (last stdout)."""
+        sides = [{"times": [], "rss": 0, "out": ""} for _ in cmds]
+        for rep in range(self.reps + warmup):
+            for side, cmd in zip(sides, cmds):
+                wall, rss, out = self.run(cmd)
+                side["rss"], side["out"] = max(side["rss"], rss), out
+                if rep >= warmup:
+                    side["times"].append(value(wall * 1e3, out))
+        return sides
+
+    def c_trunk(self, net, flag=None):
+        """dpsim's trunk argument for net ([flag, file], or [file] without a flag); [] for
+        SqueezeNet, whose real weights dpsim finds in $DPSIM_WEIGHTS."""
+        path = self.trunk_file[net]
+        if not path:
+            return []
+        return [flag, path] if flag else [path]
+
+    def units(self, gflop_per_unit):
+        return 1 if self.quick else max(1, min(20, int(UNIT_GFLOP / gflop_per_unit)))
+
+
+def first_float(out):
+    return float(out.split()[0])
+
+
+def whole_process(b, net):
+    """CLI wall time on one pair vs a python process running the reference on it."""
+    a, im = os.path.join(ROOT, "examples", "ref.png"), os.path.join(ROOT, "examples", "blur.png")
+    c_cmd = [b.dpsim, "compare", "-q", "--net", net, a, im] + b.c_trunk(net, "--trunk")
+    t_cmd = [PY, LPIPS_REF, a, im, "--net", net, "--trunk", b.trunk_spec[net]]
+    sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1)
+    check_agree("whole process %s" % net, [first_float(sides[0]["out"])],
+                [first_float(sides[1]["out"])])
+    return make_row(("whole", net), "whole process, one 96x80 pair (CLI)", net, "pair", sides,
+                    (1, torch.get_num_threads()))
+
+
+def pairs(b, net, n, batch, grad):
+    """bench_pairs vs torch_pairs: forward (or forward + backward) in units of batch pairs."""
+    flops = 2 * conv_flops(net, n)  # both images of a pair
+    gflop = flops * batch * (2 if grad else 1) / 1e9  # a unit's; backward ~ twice a forward
+    units, warmup = b.units(gflop), str(int(b.quick or gflop < HEAVY_GFLOP))
+    c_cmd = [b.pairs_bin, "-t", str(THREADS), "-b", str(batch), "-w", warmup] + \
+        (["-g"] if grad else []) + [net, str(n), str(units)] + b.c_trunk(net)
+    t_cmd = [PY, TORCH_PAIRS, net, str(n), str(units), "--trunk", b.trunk_spec[net],
+             "--threads", str(THREADS), "--batch", str(batch), "--warmup", warmup] + \
+        (["--grad"] if grad else [])
+    sides = b.ab([c_cmd, t_cmd], json_ms, warmup=0)
+    kind = "forward + backward" if grad else "forward"
+    how = "one pair per call" if batch == 1 else "batches of %d pairs" % batch
+    case = "%s %dx%d, %s" % (kind, n, n, how)
+    check_agree("%s %s" % (case, net), *[json.loads(s["out"])["distances"] for s in sides])
+    key = ("grad" if grad else "fwd", net, n, batch)
+    return make_row(key, case, net, "pair", sides, (THREADS, THREADS), None if grad else flops)
+
+
+def two_afc(b):
+    """dpsim eval 2afc vs the reference per triplet, whole process, on a generated category."""
+    count, n, net = b.cfg["triplets"], b.cfg["set_size"], "squeeze"
+    cat = os.path.join(b.tmp, "2afc")
+    make_2afc(cat, count, n)
+    c_cmd = [b.dpsim, "eval", "2afc", "--json", "-q", "--net", net, cat]
+    t_cmd = [PY, TORCH_SETS, "2afc", cat, net, "--threads", str(THREADS)]
+    sides = b.ab([c_cmd, t_cmd], wall_per(count), warmup=1)
+    c_score = json.loads(sides[0]["out"])["overall"]
+    t_out = json.loads(sides[1]["out"])
+    if abs(c_score - t_out["score"]) > 0.005 + 1e-9:  # dpsim prints 2 decimals
+        raise RuntimeError("2AFC score: dpsim %.2f vs PyTorch %.4f" % (c_score, t_out["score"]))
+    check_cmd = [b.dpsim, "compare", "--csv", "-q", "--net", net, "--pairs",
+                 os.path.join(cat, "pairs.csv")]  # untimed: eval prints no distances
+    check_agree("2AFC distances", csv_distances(b.run(check_cmd)[2]), t_out["distances"])
+    case = "2AFC, %d triplets %dx%d, whole process (dpsim eval)" % (count, n, n)
+    return make_row(("2afc", net), case, net, "triplet", sides, (1, THREADS))
+
+
+def all_pairs(b):
+    """dpsim compare --all-pairs vs every pair through the reference, whole process."""
+    count, n, net = b.cfg["set_images"], b.cfg["set_size"], "squeeze"
+    folder = os.path.join(b.tmp, "set")
+    make_set(folder, count, n)
+    c_cmd = [b.dpsim, "compare", "--csv", "-q", "--net", net, "--all-pairs", folder]
+    t_cmd = [PY, TORCH_SETS, "all-pairs", folder, net, "--threads", str(THREADS)]
+    sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1)
+    check_agree("all pairs", csv_distances(sides[0]["out"]),
+                json.loads(sides[1]["out"])["distances"])
+    case = "all %d pairs of %d images %dx%d, whole process (compare --all-pairs)" % (
+        count * (count - 1) // 2, count, n, n)
+    return make_row(("allpairs", net, count), case, net, "run", sides, (1, THREADS))
+
+
+def csv_distances(text):
+    return [float(r["distance"]) for r in csv.DictReader(text.splitlines())]
+
+
+def all_cases(b):
+    """Yield the cases as thunks, in the order they run."""
+    for net in NETS:
+        yield functools.partial(whole_process, b, net)
+    for net in NETS:
+        for n in b.cfg["sizes"]:
+            for batch in (1, b.cfg["batch"][n]):
+                yield functools.partial(pairs, b, net, n, batch, False)
+    for net in NETS:
+        yield functools.partial(pairs, b, net, b.cfg["grad_size"], 1, True)
+    yield functools.partial(two_afc, b)
+    yield functools.partial(all_pairs, b)
+
+
+# ----------------------------------------------------------------------------------------
+# Machine facts
+
+def peak_gflops(b):
+    """The best of reps peak_flops runs: {"isa", "gflops_1t", "gflops_2t"}."""
+    runs = [json.loads(b.run([b.peak_bin, "1"])[2]) for _ in range(max(1, b.reps))]
+    return max(runs, key=lambda r: r["gflops_2t"])
+
+
+def dpsim_isa():
+    """The kernel level dpsim uses, decided as src/fast/isa.c does: the best the CPU has,
+    lowered by $DPSIM_ISA when that names a lower one."""
+    flags = set()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+            break
+    levels = ["scalar", "avx2", "avx512"]
+    best = 2 if "avx512f" in flags else 1 if {"avx2", "fma"} <= flags else 0
+    want = os.environ.get("DPSIM_ISA")
+    return levels[min(best, levels.index(want))] if want in levels else levels[best]
+
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def torch_build():
+    """PyTorch's BLAS and CPU capability lines from its build configuration."""
+    cfg = torch.__config__.show()
+    blas = next((p.split("=", 1)[1] for p in cfg.replace(",", " ").split()
+                 if p.startswith("BLAS_INFO=")), "?")
+    cap = next((l.split(":", 1)[1].strip() for l in cfg.splitlines() if "CPU capability" in l), "?")
+    return "BLAS %s, oneDNN %s, CPU capability %s" % (
+        blas, "on" if torch.backends.mkldnn.is_available() else "off", cap)
+
+
+# ----------------------------------------------------------------------------------------
+# Targets
+
+def ratio(r):
+    return r["t"][0] / r["c"][0]
+
+
+def gflops(r):
+    return r["flops"] / (r["c"][0] / 1e3) / 1e9
+
+
+def rate(ms):
+    return 1e3 / ms
+
+
+def speed_target(need):
+    """A target on the ratio: (figure, met) of a row."""
+    def judge(r, peak):
+        return ("%.2fx (%.3g vs %.3g %ss/s)" % (ratio(r), rate(r["c"][0]), rate(r["t"][0]),
+                                                  r["unit"]), ratio(r) >= need)
+    return judge
+
+
+def peak_target(share):
+    """A target on dpsim's GFLOP/s as a share of the peak on as many threads."""
+    def judge(r, peak):
+        got = gflops(r) / peak["gflops_%dt" % r["threads"][0]]
+        return "%.1f GFLOP/s = %.0f%% of peak" % (gflops(r), 100 * got), got >= share
+    return judge
+
+
+def batch_of(cfg, n):
+    return cfg["batch"].get(n, FULL["batch"][n])
+
+
+def targets(cfg):
+    """[(target, row key, judge)]: the issue's targets."""
+    out = [("whole process >= 50x", ("whole", net), speed_target(50)) for net in NETS]
+    out += [("64x64 batched forward >= 2x", ("fwd", net, 64, batch_of(cfg, 64)), speed_target(2))
+            for net in NETS]
+    out.append(("2AFC >= 3x", ("2afc", "squeeze"), speed_target(3)))
+    out += [("%dx%d forward >= 1.3x" % (n, n), ("fwd", net, n, batch), speed_target(1.3))
+            for n in (256, 512) for net in NETS for batch in (1, batch_of(cfg, n))]
+    out += [(">= 80%% of peak on large convolutions (VGG-16 %dx%d, whole forward: a lower"
+             " bound)" % (n, n), ("fwd", "vgg", n, batch), peak_target(0.8))
+            for n in (256, 512) for batch in (1, batch_of(cfg, n))]
+    out += [("forward + backward 256x256 >= 1.3x", ("grad", net, 256, 1), speed_target(1.3))
+            for net in NETS]
+    out.append(("all pairs of 64 images >= 20x", ("allpairs", "squeeze", 64), speed_target(20)))
+    return out
+
+
+def target_rows(rows, cfg, peak):
+    """[(target, case, measured, status)]: each target judged on its row, then peak RSS."""
+    out = []
+    for name, key, judge in targets(cfg):
+        r = next((r for r in rows if r["key"] == key), None)
+        if r is None:
+            out.append((name, " ".join(map(str, key)), "not measured", "not measured"))
+            continue
+        figure, met = judge(r, peak)
+        out.append((name, "%s, %s" % (r["case"], r["net"]), figure, "met" if met else "NOT MET"))
+    worst = max(rows, key=lambda r: r["c_rss"] / r["t_rss"])
+    share = worst["c_rss"] / worst["t_rss"]
+    out.append(("peak RSS <= 1/4 of PyTorch's (the largest dpsim / PyTorch ratio of all cases)",
+                "%s, %s" % (worst["case"], worst["net"]), "%.3f" % share,
+                "met" if share <= 0.25 else "NOT MET"))
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# Report
+
+def fmt(x):
+    return "%.0f" % x if x >= 100 else "%.3g" % x
+
+
+def fmt_ms(s):
+    return "%s [%s, %s]" % tuple(map(fmt, s))
+
+
+def case_line(r, peak):
+    perf = "- | -"
+    if r["flops"]:
+        perf = "%.1f | %.0f%%" % (gflops(r), 100 * gflops(r) / peak["gflops_%dt" % r["threads"][0]])
+    return ("| %s | %s | %s | %d / %d | %s | %s | %s / %s | %.2f | %s | %.0f MB | %.0f MB"
+            " | %.3f |") % (
+        r["case"], r["net"], r["unit"], r["threads"][0], r["threads"][1], fmt_ms(r["c"]),
+        fmt_ms(r["t"]), fmt(rate(r["c"][0])), fmt(rate(r["t"][0])), ratio(r), perf,
+        r["c_rss"] / 1024, r["t_rss"] / 1024, r["c_rss"] / r["t_rss"])
+
+
+def report(args, b, rows, peak, load, elapsed):
+    ver = subprocess.run([b.dpsim, "--version"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        "# Benchmark results",
+        "",
+        "Written by `/usr/bin/python3 bench/run.py%s` on %s in %.0f s." % (
+            " --quick" if args.quick else "", time.strftime("%Y-%m-%d %H:%M"), elapsed),
+        "",
+        "- Machine: %s, %d cores, %s; load average %.2f at the start, %.2f at the end." % (
+            cpu_name(), os.cpu_count(), platform.platform(), load[0], load[1]),
+        "- fp32 peak (bench/peak_flops, %s FMA): %.1f GFLOP/s on 1 thread, %.1f on 2." % (
+            peak["isa"], peak["gflops_1t"], peak["gflops_2t"]),
+        "- dpsim: %s, kernels: %s. PyTorch %s (torchvision %s, numpy %s; %s)." % (
+            ver, dpsim_isa(), torch.__version__, torchvision.__version__, np.__version__,
+            torch_build()),
+        "- Both sides compute LPIPS v0.1 with the same weights on the same images (SqueezeNet:"
+        " real weights; AlexNet, VGG-16: the random:1 trunk of doc/VECTORS.md); every distance"
+        " both print agrees within %g relative (2AFC: the score, and the distances of its pairs"
+        " from an untimed `dpsim compare --pairs`)." % TOLERANCE,
+        "- Each case runs %d times, alternating dpsim and PyTorch; times are ms per unit (pair,"
+        " triplet or run), median [min, max] over those runs. Ratio = PyTorch / dpsim time"
+        " (> 1: dpsim is faster)." % b.reps,
+        "- In-process cases (bench_pairs, torch_pairs.py: model loaded once) time units of"
+        " one pair or one batch, the batch's time divided by its pairs, and take each run's"
+        " median unit; one untimed unit comes first, except for units of %d GFLOP or more,"
+        " which take seconds. Whole-process cases time the process (start, model load, image"
+        " decoding included) and run each side once untimed first." % HEAVY_GFLOP,
+        "- GFLOP/s: the convolution FLOPs up to the last LPIPS tap, both images of a pair, per"
+        " dpsim's median time; % of peak: against the peak on as many threads. RSS: the peak"
+        " resident set of the process (wait4 in bench/rss_run); RSS ratio = dpsim / PyTorch.",
+        "",
+        "| case | net | unit | threads dpsim / PyTorch | dpsim ms | PyTorch ms |"
+        " units/s dpsim / PyTorch | ratio | dpsim GFLOP/s | % of peak | dpsim RSS | PyTorch RSS |"
+        " RSS ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [case_line(r, peak) for r in rows]
+    lines += ["", "## Targets", "", "| target | case | measured | status |", "|---|---|---|---|"]
+    lines += ["| %s | %s | %s | %s |" % t for t in target_rows(rows, b.cfg, peak)]
+    return "\n".join(lines) + "\n"
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="small sizes only (a smoke test)")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, 1 repetition (a smoke test)")
     args = ap.parse_args()
-    dpsim = os.path.join(args.build, "tools", "dpsim", "dpsim")
-    pairs_bin = os.path.join(args.build, "bench", "bench_pairs")
-    env = dict(os.environ)
-    env.setdefault("DPSIM_WEIGHTS", os.path.join(ROOT, "..", "shared", "weights"))
-    trunks = {"squeeze": (None, "real")}
-    for net in ("alex", "vgg"):
-        path = "/tmp/dpsim-bench-%s.safetensors" % net
-        write_safetensors(path, lpips_ref.make_trunk(net, "random:1").state_dict())
-        trunks[net] = (path, "random:1")
-
-    rows = []
-    # whole process, one pair: CLI vs a python process running the reference
-    a, b = os.path.join(ROOT, "examples", "ref.png"), os.path.join(ROOT, "examples", "blur.png")
-    for net in ("squeeze", "alex", "vgg"):
-        path, spec = trunks[net]
-        c_cmd = [dpsim, "compare", "-q", "--net", net, a, b] + (["--trunk", path] if path else [])
-        t_cmd = [PY, os.path.join(ROOT, "tools", "scripts", "lpips_ref.py"), a, b, "--net", net,
-                 "--trunk", spec]
-        c_t, t_t, c_rss, t_rss = [], [], 0, 0
-        for _ in range(args.reps):
-            w, r, _ = run_rss(c_cmd, env)
-            c_t.append(w * 1e3)
-            c_rss = max(c_rss, r)
-            w, r, _ = run_rss(t_cmd, env)
-            t_t.append(w * 1e3)
-            t_rss = max(t_rss, r)
-        rows.append(("whole process, one 96x80 pair", net, stats(c_t), stats(t_t), c_rss, t_rss))
-
-    sizes = [64, 128] if args.quick else [64, 256, 512]
-    for net in ("squeeze", "alex", "vgg"):
-        for n in sizes:
-            if net == "vgg" and n > 256:
-                continue  # the scalar oracle needs minutes per VGG-16 512x512 pair
-            path, spec = trunks[net]
-            pairs = max(1, min(20, int(2e6 / (n * n))))
-            c_cmd = [pairs_bin, net, str(n), str(pairs)] + ([path] if path else [])
-            t_cmd = [PY, os.path.join(HERE, "torch_pairs.py"), net, str(n), str(pairs), spec, "2"]
-            c_t, t_t, c_rss, t_rss, dists = [], [], 0, 0, []
-            for _ in range(args.reps):
-                _, r, out = run_rss(c_cmd, env)
-                j = json.loads(out)
-                c_t.append(j["ms_per_pair"])
-                c_rss = max(c_rss, r)
-                dists.append(j["distance"])
-                _, r, out = run_rss(t_cmd, env)
-                j = json.loads(out)
-                t_t.append(j["ms_per_pair"])
-                t_rss = max(t_rss, r)
-                dists.append(j["distance"])
-            agree = abs(dists[0] - dists[1]) / abs(dists[1])
-            if agree > 1e-5:
-                raise RuntimeError("%s %d: dpsim %g vs torch %g" % (net, n, dists[0], dists[1]))
-            rows.append(("forward, one pair %dx%d" % (n, n), net, stats(c_t), stats(t_t), c_rss,
-                         t_rss))
-
-    cpu = "unknown"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    ver = subprocess.run([dpsim, "--version"], capture_output=True, text=True).stdout.strip()
-    lines = [
-        "# Benchmark results",
-        "",
-        "Written by `/usr/bin/python3 bench/run.py%s` on %s." % (" --quick" if args.quick else "",
-                                                                time.strftime("%Y-%m-%d")),
-        "",
-        "- Machine: %s, %d cores, %s." % (cpu, os.cpu_count(), platform.platform()),
-        "- Versions: %s (scalar reference kernels, one thread); PyTorch %s with %d threads,"
-        " numpy %s." % (ver, torch.__version__, 2, np.__version__),
-        "- Both sides compute LPIPS v0.1 with the same weights and images; every forward case"
-        " checks that the distances agree within 1e-5. There are %d alternating repetitions;"
-        " time is the median [min, max] in ms. Ratio = PyTorch / dpsim (> 1: dpsim is faster)."
-        % args.reps,
-        "",
-        "| case | net | dpsim ms | PyTorch ms | ratio | dpsim peak RSS | PyTorch peak RSS |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for case, net, c, t, c_rss, t_rss in rows:
-        lines.append("| %s | %s | %.1f [%.1f, %.1f] | %.1f [%.1f, %.1f] | %.2f | %.0f MB | %.0f MB |"
-                     % (case, net, c[0], c[1], c[2], t[0], t[1], t[2], t[0] / c[0],
-                        c_rss / 1024, t_rss / 1024))
-    text = "\n".join(lines) + "\n"
-    out = os.path.join(HERE, "RESULTS.md")
-    with open(out, "w") as f:
+    if args.quick:
+        args.reps = 1
+    start, load0 = time.perf_counter(), os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="dpsim-bench-") as tmp:
+        b = Bench(args, tmp)
+        peak = peak_gflops(b)
+        rows = []
+        for case in all_cases(b):
+            rows.append(case())
+            r = rows[-1]
+            print("%6.0f s  %s, %s: ratio %.2f" % (time.perf_counter() - start, r["case"], r["net"],
+                                                   ratio(r)), file=sys.stderr)
+        text = report(args, b, rows, peak, (load0, os.getloadavg()[0]), time.perf_counter() - start)
+    with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)
     print(text)
 

@@ -1,8 +1,15 @@
 #!/usr/bin/python3
 """The PyTorch side of bench_pairs: LPIPS (tools/scripts/lpips_ref.py, the official
 arithmetic on torchvision) on pairs of generated images, model built once.
-Prints one JSON line like bench_pairs. Usage: torch_pairs.py NET SIZE PAIRS [TRUNK] [THREADS]
-TRUNK: real | random:SEED (default real for squeeze, random:1 otherwise)."""
+
+Pairs are timed in units of BATCH pairs, run as one call on (BATCH,3,n,n) tensors (pair i:
+images seeded 2i+1 and 2i+2, as in bench_pairs.c), after WARMUP untimed units. With
+--grad each unit is the forward pass and the backward pass of the distances' sum to the
+first images. Prints one JSON line like bench_pairs.
+Usage: torch_pairs.py NET SIZE UNITS [--trunk real|random:SEED] [--threads 2] [--batch 1]
+       [--warmup 1] [--grad]   (trunk default: real for squeeze, random:1 otherwise)
+"""
+import argparse
 import json
 import os
 import resource
@@ -29,25 +36,45 @@ def make_image(n, seed):
     return torch.from_numpy(2.0 * v[None] - 1.0)
 
 
+def run_unit(model, a, b, grad):
+    """Distances of the batch a, b; with grad also d(sum)/da by autograd."""
+    if not grad:
+        with torch.no_grad():
+            return model(a, b)[0]
+    a = a.detach().requires_grad_(True)
+    d = model(a, b)[0]
+    d.sum().backward()
+    return d.detach()
+
+
 def main():
-    net, n, pairs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    trunk = sys.argv[4] if len(sys.argv) > 4 else ("real" if net == "squeeze" else "random:1")
-    torch.set_num_threads(int(sys.argv[5]) if len(sys.argv) > 5 else 2)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("net")
+    ap.add_argument("size", type=int)
+    ap.add_argument("units", type=int)
+    ap.add_argument("--trunk")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--grad", action="store_true")
+    args = ap.parse_args()
+    trunk = args.trunk or ("real" if args.net == "squeeze" else "random:1")
+    torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    model = lpips_ref.LPIPSRef(net=net, version="0.1", lin=True, trunk=trunk)
+    model = lpips_ref.LPIPSRef(net=args.net, version="0.1", lin=True, trunk=trunk)
     load_ms = (time.perf_counter() - t0) * 1e3
-    a, b = make_image(n, 1), make_image(n, 2)
+    a = torch.cat([make_image(args.size, 2 * i + 1) for i in range(args.batch)])
+    b = torch.cat([make_image(args.size, 2 * i + 2) for i in range(args.batch)])
     times = []
-    with torch.no_grad():
-        for i in range(pairs + 1):  # pair 0 is the warm-up
-            t0 = time.perf_counter()
-            d, _, _ = model(a, b)
-            times.append((time.perf_counter() - t0) * 1e3)
-    timed = sorted(times[1:])
+    for _ in range(args.warmup + args.units):
+        t0 = time.perf_counter()
+        d = run_unit(model, a, b, args.grad)
+        times.append((time.perf_counter() - t0) * 1e3 / args.batch)
+    timed = sorted(times[args.warmup:])
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"ms_per_pair": timed[len(timed) // 2], "min_ms": timed[0],
                       "max_ms": timed[-1], "load_ms": load_ms, "peak_rss_kb": rss,
-                      "distance": float(d[0])}))
+                      "distances": [float(x) for x in d]}))
 
 
 if __name__ == "__main__":
