@@ -57,22 +57,26 @@ static inline const float *gemm_b_row(const float *b, size_t ldb, const ptrdiff_
     return boff ? b + boff[k] : b + (size_t)k * ldb;
 }
 
+/* A kernel's whole-tile body: c (mr, nr) at row stride ldc, the arguments of gemm_tile_fn. */
+typedef void (*gemm_full_fn)(int kc, const float *a, const float *b, size_t ldb,
+                             const ptrdiff_t *boff, float *c, size_t ldc, const float *bias,
+                             int flags);
+
 /*
- * Shared by the kernels: a tile that is cut by the edge of C runs in a full
- * local tile, so the arithmetic is the same as for a full one.
+ * A tile cut by the edge of C (m < mr or n < nr): full runs on a local
+ * (mr, nr) copy, so the arithmetic is the same as for a whole tile.
  */
-static inline void gemm_tile_load(float *t, int nr, const float *c, size_t ldc, int m, int n,
-                                  const float *bias, float *tb, int mr, int flags)
+static inline void gemm_cut_tile(gemm_full_fn full, int mr, int nr, int kc, const float *a,
+                                 const float *b, size_t ldb, const ptrdiff_t *boff, float *c,
+                                 size_t ldc, int m, int n, const float *bias, int flags)
 {
+    float t[GEMM_MAX_MR * GEMM_MAX_NR], tb[GEMM_MAX_MR];
     for (int i = 0; i < mr; i++) {
         tb[i] = (flags & GEMM_FIRST) && i < m ? bias[i] : 0.0f;
         for (int j = 0; j < nr; j++)
             t[i * nr + j] = !(flags & GEMM_FIRST) && i < m && j < n ? c[i * ldc + j] : 0.0f;
     }
-}
-
-static inline void gemm_tile_store(const float *t, int nr, float *c, size_t ldc, int m, int n)
-{
+    full(kc, a, b, ldb, boff, t, (size_t)nr, tb, flags);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++)
             c[i * ldc + j] = t[i * nr + j];

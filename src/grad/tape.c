@@ -49,22 +49,6 @@ static size_t numel(const grad_tape *t, int slot)
     return (size_t)t->c[slot] * t->h[slot] * t->w[slot];
 }
 
-/* in (in_ch, h, w) -> out (e1 + e3, h, w); squeezed (s, h, w) kept for backward */
-static dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w,
-                                 float *out, float *squeezed, worker_pool *workers,
-                                 conv_buffers *cb, errbuf *e)
-{
-    const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
-    const size_t hw = (size_t)h * w;
-    dpsim_status s = conv_fast_forward(&sq->fast, in, h, w, squeezed, 1, workers, cb, e);
-    if (s == DPSIM_OK)
-        s = conv_fast_forward(&e1->fast, squeezed, h, w, out, 1, workers, cb, e);
-    if (s == DPSIM_OK)
-        s = conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1,
-                              workers, cb, e);
-    return s;
-}
-
 static dpsim_status layer_forward(const dpsim_model *m, int i, const grad_tape *t,
                                   const float *in, float *out, float *squeezed, conv_buffers *cb,
                                   errbuf *e)

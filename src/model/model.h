@@ -79,6 +79,14 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
                          worker_pool *workers, errbuf *e);
 
 /**
+ * A fire module on the fast kernels, each convolution's ReLU fused.
+ * @param in       (in_ch, h, w) -> out (e1 + e3, h, w)
+ * @param squeezed (squeeze, h, w): the squeeze output after its ReLU
+ */
+dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w, float *out,
+                          float *squeezed, worker_pool *workers, conv_buffers *cb, errbuf *e);
+
+/**
  * Pack the weights the input gradient needs (conv_params.grad), once per
  * model; safe to call from several threads.
  */

@@ -15,10 +15,8 @@ typedef struct act_size {
     int c, h, w;
 } act_size;
 
-/* in (in_ch, h, w) -> out (e1 + e3, h, w); squeezed: scratch (s, h, w) */
-static dpsim_status fire_apply(const layer_params *lp, const float *in, int h, int w, float *out,
-                               float *squeezed, worker_pool *workers, conv_buffers *cb,
-                               errbuf *e)
+dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w, float *out,
+                          float *squeezed, worker_pool *workers, conv_buffers *cb, errbuf *e)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
@@ -112,7 +110,7 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             break;
         case OP_FIRE:
             o.c = l->out_ch;
-            status = fire_apply(lp, in, s.h, s.w, dst, squeezed, workers, &cb, e);
+            status = fire_forward(lp, in, s.h, s.w, dst, squeezed, workers, &cb, e);
             cur = 1 - cur;
             break;
         }
