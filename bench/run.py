@@ -462,22 +462,23 @@ def report(args, b, rows, peak, load, elapsed):
     lines = [
         "# Benchmark results",
         "",
-        "Written by `/usr/bin/python3 bench/run.py%s` on %s in %.0f s." % (
-            " --quick" if args.quick else "", time.strftime("%Y-%m-%d %H:%M"), elapsed),
+        "Written by `%s` on %s in %.0f s." % (
+            " ".join([PY, "bench/run.py"] + sys.argv[1:]), time.strftime("%Y-%m-%d %H:%M"),
+            elapsed),
         "",
         "- Machine: %s, %d cores, %s; load average %.2f at the start, %.2f at the end." % (
             cpu_name(), os.cpu_count(), platform.platform(), load[0], load[1]),
         "- fp32 peak (bench/peak_flops, %s FMA): %.1f GFLOP/s on 1 thread, %.1f on 2." % (
             peak["isa"], peak["gflops_1t"], peak["gflops_2t"]),
-        "- dpsim: %s, kernels: %s. PyTorch %s (torchvision %s, numpy %s; %s)." % (
+        "- Versions: %s (kernels: %s); PyTorch %s (torchvision %s, numpy %s; %s)." % (
             ver, dpsim_isa(), torch.__version__, torchvision.__version__, np.__version__,
             torch_build()),
         "- Both sides compute LPIPS v0.1 with the same weights on the same images (SqueezeNet:"
         " real weights; AlexNet, VGG-16: the random:1 trunk of doc/VECTORS.md); every distance"
         " both print agrees within %g relative (2AFC: the score, and the distances of its pairs"
         " from an untimed `dpsim compare --pairs`)." % TOLERANCE,
-        "- Each case runs %d times, alternating dpsim and PyTorch; times are ms per unit (pair,"
-        " triplet or run), median [min, max] over those runs. Ratio = PyTorch / dpsim time"
+        "- Runs per case and side: %d, alternating dpsim and PyTorch; times are ms per unit"
+        " (pair, triplet or run), median [min, max] over those runs. Ratio = PyTorch / dpsim time"
         " (> 1: dpsim is faster)." % b.reps,
         "- In-process cases (bench_pairs, torch_pairs.py: model loaded once) time units of"
         " one pair or one batch, the batch's time divided by its pairs, and take each run's"
