@@ -457,7 +457,7 @@ def case_line(r, peak):
         r["c_rss"] / 1024, r["t_rss"] / 1024, r["c_rss"] / r["t_rss"])
 
 
-def report(args, b, rows, peak, load, elapsed):
+def report(b, rows, peak, load, elapsed):
     ver = subprocess.run([b.dpsim, "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
         "# Benchmark results",
@@ -514,11 +514,12 @@ def main():
         peak = peak_gflops(b)
         rows = []
         for case in all_cases(b):
-            rows.append(case())
-            r = rows[-1]
+            r = case()
+            rows.append(r)
             print("%6.0f s  %s, %s: ratio %.2f" % (time.perf_counter() - start, r["case"], r["net"],
                                                    ratio(r)), file=sys.stderr)
-        text = report(args, b, rows, peak, (load0, os.getloadavg()[0]), time.perf_counter() - start)
+        load = (load0, os.getloadavg()[0])
+        text = report(b, rows, peak, load, time.perf_counter() - start)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)
     print(text)
