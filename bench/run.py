@@ -44,6 +44,7 @@ TORCH_PAIRS = os.path.join(HERE, "torch_pairs.py")
 TORCH_SETS = os.path.join(HERE, "torch_sets.py")
 NETS = ("squeeze", "alex", "vgg")
 THREADS = 2          # dpsim's pool (bench_pairs) and PyTorch's intra-op threads
+CLI_THREADS = "CLI default"  # dpsim CLI cases pass no thread option
 TOLERANCE = 1e-5     # relative agreement of every distance pair
 UNIT_GFLOP = 40      # in-process cases: timed units per run ~ this many GFLOP, 1 to 20 units
 HEAVY_GFLOP = 200    # units this large (seconds each) run without an untimed unit before them
@@ -251,7 +252,7 @@ def whole_process(b, net):
     check_agree("whole process %s" % net, [first_float(sides[0]["out"])],
                 [first_float(sides[1]["out"])])
     return make_row(("whole", net), "whole process, one 96x80 pair (CLI)", net, "pair", sides,
-                    (1, torch.get_num_threads()))
+                    (CLI_THREADS, torch.get_num_threads()))
 
 
 def pairs(b, net, n, batch, grad):
@@ -289,7 +290,7 @@ def two_afc(b):
                  os.path.join(cat, "pairs.csv")]  # untimed: eval prints no distances
     check_agree("2AFC distances", csv_distances(b.run(check_cmd)[2]), t_out["distances"])
     case = "2AFC, %d triplets %dx%d, whole process (dpsim eval)" % (count, n, n)
-    return make_row(("2afc", net), case, net, "triplet", sides, (1, THREADS))
+    return make_row(("2afc", net), case, net, "triplet", sides, (CLI_THREADS, THREADS))
 
 
 def all_pairs(b):
@@ -304,7 +305,7 @@ def all_pairs(b):
                 json.loads(sides[1]["out"])["distances"])
     case = "all %d pairs of %d images %dx%d, whole process (compare --all-pairs)" % (
         count * (count - 1) // 2, count, n, n)
-    return make_row(("allpairs", net, count), case, net, "run", sides, (1, THREADS))
+    return make_row(("allpairs", net, count), case, net, "run", sides, (CLI_THREADS, THREADS))
 
 
 def csv_distances(text):
@@ -450,7 +451,7 @@ def case_line(r, peak):
     perf = "- | -"
     if r["flops"]:
         perf = "%.1f | %.0f%%" % (gflops(r), 100 * gflops(r) / peak["gflops_%dt" % r["threads"][0]])
-    return ("| %s | %s | %s | %d / %d | %s | %s | %s / %s | %.2f | %s | %.0f MB | %.0f MB"
+    return ("| %s | %s | %s | %s / %s | %s | %s | %s / %s | %.2f | %s | %.0f MB | %.0f MB"
             " | %.3f |") % (
         r["case"], r["net"], r["unit"], r["threads"][0], r["threads"][1], fmt_ms(r["c"]),
         fmt_ms(r["t"]), fmt(rate(r["c"][0])), fmt(rate(r["t"][0])), ratio(r), perf,
@@ -485,6 +486,9 @@ def report(b, rows, peak, load, elapsed):
         " median unit; one untimed unit comes first, except for units of %d GFLOP or more,"
         " which take seconds. Whole-process cases time the process (start, model load, image"
         " decoding included) and run each side once untimed first." % HEAVY_GFLOP,
+        "- Threads: bench_pairs and the PyTorch scripts run %d; the dpsim CLI cases pass no"
+        " thread option, so they run on the CLI's default (`dpsim --help`); the reference's"
+        " own command line runs on PyTorch's default." % THREADS,
         "- GFLOP/s: the convolution FLOPs up to the last LPIPS tap, both images of a pair, per"
         " dpsim's median time; % of peak: against the peak on as many threads. RSS: the peak"
         " resident set of the process (wait4 in bench/rss_run); RSS ratio = dpsim / PyTorch.",
