@@ -98,8 +98,7 @@ int main(int argc, char **argv)
     args a;
     if (!parse_args(argc, argv, &a)) {
         fprintf(stderr, "usage: %s [-t THREADS] [-b BATCH] [-w WARMUP] [-g] NET SIZE UNITS "
-                "[TRUNK_FILE]\n",
-                argv[0]);
+                "[TRUNK_FILE]\n", argv[0]);
         return 2;
     }
     dpsim_model_options opt;

@@ -44,6 +44,7 @@ TORCH_PAIRS = os.path.join(HERE, "torch_pairs.py")
 TORCH_SETS = os.path.join(HERE, "torch_sets.py")
 NETS = ("squeeze", "alex", "vgg")
 THREADS = 2          # dpsim's pool (bench_pairs) and PyTorch's intra-op threads
+CLI_THREADS = "CLI default"  # dpsim CLI cases pass no thread option
 TOLERANCE = 1e-5     # relative agreement of every distance pair
 UNIT_GFLOP = 40      # in-process cases: timed units per run ~ this many GFLOP, 1 to 20 units
 HEAVY_GFLOP = 200    # units this large (seconds each) run without an untimed unit before them
@@ -251,7 +252,7 @@ def whole_process(b, net):
     check_agree("whole process %s" % net, [first_float(sides[0]["out"])],
                 [first_float(sides[1]["out"])])
     return make_row(("whole", net), "whole process, one 96x80 pair (CLI)", net, "pair", sides,
-                    (1, torch.get_num_threads()))
+                    (CLI_THREADS, torch.get_num_threads()))
 
 
 def pairs(b, net, n, batch, grad):
@@ -289,7 +290,7 @@ def two_afc(b):
                  os.path.join(cat, "pairs.csv")]  # untimed: eval prints no distances
     check_agree("2AFC distances", csv_distances(b.run(check_cmd)[2]), t_out["distances"])
     case = "2AFC, %d triplets %dx%d, whole process (dpsim eval)" % (count, n, n)
-    return make_row(("2afc", net), case, net, "triplet", sides, (1, THREADS))
+    return make_row(("2afc", net), case, net, "triplet", sides, (CLI_THREADS, THREADS))
 
 
 def all_pairs(b):
@@ -304,7 +305,7 @@ def all_pairs(b):
                 json.loads(sides[1]["out"])["distances"])
     case = "all %d pairs of %d images %dx%d, whole process (compare --all-pairs)" % (
         count * (count - 1) // 2, count, n, n)
-    return make_row(("allpairs", net, count), case, net, "run", sides, (1, THREADS))
+    return make_row(("allpairs", net, count), case, net, "run", sides, (CLI_THREADS, THREADS))
 
 
 def csv_distances(text):
@@ -450,40 +451,44 @@ def case_line(r, peak):
     perf = "- | -"
     if r["flops"]:
         perf = "%.1f | %.0f%%" % (gflops(r), 100 * gflops(r) / peak["gflops_%dt" % r["threads"][0]])
-    return ("| %s | %s | %s | %d / %d | %s | %s | %s / %s | %.2f | %s | %.0f MB | %.0f MB"
+    return ("| %s | %s | %s | %s / %s | %s | %s | %s / %s | %.2f | %s | %.0f MB | %.0f MB"
             " | %.3f |") % (
         r["case"], r["net"], r["unit"], r["threads"][0], r["threads"][1], fmt_ms(r["c"]),
         fmt_ms(r["t"]), fmt(rate(r["c"][0])), fmt(rate(r["t"][0])), ratio(r), perf,
         r["c_rss"] / 1024, r["t_rss"] / 1024, r["c_rss"] / r["t_rss"])
 
 
-def report(args, b, rows, peak, load, elapsed):
+def report(b, rows, peak, load, elapsed):
     ver = subprocess.run([b.dpsim, "--version"], capture_output=True, text=True).stdout.strip()
     lines = [
         "# Benchmark results",
         "",
-        "Written by `/usr/bin/python3 bench/run.py%s` on %s in %.0f s." % (
-            " --quick" if args.quick else "", time.strftime("%Y-%m-%d %H:%M"), elapsed),
+        "Written by `%s` on %s in %.0f s." % (
+            " ".join([PY, "bench/run.py"] + sys.argv[1:]), time.strftime("%Y-%m-%d %H:%M"),
+            elapsed),
         "",
         "- Machine: %s, %d cores, %s; load average %.2f at the start, %.2f at the end." % (
             cpu_name(), os.cpu_count(), platform.platform(), load[0], load[1]),
         "- fp32 peak (bench/peak_flops, %s FMA): %.1f GFLOP/s on 1 thread, %.1f on 2." % (
             peak["isa"], peak["gflops_1t"], peak["gflops_2t"]),
-        "- dpsim: %s, kernels: %s. PyTorch %s (torchvision %s, numpy %s; %s)." % (
+        "- Versions: %s (kernels: %s); PyTorch %s (torchvision %s, numpy %s; %s)." % (
             ver, dpsim_isa(), torch.__version__, torchvision.__version__, np.__version__,
             torch_build()),
         "- Both sides compute LPIPS v0.1 with the same weights on the same images (SqueezeNet:"
         " real weights; AlexNet, VGG-16: the random:1 trunk of doc/VECTORS.md); every distance"
         " both print agrees within %g relative (2AFC: the score, and the distances of its pairs"
         " from an untimed `dpsim compare --pairs`)." % TOLERANCE,
-        "- Each case runs %d times, alternating dpsim and PyTorch; times are ms per unit (pair,"
-        " triplet or run), median [min, max] over those runs. Ratio = PyTorch / dpsim time"
+        "- Runs per case and side: %d, alternating dpsim and PyTorch; times are ms per unit"
+        " (pair, triplet or run), median [min, max] over those runs. Ratio = PyTorch / dpsim time"
         " (> 1: dpsim is faster)." % b.reps,
         "- In-process cases (bench_pairs, torch_pairs.py: model loaded once) time units of"
         " one pair or one batch, the batch's time divided by its pairs, and take each run's"
         " median unit; one untimed unit comes first, except for units of %d GFLOP or more,"
         " which take seconds. Whole-process cases time the process (start, model load, image"
         " decoding included) and run each side once untimed first." % HEAVY_GFLOP,
+        "- Threads: bench_pairs and the PyTorch scripts run %d; the dpsim CLI cases pass no"
+        " thread option, so they run on the CLI's default (`dpsim --help`); the reference's"
+        " own command line runs on PyTorch's default." % THREADS,
         "- GFLOP/s: the convolution FLOPs up to the last LPIPS tap, both images of a pair, per"
         " dpsim's median time; % of peak: against the peak on as many threads. RSS: the peak"
         " resident set of the process (wait4 in bench/rss_run); RSS ratio = dpsim / PyTorch.",
@@ -513,11 +518,12 @@ def main():
         peak = peak_gflops(b)
         rows = []
         for case in all_cases(b):
-            rows.append(case())
-            r = rows[-1]
+            r = case()
+            rows.append(r)
             print("%6.0f s  %s, %s: ratio %.2f" % (time.perf_counter() - start, r["case"], r["net"],
                                                    ratio(r)), file=sys.stderr)
-        text = report(args, b, rows, peak, (load0, os.getloadavg()[0]), time.perf_counter() - start)
+        load = (load0, os.getloadavg()[0])
+        text = report(b, rows, peak, load, time.perf_counter() - start)
     with open(os.path.join(HERE, "RESULTS.md"), "w") as f:
         f.write(text)
     print(text)
