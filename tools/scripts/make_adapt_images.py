@@ -6,7 +6,7 @@ OUT/skimage: 64x64 crops of the colour photographs in scikit-image's data
   (astronaut, chelsea, coffee, rocket, motorcycle, retina, ...), a grid of
   non-overlapping crops per photo, each downscaled from 128x128.
 OUT/shared: 64x64 crops, the same way, of the TID2013 references, PIQ pairs and
-  LPIPS examples in $DPSIM_DATA (default /work/shared/data): a second,
+  LPIPS examples in $DPSIM_DATA (default ../shared/data next to the repository): a second,
   different set.
 Needs python3-skimage (apt install python3-skimage) and python3-pil.
 """
@@ -45,7 +45,8 @@ def main():
     for name in PHOTOS:
         if hasattr(sd, name):
             crops(getattr(sd, name)(), a, name)
-    data = os.environ.get('DPSIM_DATA', '/work/shared/data')
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    data = os.environ.get('DPSIM_DATA', os.path.join(root, '..', 'shared', 'data'))
     for sub in ['tid2013_pairs/ref', 'piq_pairs', 'lpips_examples']:
         d = os.path.join(data, sub)
         for f in sorted(os.listdir(d)):

@@ -4,7 +4,7 @@
 Good files come from torch.save itself (legacy and zip formats); hostile ones
 are written byte by byte. expected.txt lists every good fixture's tensors and
 values, and (when the real weights are present, $DPSIM_WEIGHTS or
-/work/shared/weights) a few values torch reads from them, for the C tests.
+../shared/weights next to the repository) a few values torch reads from them, for the C tests.
 
 Run: /usr/bin/python3 tools/scripts/make_checkpoint_fixtures.py
 """
@@ -21,7 +21,7 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "tests", "weights", "fixtures")
-WEIGHTS = os.environ.get("DPSIM_WEIGHTS", "/work/shared/weights")
+WEIGHTS = os.environ.get("DPSIM_WEIGHTS", os.path.join(ROOT, "..", "shared", "weights"))
 
 expected = []
 
