@@ -63,20 +63,26 @@ typedef void (*gemm_full_fn)(int kc, const float *a, const float *b, size_t ldb,
                              int flags);
 
 /*
- * A tile cut by the edge of C (m < mr or n < nr): full runs on a local
- * (mr, nr) copy, so the arithmetic is the same as for a whole tile.
+ * A kernel's gemm_tile_fn: whole tiles go straight to full; a tile cut by the
+ * edge of C (m < mr or n < nr) runs cut on a local (mr, nr) copy, so the
+ * arithmetic is the same as for a whole tile.
  */
-static inline void gemm_cut_tile(gemm_full_fn full, int mr, int nr, int kc, const float *a,
-                                 const float *b, size_t ldb, const ptrdiff_t *boff, float *c,
-                                 size_t ldc, int m, int n, const float *bias, int flags)
+static inline void gemm_run_tile(gemm_full_fn full, gemm_full_fn cut, int mr, int nr, int kc,
+                                 const float *a, const float *b, size_t ldb,
+                                 const ptrdiff_t *boff, float *c, size_t ldc, int m, int n,
+                                 const float *bias, int flags)
 {
+    if (m == mr && n == nr) {
+        full(kc, a, b, ldb, boff, c, ldc, bias, flags);
+        return;
+    }
     float t[GEMM_MAX_MR * GEMM_MAX_NR], tb[GEMM_MAX_MR];
     for (int i = 0; i < mr; i++) {
         tb[i] = (flags & GEMM_FIRST) && i < m ? bias[i] : 0.0f;
         for (int j = 0; j < nr; j++)
             t[i * nr + j] = !(flags & GEMM_FIRST) && i < m && j < n ? c[i * ldc + j] : 0.0f;
     }
-    full(kc, a, b, ldb, boff, t, (size_t)nr, tb, flags);
+    cut(kc, a, b, ldb, boff, t, (size_t)nr, tb, flags);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++)
             c[i * ldc + j] = t[i * nr + j];

@@ -30,10 +30,7 @@ static void full_tile(int kc, const float *a, const float *b, size_t ldb, const 
 static void tile(int kc, const float *a, const float *b, size_t ldb, const ptrdiff_t *boff,
                  float *c, size_t ldc, int m, int n, const float *bias, int flags)
 {
-    if (m == MR && n == NR)
-        full_tile(kc, a, b, ldb, boff, c, ldc, bias, flags);
-    else
-        gemm_cut_tile(full_tile, MR, NR, kc, a, b, ldb, boff, c, ldc, m, n, bias, flags);
+    gemm_run_tile(full_tile, full_tile, MR, NR, kc, a, b, ldb, boff, c, ldc, m, n, bias, flags);
 }
 
 const gemm_kernel gemm_scalar = {ISA_SCALAR, MR, NR, tile};
