@@ -69,11 +69,12 @@ void conv_buffers_free(conv_buffers *b)
     dp_free(b->padded);
     dp_free(b->offsets);
     dp_free(b->scratch);
+    dp_free(b->grad_out);
+    dp_free(b->grad_res);
     memset(b, 0, sizeof *b);
 }
 
-/* Make *ptr hold at least n elements of size bytes each (contents not kept). */
-static int reserve(void **ptr, size_t *cap, size_t n, size_t size)
+int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size)
 {
     if (n <= *cap)
         return 1;
@@ -259,7 +260,7 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
     const conv2d_shape *s = &job->p->shape;
     const int k = s->kernel, pad = s->pad, hp = job->h + 2 * pad, wp = job->w + 2 * pad;
     job->in_floats = (size_t)s->in_ch * hp * wp;
-    if (!reserve((void **)&buf->offsets, &buf->offsets_cap, (size_t)job->p->k_total,
+    if (!conv_buffer_reserve((void **)&buf->offsets, &buf->offsets_cap, (size_t)job->p->k_total,
                  sizeof(ptrdiff_t)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
     for (int r = 0; r < job->p->k_total; r++) {
@@ -272,7 +273,7 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
         job->in = in;
         return DPSIM_OK;
     }
-    if (!reserve((void **)&buf->padded, &buf->padded_cap, job->in_floats, sizeof(float)))
+    if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap, job->in_floats, sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
     pad_job pj = {in, buf->padded, s->in_ch, job->h, job->w, pad, pool_size(workers)};
     pool_run(workers, pad_worker, &pj);
@@ -299,7 +300,7 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
     job.n_pix = job.ho * job.row;
     const int mc_cap = (MC_MAX + mr - 1) / mr * mr; /* the largest block of channels */
     job.scratch_per_worker = (size_t)KC * nr + (size_t)mc_cap * nc;
-    if (!reserve((void **)&buf->scratch, &buf->scratch_cap,
+    if (!conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,
                  (size_t)pool_size(workers) * job.scratch_per_worker, sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
     job.scratch = buf->scratch;

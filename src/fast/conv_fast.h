@@ -36,10 +36,15 @@ typedef struct conv_buffers {
     float *padded;      /* a stride-1 convolution's zero-padded input */
     ptrdiff_t *offsets; /* (in_ch*k*k) where row k of the patch matrix starts in it */
     float *scratch;     /* per worker: a packed panel and the task's outputs */
-    size_t padded_cap, offsets_cap, scratch_cap;
+    float *grad_out;    /* conv_fast_backward_input: d_out in float */
+    float *grad_res;    /* conv_fast_backward_input: its convolution's result */
+    size_t padded_cap, offsets_cap, scratch_cap, grad_out_cap, grad_res_cap;
 } conv_buffers;
 
 void conv_buffers_free(conv_buffers *b);
+
+/** Make *ptr hold at least n elements of size bytes (contents not kept); 0 when out of memory. */
+int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size);
 
 /**
  * out = conv(in) + bias [then ReLU when relu].
@@ -74,6 +79,7 @@ void packed_conv_grad_free(packed_conv_grad *g);
  * @param d_in  (in_ch, h, w)
  */
 dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d_out, int h,
-                                      int w, double *d_in, worker_pool *workers, errbuf *e);
+                                      int w, double *d_in, worker_pool *workers,
+                                      conv_buffers *cb, errbuf *e);
 
 #endif

@@ -63,35 +63,28 @@ static void scatter_patches(const conv2d_shape *s, const float *cols, int h, int
 }
 
 dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d_out, int h,
-                                      int w, double *d_in, worker_pool *workers, errbuf *e)
+                                      int w, double *d_in, worker_pool *workers,
+                                      conv_buffers *cb, errbuf *e)
 {
     const conv2d_shape *s = &g->shape;
     const int ho = conv2d_out_size(s, h), wo = conv2d_out_size(s, w);
     const size_t n_out = (size_t)s->out_ch * ho * wo;
     const size_t n_res = g->via_patches ? (size_t)g->t.shape.out_ch * ho * wo
                                         : (size_t)s->in_ch * h * w;
-    float *gf = dp_malloc(n_out * sizeof(float));  /* (out_ch, ho, wo) */
-    float *res = dp_malloc(n_res * sizeof(float)); /* patches or (in_ch, h, w) */
-    conv_buffers cb = {0};
-    dpsim_status st = DPSIM_OK;
-    if (!gf || !res) {
-        st = err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's input gradient");
-        goto done;
-    }
+    if (!conv_buffer_reserve((void **)&cb->grad_out, &cb->grad_out_cap, n_out, sizeof(float)) ||
+        !conv_buffer_reserve((void **)&cb->grad_res, &cb->grad_res_cap, n_res, sizeof(float)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's input gradient");
+    float *gf = cb->grad_out, *res = cb->grad_res; /* (out_ch, ho, wo); patches or (in_ch, h, w) */
     for (size_t i = 0; i < n_out; i++)
         gf[i] = (float)d_out[i];
-    st = conv_fast_forward(&g->t, gf, ho, wo, res, 0, workers, &cb, e);
+    dpsim_status st = conv_fast_forward(&g->t, gf, ho, wo, res, 0, workers, cb, e);
     if (st != DPSIM_OK)
-        goto done;
+        return st;
     if (g->via_patches) {
         scatter_patches(s, res, h, w, ho, wo, d_in);
     } else {
         for (size_t i = 0; i < n_res; i++)
             d_in[i] += res[i];
     }
-done:
-    dp_free(gf);
-    dp_free(res);
-    conv_buffers_free(&cb);
-    return st;
+    return DPSIM_OK;
 }

@@ -132,20 +132,21 @@ done:
 /* Fire backward: d_out (e1 + e3, h, w) -> d_in (in_ch, h, w) += ; d_sq (s, h, w) scratch */
 static dpsim_status fire_backward(const layer_params *lp, const float *out,
                                   const float *squeezed, int h, int w, double *d_out,
-                                  double *d_sq, double *d_in, worker_pool *workers, errbuf *e)
+                                  double *d_sq, double *d_in, worker_pool *workers,
+                                  conv_buffers *cb, errbuf *e)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
     relu_backward(out, d_out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw);
     memset(d_sq, 0, (size_t)sq->shape.out_ch * hw * sizeof(double));
-    dpsim_status s = conv_fast_backward_input(&e1->grad, d_out, h, w, d_sq, workers, e);
+    dpsim_status s = conv_fast_backward_input(&e1->grad, d_out, h, w, d_sq, workers, cb, e);
     if (s == DPSIM_OK)
         s = conv_fast_backward_input(&e3->grad, d_out + (size_t)e1->shape.out_ch * hw, h, w, d_sq,
-                                     workers, e);
+                                     workers, cb, e);
     if (s != DPSIM_OK)
         return s;
     relu_backward(squeezed, d_sq, (size_t)sq->shape.out_ch * hw);
-    return conv_fast_backward_input(&sq->grad, d_sq, h, w, d_in, workers, e);
+    return conv_fast_backward_input(&sq->grad, d_sq, h, w, d_in, workers, cb, e);
 }
 
 dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_x, errbuf *e)
@@ -160,6 +161,7 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
             max_sq = (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i];
     double *buf[2] = {dp_malloc(max_act * sizeof(double)), dp_malloc(max_act * sizeof(double))};
     double *d_sq = dp_malloc(max_sq * sizeof(double));
+    conv_buffers cb = {0}; /* the convolutions' working memory, shared by every layer */
     dpsim_status s = model_grad_prepare(m, e);
     if (s != DPSIM_OK)
         goto done;
@@ -187,7 +189,7 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
         memset(d_in, 0, numel(t, i) * sizeof(double));
         switch (l->op) {
         case OP_CONV:
-            s = conv_fast_backward_input(&lp->conv[0].grad, d_out, h, w, d_in, t->workers, e);
+            s = conv_fast_backward_input(&lp->conv[0].grad, d_out, h, w, d_in, t->workers, &cb, e);
             break;
         case OP_MAXPOOL: {
             maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
@@ -199,7 +201,7 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
             break;
         case OP_FIRE:
             s = fire_backward(lp, t->act[i + 1], t->squeezed[i], h, w, d_out, d_sq, d_in,
-                              t->workers, e);
+                              t->workers, &cb, e);
             break;
         case OP_RELU:
             break;
@@ -212,6 +214,7 @@ done:
     dp_free(buf[0]);
     dp_free(buf[1]);
     dp_free(d_sq);
+    conv_buffers_free(&cb);
     return s;
 }
 
