@@ -21,7 +21,9 @@ typedef struct packed_conv {
     conv2d_shape shape;
     const gemm_kernel *kern;
     int k_total;       /* in_ch * k * k: the reduction length */
-    float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero */
+    float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero; NULL
+                        * when the convolution runs as Winograd (conv_wino.h) */
+    float *u;          /* Winograd only: (WINO_ELEMS, ceil(out_ch / mr), in_ch, mr) */
     float *bias;       /* (out_ch) */
 } packed_conv;
 
@@ -45,6 +47,16 @@ void conv_buffers_free(conv_buffers *b);
 
 /** Make *ptr hold at least n elements of size bytes (contents not kept); 0 when out of memory. */
 int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size);
+
+/** The zero-padded input padded (c, hp, wp): in (c, h, w) at rows and columns from pad. */
+void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int wp, float *padded,
+                    worker_pool *workers);
+
+/**
+ * Output channels per task (a multiple of mr): all (at most mc_max), halved
+ * while other_tasks * channel blocks < want, down to mc_min.
+ */
+int conv_channel_block(int oc_n, int mr, int mc_max, int mc_min, int other_tasks, int want);
 
 /**
  * out = conv(in) + bias [then ReLU when relu].

@@ -1,0 +1,238 @@
+/*
+ * conv_wino.c - Winograd F(4x4, 3x3) convolution (conv_wino.h).
+ *
+ * The input is zero-padded to whole tiles (in_ch, 4 th + 2, 4 tw + 2). A task
+ * transforms its block of tiles into V (36, in_ch, nt) in the worker's
+ * scratch, then, a few channel panels at a time, runs the 36 GEMMs into
+ * M (36, mb, nt) and transforms M back into out, adding bias and ReLU there
+ * (the GEMMs start from zero). The weight transform runs in double at pack time.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "fast/conv_wino.h"
+
+enum {
+    T = WINO_OUT,
+    A = WINO_IN,
+    E = WINO_ELEMS,
+    KC = 192,          /* reduction steps (input channels) per block */
+    NT_PANELS = 2,     /* tile panels (of nr tiles) per task */
+    MB_PANELS = 4,     /* channel panels (of mr) per pass over a task's V */
+    MC_MIN = 32,       /* fewest output channels per task */
+    MC_MAX = 512,      /* most output channels per task */
+    TASKS_PER_WORKER = 4,
+    MIN_IN = 16,       /* narrower convolutions stay direct */
+    MIN_OUT = 16,
+    NT_MAX = NT_PANELS * GEMM_MAX_NR
+};
+
+int conv_wino_suits(const conv2d_shape *s)
+{
+    return s->kernel == 3 && s->stride == 1 && s->in_ch >= MIN_IN && s->out_ch >= MIN_OUT;
+}
+
+// ---- weights: U = G g G^T ----
+
+static const double G[A][3] = {
+    {1.0 / 4, 0, 0},
+    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+    {1.0 / 24, 1.0 / 12, 1.0 / 6},
+    {1.0 / 24, -1.0 / 12, 1.0 / 6},
+    {0, 0, 1},
+};
+
+dpsim_status conv_wino_pack(packed_conv *p, const float *weight, errbuf *e)
+{
+    const conv2d_shape *s = &p->shape;
+    const int mr = p->kern->mr, ci = s->in_ch, panels = (s->out_ch + mr - 1) / mr;
+    const size_t per_elem = (size_t)panels * ci * mr; /* one U_e, packed */
+    p->u = dp_calloc(E * per_elem, sizeof(float));
+    if (!p->u)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
+    for (int oc = 0; oc < s->out_ch; oc++)
+        for (int ic = 0; ic < ci; ic++) {
+            const float *g = weight + ((size_t)oc * ci + ic) * 9; /* (3, 3) */
+            double gg[A][3];                                      /* G g */
+            for (int i = 0; i < A; i++)
+                for (int j = 0; j < 3; j++)
+                    gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
+            float *dst = p->u + (size_t)(oc / mr) * ci * mr + (size_t)ic * mr + oc % mr;
+            for (int i = 0; i < A; i++)
+                for (int j = 0; j < A; j++)
+                    dst[(size_t)(i * A + j) * per_elem] =
+                        (float)(gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
+        }
+    return DPSIM_OK;
+}
+
+// ---- the transforms, each on n tiles at once (contiguous, so they vectorise) ----
+
+/* r (6 rows of n at stride rs) = B^T d, d (6 rows of n at stride ds) */
+static void input_1d(const float *restrict d, size_t ds, float *restrict r, size_t rs, int n)
+{
+    for (int q = 0; q < n; q++) {
+        const float d0 = d[q], d1 = d[ds + q], d2 = d[2 * ds + q], d3 = d[3 * ds + q],
+                    d4 = d[4 * ds + q], d5 = d[5 * ds + q];
+        r[q] = 4.0f * d0 - 5.0f * d2 + d4;
+        r[rs + q] = d4 + d3 - 4.0f * (d1 + d2);
+        r[2 * rs + q] = d4 - d3 + 4.0f * (d1 - d2);
+        r[3 * rs + q] = d4 - d2 + 2.0f * (d3 - d1);
+        r[4 * rs + q] = d4 - d2 - 2.0f * (d3 - d1);
+        r[5 * rs + q] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+}
+
+/* r (4 rows of n at stride rs) = A^T m, m (6 rows of n at stride ms) */
+static void output_1d(const float *restrict m, size_t ms, float *restrict r, size_t rs, int n)
+{
+    for (int q = 0; q < n; q++) {
+        const float m1 = m[ms + q], m2 = m[2 * ms + q], m3 = m[3 * ms + q], m4 = m[4 * ms + q];
+        const float s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4;
+        r[q] = m[q] + s12 + s34;
+        r[rs + q] = d12 + 2.0f * d34;
+        r[2 * rs + q] = s12 + 4.0f * s34;
+        r[3 * rs + q] = d12 + 8.0f * d34 + m[5 * ms + q];
+    }
+}
+
+typedef struct wino_job {
+    const packed_conv *p;
+    const float *padded; /* (in_ch, hp, wp) */
+    float *out;          /* (out_ch, ho, wo) */
+    int hp, wp, ho, wo, tw, n_tiles, relu;
+    int nt, mb;          /* tiles per task, channels per pass */
+    int mc, tile_tasks, tasks;
+    atomic_int next;
+    float *scratch;
+    size_t scratch_per_worker;
+} wino_job;
+
+/* v (36, in_ch, nt) = B^T d B of tiles [t0, t0 + n), slots past n zero */
+static void transform_input(const wino_job *job, int t0, int n, float *v)
+{
+    const int ci = job->p->shape.in_ch, nt = job->nt, wp = job->wp;
+    const size_t elem_stride = (size_t)ci * nt;
+    size_t at[NT_MAX];               /* where each tile's patch starts in a plane */
+    float d[E * NT_MAX], c[E * NT_MAX]; /* (6, 6, nt): the patches, then B^T d */
+    for (int q = 0; q < n; q++)
+        at[q] = (size_t)((t0 + q) / job->tw * T) * wp + (t0 + q) % job->tw * T;
+    memset(d, 0, sizeof d);
+    for (int ic = 0; ic < ci; ic++) {
+        const float *plane = job->padded + (size_t)ic * job->hp * wp; /* (hp, wp) */
+        for (int y = 0; y < A; y++)
+            for (int x = 0; x < A; x++)
+                for (int q = 0; q < n; q++)
+                    d[(y * A + x) * nt + q] = plane[at[q] + (size_t)y * wp + x];
+        for (int x = 0; x < A; x++)
+            input_1d(d + x * nt, (size_t)A * nt, c + x * nt, (size_t)A * nt, nt);
+        for (int y = 0; y < A; y++)
+            input_1d(c + y * A * nt, (size_t)nt, v + y * A * elem_stride + (size_t)ic * nt,
+                     elem_stride, nt);
+    }
+}
+
+/* out channels [c0, c1), tiles [t0, t0 + n) = A^T M A + bias (ReLU), m (36, mb, nt) */
+static void transform_output(const wino_job *job, int c0, int c1, int t0, int n, const float *m)
+{
+    const int nt = job->nt, ho = job->ho, wo = job->wo, relu = job->relu;
+    const size_t elem_stride = (size_t)job->mb * nt;
+    float r[T * A * NT_MAX], y[T * T * NT_MAX]; /* (4, 6, nt): A^T M, then (4, 4, nt) */
+    for (int oc = c0; oc < c1; oc++) {
+        const float bias = job->p->bias[oc];
+        float *plane = job->out + (size_t)oc * ho * wo; /* (ho, wo) */
+        const float *mc = m + (size_t)(oc - c0) * nt;  /* element (i, j) at (i A + j) elem_stride */
+        for (int x = 0; x < A; x++)
+            output_1d(mc + x * elem_stride, A * elem_stride, r + x * nt, (size_t)A * nt, n);
+        for (int i = 0; i < T; i++)
+            output_1d(r + i * A * nt, (size_t)nt, y + i * T * nt, (size_t)nt, n);
+        for (int q = 0; q < n; q++) {
+            const int t = t0 + q, oy = t / job->tw * T, ox = t % job->tw * T;
+            for (int i = 0; i < T && oy + i < ho; i++)
+                for (int j = 0; j < T && ox + j < wo; j++) {
+                    const float val = y[(i * T + j) * nt + q] + bias;
+                    plane[(size_t)(oy + i) * wo + ox + j] = relu && val < 0.0f ? 0.0f : val;
+                }
+        }
+    }
+}
+
+static void run_task(const wino_job *job, int task, float *scratch)
+{
+    static const float zeros[GEMM_MAX_MR];
+    const packed_conv *p = job->p;
+    const gemm_kernel *kern = p->kern;
+    const int mr = kern->mr, nr = kern->nr, ci = p->shape.in_ch, oc_n = p->shape.out_ch;
+    const int nt = job->nt, t0 = task % job->tile_tasks * nt;
+    const int n = job->n_tiles - t0 < nt ? job->n_tiles - t0 : nt;
+    const int m0 = task / job->tile_tasks * job->mc;
+    const int m_end = m0 + job->mc < oc_n ? m0 + job->mc : oc_n;
+    const size_t per_elem = (size_t)((oc_n + mr - 1) / mr) * ci * mr;
+    float *v = scratch;                            /* (36, ci, nt) */
+    float *m = scratch + (size_t)E * ci * nt;      /* (36, mb, nt) */
+    transform_input(job, t0, n, v);
+    for (int c0 = m0; c0 < m_end; c0 += job->mb) {
+        const int c1 = c0 + job->mb < m_end ? c0 + job->mb : m_end;
+        for (int el = 0; el < E; el++) {
+            const float *ue = p->u + el * per_elem;       /* U_e, packed */
+            const float *ve = v + (size_t)el * ci * nt;   /* V_e (ci, nt) */
+            float *me = m + (size_t)el * job->mb * nt;    /* M_e (mb, nt) */
+            for (int k0 = 0; k0 < ci; k0 += KC) {
+                const int kc = ci - k0 < KC ? ci - k0 : KC;
+                for (int q = 0; q < n; q += nr)
+                    for (int c = c0; c < c1; c += mr)
+                        kern->tile(kc, ue + (size_t)(c / mr) * ci * mr + (size_t)k0 * mr,
+                                   ve + (size_t)k0 * nt + q, (size_t)nt, NULL,
+                                   me + (size_t)(c - c0) * nt + q, (size_t)nt,
+                                   c1 - c < mr ? c1 - c : mr, n - q < nr ? n - q : nr, zeros,
+                                   k0 == 0 ? GEMM_FIRST : 0);
+            }
+        }
+        transform_output(job, c0, c1, t0, n, m);
+    }
+}
+
+static void wino_worker(void *arg, int worker)
+{
+    wino_job *job = arg;
+    float *scratch = job->scratch + (size_t)worker * job->scratch_per_worker;
+    for (int t; (t = atomic_fetch_add(&job->next, 1)) < job->tasks;)
+        run_task(job, t, scratch);
+}
+
+dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
+                               int relu, worker_pool *workers, conv_buffers *buf, errbuf *e)
+{
+    const conv2d_shape *s = &p->shape;
+    const int mr = p->kern->mr, nr = p->kern->nr, ci = s->in_ch;
+    wino_job job = {.p = p, .out = out, .relu = relu};
+    job.ho = conv2d_out_size(s, h);
+    job.wo = conv2d_out_size(s, w);
+    if (job.ho <= 0 || job.wo <= 0)
+        return DPSIM_OK;
+    const int th = (job.ho + T - 1) / T;
+    job.tw = (job.wo + T - 1) / T;
+    job.n_tiles = th * job.tw;
+    job.hp = th * T + 2;
+    job.wp = job.tw * T + 2;
+    job.nt = NT_PANELS * nr;
+    job.mb = MB_PANELS * mr;
+    job.scratch_per_worker = (size_t)E * (ci + job.mb) * job.nt;
+    if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap,
+                             (size_t)ci * job.hp * job.wp, sizeof(float)) ||
+        !conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,
+                             (size_t)pool_size(workers) * job.scratch_per_worker, sizeof(float)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a Winograd convolution");
+    conv_pad_input(in, ci, h, w, s->pad, job.hp, job.wp, buf->padded, workers);
+    job.padded = buf->padded;
+    job.scratch = buf->scratch;
+    job.tile_tasks = (job.n_tiles + job.nt - 1) / job.nt;
+    job.mc = conv_channel_block(s->out_ch, mr, MC_MAX, MC_MIN, job.tile_tasks,
+                                TASKS_PER_WORKER * pool_size(workers));
+    job.tasks = job.tile_tasks * ((s->out_ch + job.mc - 1) / job.mc);
+    atomic_init(&job.next, 0);
+    pool_run(workers, wino_worker, &job);
+    return DPSIM_OK;
+}

@@ -1,0 +1,36 @@
+/*
+ * conv_wino.h - 3x3 stride-1 convolutions by Winograd F(4x4, 3x3), a path
+ * inside packed_conv (conv_fast.h). Each 4x4 block of outputs ("tile") is
+ * computed from its 6x6 input patch d as Y = A^T [U (.) V] A + bias, with
+ * V = B^T d B per input channel and U = G g G^T per (out, in) channel pair;
+ * summed over the input channels, the 36 elements e of U (.) V become 36
+ * matrix products M_e (out_ch, tiles) = U_e (out_ch, in_ch) V_e (in_ch,
+ * tiles), run on the GEMM tile kernels (gemm.h). That is 36 multiply-adds
+ * per channel pair for 16 outputs, against 144 for the direct convolution.
+ *
+ * A task is (block of tiles) x (block of output channels); the reduction over
+ * in_ch runs in fixed blocks in one chain per output, so the result does not
+ * depend on the number of threads.
+ */
+#ifndef DPSIM_FAST_CONV_WINO_H
+#define DPSIM_FAST_CONV_WINO_H
+
+#include "fast/conv_fast.h"
+
+enum {
+    WINO_OUT = 4,  /* tile side (outputs) */
+    WINO_IN = 6,   /* input patch side */
+    WINO_ELEMS = 36 /* WINO_IN^2: transformed elements per tile */
+};
+
+/** Whether packed_conv_init packs this convolution for Winograd (and only for it). */
+int conv_wino_suits(const conv2d_shape *s);
+
+/** p->u from weight (out_ch, in_ch, 3, 3); p->shape and p->kern already set. */
+dpsim_status conv_wino_pack(packed_conv *p, const float *weight, errbuf *e);
+
+/** conv_fast_forward for a convolution packed by conv_wino_pack. */
+dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
+                               int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
+
+#endif
