@@ -38,30 +38,28 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     const int mr = kern->mr, kt = s->in_ch * s->kernel * s->kernel;
     const int panels = (s->out_ch + mr - 1) / mr;
     memset(p, 0, sizeof *p);
-    p->shape = *s;
-    p->kern = kern;
-    p->k_total = kt;
-    p->bias = dp_calloc((size_t)s->out_ch, sizeof(float));
-    if (!p->bias)
-        return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
-    if (bias)
-        memcpy(p->bias, bias, (size_t)s->out_ch * sizeof(float));
-    if (conv_wino_suits(s)) {
-        dpsim_status st = conv_wino_pack(p, weight, e);
-        if (st != DPSIM_OK)
-            packed_conv_free(p);
-        return st;
-    }
     p->a = dp_calloc((size_t)panels * mr * kt, sizeof(float));
-    if (!p->a) {
+    p->bias = dp_calloc((size_t)s->out_ch, sizeof(float));
+    if (!p->a || !p->bias) {
         packed_conv_free(p);
         return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
     }
+    if (bias)
+        memcpy(p->bias, bias, (size_t)s->out_ch * sizeof(float));
     for (int oc = 0; oc < s->out_ch; oc++) {
         float *dst = p->a + (size_t)(oc / mr) * mr * kt + oc % mr; /* stride mr over k */
         const float *src = weight + (size_t)oc * kt;
         for (int k = 0; k < kt; k++)
             dst[(size_t)k * mr] = src[k];
+    }
+    p->shape = *s;
+    p->kern = kern;
+    p->k_total = kt;
+    if (conv_wino_suits(s)) {
+        dpsim_status st = conv_wino_pack(p, e);
+        if (st != DPSIM_OK)
+            packed_conv_free(p);
+        return st;
     }
     return DPSIM_OK;
 }

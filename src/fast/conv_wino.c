@@ -5,13 +5,25 @@
  * transforms its block of tiles into V (36, in_ch, nt) in the worker's
  * scratch, then, a few channel panels at a time, runs the 36 GEMMs into
  * M (36, mb, nt) and transforms M back into out, adding bias and ReLU there
- * (the GEMMs start from zero). The weight transform runs in double at pack time.
+ * (the GEMMs start from zero). The weights are transformed once, at pack
+ * time, from the direct packing (panels of mr channels) into U (36, panels,
+ * in_ch, mr), which replaces it.
  */
 #include <stdatomic.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "fast/conv_wino.h"
+
+/* the transforms are plain C, compiled for each vector width the CPU may have */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define TRANSFORM __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef TRANSFORM
+#define TRANSFORM
+#endif
 
 enum {
     T = WINO_OUT,
@@ -25,53 +37,24 @@ enum {
     TASKS_PER_WORKER = 4,
     MIN_IN = 16,       /* narrower convolutions stay direct */
     MIN_OUT = 16,
-    NT_MAX = NT_PANELS * GEMM_MAX_NR
+    MAX_PAIRS = 256 * 512, /* wider ones stay direct: their transformed weights
+                            * (4x the direct ones) would cost more memory than the
+                            * time they save on the few tiles of a deep layer */
+    NT_MAX = NT_PANELS * GEMM_MAX_NR,
+    SKEW = 16          /* floats added to each per-element stride, so that the 36
+                        * streams of a transform do not alias in the cache */
 };
 
 int conv_wino_suits(const conv2d_shape *s)
 {
-    return s->kernel == 3 && s->stride == 1 && s->in_ch >= MIN_IN && s->out_ch >= MIN_OUT;
-}
-
-// ---- weights: U = G g G^T ----
-
-static const double G[A][3] = {
-    {1.0 / 4, 0, 0},
-    {-1.0 / 6, -1.0 / 6, -1.0 / 6},
-    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-    {1.0 / 24, 1.0 / 12, 1.0 / 6},
-    {1.0 / 24, -1.0 / 12, 1.0 / 6},
-    {0, 0, 1},
-};
-
-dpsim_status conv_wino_pack(packed_conv *p, const float *weight, errbuf *e)
-{
-    const conv2d_shape *s = &p->shape;
-    const int mr = p->kern->mr, ci = s->in_ch, panels = (s->out_ch + mr - 1) / mr;
-    const size_t per_elem = (size_t)panels * ci * mr; /* one U_e, packed */
-    p->u = dp_calloc(E * per_elem, sizeof(float));
-    if (!p->u)
-        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
-    for (int oc = 0; oc < s->out_ch; oc++)
-        for (int ic = 0; ic < ci; ic++) {
-            const float *g = weight + ((size_t)oc * ci + ic) * 9; /* (3, 3) */
-            double gg[A][3];                                      /* G g */
-            for (int i = 0; i < A; i++)
-                for (int j = 0; j < 3; j++)
-                    gg[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-            float *dst = p->u + (size_t)(oc / mr) * ci * mr + (size_t)ic * mr + oc % mr;
-            for (int i = 0; i < A; i++)
-                for (int j = 0; j < A; j++)
-                    dst[(size_t)(i * A + j) * per_elem] =
-                        (float)(gg[i][0] * G[j][0] + gg[i][1] * G[j][1] + gg[i][2] * G[j][2]);
-        }
-    return DPSIM_OK;
+    return s->kernel == 3 && s->stride == 1 && s->in_ch >= MIN_IN && s->out_ch >= MIN_OUT &&
+           (long)s->in_ch * s->out_ch <= MAX_PAIRS;
 }
 
 // ---- the transforms, each on n tiles at once (contiguous, so they vectorise) ----
 
 /* r (6 rows of n at stride rs) = B^T d, d (6 rows of n at stride ds) */
-static void input_1d(const float *restrict d, size_t ds, float *restrict r, size_t rs, int n)
+static inline void input_1d(const float *restrict d, size_t ds, float *restrict r, size_t rs, int n)
 {
     for (int q = 0; q < n; q++) {
         const float d0 = d[q], d1 = d[ds + q], d2 = d[2 * ds + q], d3 = d[3 * ds + q],
@@ -86,7 +69,7 @@ static void input_1d(const float *restrict d, size_t ds, float *restrict r, size
 }
 
 /* r (4 rows of n at stride rs) = A^T m, m (6 rows of n at stride ms) */
-static void output_1d(const float *restrict m, size_t ms, float *restrict r, size_t rs, int n)
+static inline void output_1d(const float *restrict m, size_t ms, float *restrict r, size_t rs, int n)
 {
     for (int q = 0; q < n; q++) {
         const float m1 = m[ms + q], m2 = m[2 * ms + q], m3 = m[3 * ms + q], m4 = m[4 * ms + q];
@@ -98,8 +81,55 @@ static void output_1d(const float *restrict m, size_t ms, float *restrict r, siz
     }
 }
 
+/* r (6 rows of n at stride rs) = G g, g (3 rows of n at stride gs) */
+static inline void weight_1d(const float *restrict g, size_t gs, float *restrict r, size_t rs,
+                             int n)
+{
+    for (int q = 0; q < n; q++) {
+        const float g0 = g[q], g1 = g[gs + q], g2 = g[2 * gs + q];
+        const float even = g0 + g2, sum = (1.0f / 24) * g0 + (1.0f / 6) * g2;
+        r[q] = 0.25f * g0;
+        r[rs + q] = (-1.0f / 6) * (even + g1);
+        r[2 * rs + q] = (-1.0f / 6) * (even - g1);
+        r[3 * rs + q] = sum + (1.0f / 12) * g1;
+        r[4 * rs + q] = sum - (1.0f / 12) * g1;
+        r[5 * rs + q] = g2;
+    }
+}
+
+/* p->u = G g G^T of the direct packing p->a, panel by panel */
+TRANSFORM static void transform_weights(packed_conv *p)
+{
+    const int mr = p->kern->mr, ci = p->shape.in_ch, panels = (p->shape.out_ch + mr - 1) / mr;
+    const size_t elem_stride = p->u_stride;
+    for (int panel = 0; panel < panels; panel++)
+        for (int ic = 0; ic < ci; ic++) {
+            const float *g = p->a + ((size_t)panel * ci + ic) * 9 * mr; /* (3, 3, mr) */
+            float *u = p->u + ((size_t)panel * ci + ic) * mr;
+            float gg[A * 3 * GEMM_MAX_MR]; /* (6, 3, mr): G g */
+            for (int x = 0; x < 3; x++)
+                weight_1d(g + x * mr, (size_t)3 * mr, gg + x * mr, (size_t)3 * mr, mr);
+            for (int y = 0; y < A; y++)
+                weight_1d(gg + y * 3 * mr, (size_t)mr, u + y * A * elem_stride, elem_stride, mr);
+        }
+}
+
+dpsim_status conv_wino_pack(packed_conv *p, errbuf *e)
+{
+    const int mr = p->kern->mr;
+    p->u_stride = (size_t)((p->shape.out_ch + mr - 1) / mr) * mr * p->shape.in_ch + SKEW;
+    p->u = dp_calloc(E * p->u_stride, sizeof(float));
+    if (!p->u)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
+    transform_weights(p);
+    dp_free(p->a);
+    p->a = NULL;
+    return DPSIM_OK;
+}
+
 typedef struct wino_job {
     const packed_conv *p;
+    size_t v_stride, m_stride; /* floats from one element e of V, M to the next */
     const float *padded; /* (in_ch, hp, wp) */
     float *out;          /* (out_ch, ho, wo) */
     int hp, wp, ho, wo, tw, n_tiles, relu;
@@ -110,35 +140,50 @@ typedef struct wino_job {
     size_t scratch_per_worker;
 } wino_job;
 
-/* v (36, in_ch, nt) = B^T d B of tiles [t0, t0 + n), slots past n zero */
-static void transform_input(const wino_job *job, int t0, int n, float *v)
+/* The length of the run of tiles from t (of n left) along its row of tw tiles. */
+static inline int tile_run(int t, int n, int tw)
 {
-    const int ci = job->p->shape.in_ch, nt = job->nt, wp = job->wp;
-    const size_t elem_stride = (size_t)ci * nt;
-    size_t at[NT_MAX];               /* where each tile's patch starts in a plane */
+    return tw - t % tw < n ? tw - t % tw : n;
+}
+
+/* v (36, in_ch, nt) = B^T d B of tiles [t0, t0 + n); slots [n, n_up) zero */
+TRANSFORM static void transform_input(const wino_job *job, int t0, int n, int n_up, float *v)
+{
+    const int ci = job->p->shape.in_ch, nt = job->nt, wp = job->wp, tw = job->tw;
+    const size_t elem_stride = job->v_stride;
     float d[E * NT_MAX], c[E * NT_MAX]; /* (6, 6, nt): the patches, then B^T d */
-    for (int q = 0; q < n; q++)
-        at[q] = (size_t)((t0 + q) / job->tw * T) * wp + (t0 + q) % job->tw * T;
     memset(d, 0, sizeof d);
     for (int ic = 0; ic < ci; ic++) {
         const float *plane = job->padded + (size_t)ic * job->hp * wp; /* (hp, wp) */
-        for (int y = 0; y < A; y++)
-            for (int x = 0; x < A; x++)
-                for (int q = 0; q < n; q++)
-                    d[(y * A + x) * nt + q] = plane[at[q] + (size_t)y * wp + x];
+        for (int q = 0, len; q < n; q += len) {
+            const int t = t0 + q;
+            len = tile_run(t, n - q, tw);
+            const float *src = plane + (size_t)(t / tw * T) * wp + t % tw * T;
+            for (int y = 0; y < A; y++)
+                for (int x = 0; x < A; x++)
+                    for (int k = 0; k < len; k++)
+                        d[(y * A + x) * nt + q + k] = src[(size_t)y * wp + x + k * T];
+        }
         for (int x = 0; x < A; x++)
-            input_1d(d + x * nt, (size_t)A * nt, c + x * nt, (size_t)A * nt, nt);
+            input_1d(d + x * nt, (size_t)A * nt, c + x * nt, (size_t)A * nt, n_up);
         for (int y = 0; y < A; y++)
             input_1d(c + y * A * nt, (size_t)nt, v + y * A * elem_stride + (size_t)ic * nt,
-                     elem_stride, nt);
+                     elem_stride, n_up);
     }
 }
 
-/* out channels [c0, c1), tiles [t0, t0 + n) = A^T M A + bias (ReLU), m (36, mb, nt) */
-static void transform_output(const wino_job *job, int c0, int c1, int t0, int n, const float *m)
+static inline float finish(float val, float bias, int relu)
 {
-    const int nt = job->nt, ho = job->ho, wo = job->wo, relu = job->relu;
-    const size_t elem_stride = (size_t)job->mb * nt;
+    val += bias;
+    return relu && val < 0.0f ? 0.0f : val;
+}
+
+/* out channels [c0, c1), tiles [t0, t0 + n) = A^T M A + bias (ReLU), m (36, mb, nt) */
+TRANSFORM static void transform_output(const wino_job *job, int c0, int c1, int t0, int n,
+                                       const float *m)
+{
+    const int nt = job->nt, ho = job->ho, wo = job->wo, tw = job->tw, relu = job->relu;
+    const size_t elem_stride = job->m_stride;
     float r[T * A * NT_MAX], y[T * T * NT_MAX]; /* (4, 6, nt): A^T M, then (4, 4, nt) */
     for (int oc = c0; oc < c1; oc++) {
         const float bias = job->p->bias[oc];
@@ -148,13 +193,19 @@ static void transform_output(const wino_job *job, int c0, int c1, int t0, int n,
             output_1d(mc + x * elem_stride, A * elem_stride, r + x * nt, (size_t)A * nt, n);
         for (int i = 0; i < T; i++)
             output_1d(r + i * A * nt, (size_t)nt, y + i * T * nt, (size_t)nt, n);
-        for (int q = 0; q < n; q++) {
-            const int t = t0 + q, oy = t / job->tw * T, ox = t % job->tw * T;
-            for (int i = 0; i < T && oy + i < ho; i++)
-                for (int j = 0; j < T && ox + j < wo; j++) {
-                    const float val = y[(i * T + j) * nt + q] + bias;
-                    plane[(size_t)(oy + i) * wo + ox + j] = relu && val < 0.0f ? 0.0f : val;
-                }
+        for (int q = 0, len; q < n; q += len) {
+            const int t = t0 + q, oy = t / tw * T, ox = t % tw * T;
+            len = tile_run(t, n - q, tw);
+            const int whole = ox + len * T <= wo ? len : len - 1; /* tiles not cut by the edge */
+            for (int i = 0; i < T && oy + i < ho; i++) {
+                float *row = plane + (size_t)(oy + i) * wo + ox;
+                const float *yi = y + i * T * nt + q; /* (4 of nt): column j at j nt */
+                for (int k = 0; k < whole; k++)
+                    for (int j = 0; j < T; j++)
+                        row[k * T + j] = finish(yi[j * nt + k], bias, relu);
+                for (int j = 0; whole < len && ox + whole * T + j < wo; j++)
+                    row[whole * T + j] = finish(yi[j * nt + whole], bias, relu);
+            }
         }
     }
 }
@@ -169,16 +220,15 @@ static void run_task(const wino_job *job, int task, float *scratch)
     const int n = job->n_tiles - t0 < nt ? job->n_tiles - t0 : nt;
     const int m0 = task / job->tile_tasks * job->mc;
     const int m_end = m0 + job->mc < oc_n ? m0 + job->mc : oc_n;
-    const size_t per_elem = (size_t)((oc_n + mr - 1) / mr) * ci * mr;
     float *v = scratch;                            /* (36, ci, nt) */
-    float *m = scratch + (size_t)E * ci * nt;      /* (36, mb, nt) */
-    transform_input(job, t0, n, v);
+    float *m = scratch + E * job->v_stride;        /* (36, mb, nt) */
+    transform_input(job, t0, n, (n + nr - 1) / nr * nr, v);
     for (int c0 = m0; c0 < m_end; c0 += job->mb) {
         const int c1 = c0 + job->mb < m_end ? c0 + job->mb : m_end;
         for (int el = 0; el < E; el++) {
-            const float *ue = p->u + el * per_elem;       /* U_e, packed */
-            const float *ve = v + (size_t)el * ci * nt;   /* V_e (ci, nt) */
-            float *me = m + (size_t)el * job->mb * nt;    /* M_e (mb, nt) */
+            const float *ue = p->u + el * p->u_stride; /* U_e, packed */
+            const float *ve = v + el * job->v_stride;      /* V_e (ci, nt) */
+            float *me = m + el * job->m_stride;            /* M_e (mb, nt) */
             for (int k0 = 0; k0 < ci; k0 += KC) {
                 const int kc = ci - k0 < KC ? ci - k0 : KC;
                 for (int q = 0; q < n; q += nr)
@@ -219,7 +269,9 @@ dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int
     job.wp = job.tw * T + 2;
     job.nt = NT_PANELS * nr;
     job.mb = MB_PANELS * mr;
-    job.scratch_per_worker = (size_t)E * (ci + job.mb) * job.nt;
+    job.v_stride = (size_t)ci * job.nt + SKEW;
+    job.m_stride = (size_t)job.mb * job.nt + SKEW;
+    job.scratch_per_worker = E * (job.v_stride + job.m_stride);
     if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap,
                              (size_t)ci * job.hp * job.wp, sizeof(float)) ||
         !conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,

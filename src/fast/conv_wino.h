@@ -26,8 +26,8 @@ enum {
 /** Whether packed_conv_init packs this convolution for Winograd (and only for it). */
 int conv_wino_suits(const conv2d_shape *s);
 
-/** p->u from weight (out_ch, in_ch, 3, 3); p->shape and p->kern already set. */
-dpsim_status conv_wino_pack(packed_conv *p, const float *weight, errbuf *e);
+/** Replace the direct packing p->a by the transformed weights p->u. */
+dpsim_status conv_wino_pack(packed_conv *p, errbuf *e);
 
 /** conv_fast_forward for a convolution packed by conv_wino_pack. */
 dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
