@@ -306,7 +306,7 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
 dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e)
 {
-    if (p->u)
+    if (conv_wino_wins(p, h, w))
         return conv_wino_forward(p, in, h, w, out, relu, workers, buf, e);
     const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr;
     conv_job job = {.p = p, .in = in, .out = out, .h = h, .w = w, .relu = relu};

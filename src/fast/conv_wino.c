@@ -7,7 +7,7 @@
  * M (36, mb, nt) and transforms M back into out, adding bias and ReLU there
  * (the GEMMs start from zero). The weights are transformed once, at pack
  * time, from the direct packing (panels of mr channels) into U (36, panels,
- * in_ch, mr), which replaces it.
+ * in_ch, mr), kept beside it: small inputs still run direct.
  *
  * The interpolation points are 0, 1, -1, 1/2, -2 (and infinity), not the
  * textbook 0, +-1, +-2: a third of the float rounding error on random data
@@ -39,11 +39,12 @@ enum {
     MC_MIN = 32,       /* fewest output channels per task */
     MC_MAX = 512,      /* most output channels per task */
     TASKS_PER_WORKER = 4,
-    MIN_IN = 16,       /* narrower convolutions stay direct */
-    MIN_OUT = 16,
+    MIN_CH = 64,       /* fewer input or output channels: direct */
+    MIN_TILES = 64,    /* fewer tiles (outputs under about 32x32): direct */
     MAX_PAIRS = 256 * 512, /* wider ones stay direct: their transformed weights
-                            * (4x the direct ones) would cost more memory than the
-                            * time they save on the few tiles of a deep layer */
+                            * (4x the direct ones, kept besides them) would cost
+                            * more memory than the time they save (VGG conv4_2 to
+                            * conv5_3: 80% of its weights, a third of its FLOPs) */
     NT_MAX = NT_PANELS * GEMM_MAX_NR,
     SKEW = 16          /* floats added to each per-element stride, so that the 36
                         * streams of a transform do not alias in the cache */
@@ -51,8 +52,14 @@ enum {
 
 int conv_wino_suits(const conv2d_shape *s)
 {
-    return s->kernel == 3 && s->stride == 1 && s->in_ch >= MIN_IN && s->out_ch >= MIN_OUT &&
+    return s->kernel == 3 && s->stride == 1 && s->in_ch >= MIN_CH && s->out_ch >= MIN_CH &&
            (long)s->in_ch * s->out_ch <= MAX_PAIRS;
+}
+
+int conv_wino_wins(const packed_conv *p, int h, int w)
+{
+    const long ho = conv2d_out_size(&p->shape, h), wo = conv2d_out_size(&p->shape, w);
+    return p->u && ho > 0 && wo > 0 && (ho + T - 1) / T * ((wo + T - 1) / T) >= MIN_TILES;
 }
 
 // ---- the transforms, each on n tiles at once (contiguous, so they vectorise) ----
@@ -128,8 +135,6 @@ dpsim_status conv_wino_pack(packed_conv *p, errbuf *e)
     if (!p->u)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
     transform_weights(p);
-    dp_free(p->a);
-    p->a = NULL;
     return DPSIM_OK;
 }
 

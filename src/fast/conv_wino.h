@@ -23,13 +23,20 @@ enum {
     WINO_ELEMS = 36 /* WINO_IN^2: transformed elements per tile */
 };
 
-/** Whether packed_conv_init packs this convolution for Winograd (and only for it). */
+/** Whether packed_conv_init adds the Winograd weights to this convolution's packing. */
 int conv_wino_suits(const conv2d_shape *s);
 
-/** Replace the direct packing p->a by the transformed weights p->u. */
+/** Add the transformed weights p->u (any 3x3 stride-1 p) to the direct packing p->a. */
 dpsim_status conv_wino_pack(packed_conv *p, errbuf *e);
 
-/** conv_fast_forward for a convolution packed by conv_wino_pack. */
+/**
+ * Whether conv_fast_forward runs p on an h x w input as Winograd: packed for
+ * it and enough tiles. Few tiles fill few lanes of the tile kernels and reuse
+ * each of the 4x larger weights on few outputs: direct is faster there.
+ */
+int conv_wino_wins(const packed_conv *p, int h, int w);
+
+/** conv_fast_forward by Winograd, for p packed by conv_wino_pack (any input size). */
 dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
 
