@@ -39,6 +39,7 @@ enum {
     MC_MIN = 32,       /* fewest output channels per task */
     MC_MAX = 512,      /* most output channels per task */
     TASKS_PER_WORKER = 4,
+    IC_STEP = 32,      /* input channels per task of a shared input transform */
     MIN_CH = 64,       /* fewer input or output channels: direct */
     MIN_TILES = 64,    /* fewer tiles (outputs under about 32x32): direct */
     MAX_PAIRS = 256 * 512, /* wider ones stay direct: their transformed weights
@@ -145,7 +146,9 @@ typedef struct wino_job {
     float *out;          /* (out_ch, ho, wo) */
     int hp, wp, ho, wo, tw, n_tiles, relu;
     int nt, mb;          /* tiles per task, channels per pass */
-    int mc, tile_tasks, tasks;
+    int mc, tile_tasks, tasks, workers;
+    float *shared_v;     /* NULL, or the inputs of every block of tiles, transformed once
+                          * for all its tasks: (tile_tasks, 36, in_ch, nt) */
     atomic_int next;
     float *scratch;
     size_t scratch_per_worker;
@@ -157,14 +160,18 @@ static inline int tile_run(int t, int n, int tw)
     return tw - t % tw < n ? tw - t % tw : n;
 }
 
-/* v (36, in_ch, nt) = B^T d B of tiles [t0, t0 + n); slots [n, n_up) zero */
-TRANSFORM static void transform_input(const wino_job *job, int t0, int n, int n_up, float *v)
+/*
+ * v (36, in_ch, nt) = B^T d B of tiles [t0, t0 + n), input channels [ic0, ic1);
+ * slots [n, n_up) zero
+ */
+TRANSFORM static void transform_input(const wino_job *job, int t0, int n, int n_up, int ic0,
+                                      int ic1, float *v)
 {
-    const int ci = job->p->shape.in_ch, nt = job->nt, wp = job->wp, tw = job->tw;
+    const int nt = job->nt, wp = job->wp, tw = job->tw;
     const size_t elem_stride = job->v_stride;
     float d[E * NT_MAX], c[E * NT_MAX]; /* (6, 6, nt): the patches, then B^T d */
     memset(d, 0, sizeof d);
-    for (int ic = 0; ic < ci; ic++) {
+    for (int ic = ic0; ic < ic1; ic++) {
         const float *plane = job->padded + (size_t)ic * job->hp * wp; /* (hp, wp) */
         for (int q = 0, len; q < n; q += len) {
             const int t = t0 + q;
@@ -233,7 +240,10 @@ static void run_task(const wino_job *job, int task, float *scratch)
     const int m_end = m0 + job->mc < oc_n ? m0 + job->mc : oc_n;
     float *v = scratch;                            /* (36, ci, nt) */
     float *m = scratch + E * job->v_stride;        /* (36, mb, nt) */
-    transform_input(job, t0, n, (n + nr - 1) / nr * nr, v);
+    if (job->shared_v)
+        v = job->shared_v + task % job->tile_tasks * E * job->v_stride;
+    else
+        transform_input(job, t0, n, (n + nr - 1) / nr * nr, 0, ci, v);
     for (int c0 = m0; c0 < m_end; c0 += job->mb) {
         const int c1 = c0 + job->mb < m_end ? c0 + job->mb : m_end;
         for (int el = 0; el < E; el++) {
@@ -252,6 +262,20 @@ static void run_task(const wino_job *job, int task, float *scratch)
             }
         }
         transform_output(job, c0, c1, t0, n, m);
+    }
+}
+
+/* shared_v: the blocks of tiles x IC_STEP input channels with index % workers == worker */
+static void shared_input_worker(void *arg, int worker)
+{
+    const wino_job *job = arg;
+    const int ci = job->p->shape.in_ch, nr = job->p->kern->nr, steps = (ci + IC_STEP - 1) / IC_STEP;
+    for (int k = worker; k < job->tile_tasks * steps; k += job->workers) {
+        const int t0 = k / steps * job->nt, ic0 = k % steps * IC_STEP;
+        const int n = job->n_tiles - t0 < job->nt ? job->n_tiles - t0 : job->nt;
+        transform_input(job, t0, n, (n + nr - 1) / nr * nr, ic0,
+                        ic0 + IC_STEP < ci ? ic0 + IC_STEP : ci,
+                        job->shared_v + k / steps * E * job->v_stride);
     }
 }
 
@@ -283,18 +307,25 @@ dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int
     job.v_stride = (size_t)ci * job.nt + SKEW;
     job.m_stride = (size_t)job.mb * job.nt + SKEW;
     job.scratch_per_worker = E * (job.v_stride + job.m_stride);
+    job.workers = pool_size(workers);
+    job.tile_tasks = (job.n_tiles + job.nt - 1) / job.nt;
+    job.mc = conv_channel_block(s->out_ch, mr, MC_MAX, MC_MIN, job.tile_tasks,
+                                TASKS_PER_WORKER * job.workers);
+    job.tasks = job.tile_tasks * ((s->out_ch + job.mc - 1) / job.mc);
+    /* blocks of tiles shared by several tasks transform their inputs once, beforehand */
+    const size_t n_shared = job.mc < s->out_ch ? (size_t)job.tile_tasks * E * job.v_stride : 0;
     if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap,
                              (size_t)ci * job.hp * job.wp, sizeof(float)) ||
         !conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,
-                             (size_t)pool_size(workers) * job.scratch_per_worker, sizeof(float)))
+                             job.workers * job.scratch_per_worker + n_shared, sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a Winograd convolution");
     conv_pad_input(in, ci, h, w, s->pad, job.hp, job.wp, buf->padded, workers);
     job.padded = buf->padded;
     job.scratch = buf->scratch;
-    job.tile_tasks = (job.n_tiles + job.nt - 1) / job.nt;
-    job.mc = conv_channel_block(s->out_ch, mr, MC_MAX, MC_MIN, job.tile_tasks,
-                                TASKS_PER_WORKER * pool_size(workers));
-    job.tasks = job.tile_tasks * ((s->out_ch + job.mc - 1) / job.mc);
+    if (n_shared) {
+        job.shared_v = buf->scratch + job.workers * job.scratch_per_worker;
+        pool_run(workers, shared_input_worker, &job);
+    }
     atomic_init(&job.next, 0);
     pool_run(workers, wino_worker, &job);
     return DPSIM_OK;
