@@ -22,7 +22,7 @@ typedef struct packed_conv {
     const gemm_kernel *kern;
     int k_total;       /* in_ch * k * k: the reduction length */
     float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero */
-    float *u;          /* NULL, or for Winograd (conv_wino.h): (36, ceil(out_ch / mr),
+    float *u;          /* NULL, or for Winograd (conv_wino.h): (16, ceil(out_ch / mr),
                         * in_ch, mr), element e at e * u_stride */
     size_t u_stride;
     float *bias;       /* (out_ch) */

@@ -1,12 +1,12 @@
 /*
- * conv_wino.h - 3x3 stride-1 convolutions by Winograd F(4x4, 3x3), a path
- * inside packed_conv (conv_fast.h). Each 4x4 block of outputs ("tile") is
- * computed from its 6x6 input patch d as Y = A^T [U (.) V] A + bias, with
+ * conv_wino.h - 3x3 stride-1 convolutions by Winograd F(2x2, 3x3), a path
+ * inside packed_conv (conv_fast.h). Each 2x2 block of outputs ("tile") is
+ * computed from its 4x4 input patch d as Y = A^T [U (.) V] A + bias, with
  * V = B^T d B per input channel and U = G g G^T per (out, in) channel pair;
- * summed over the input channels, the 36 elements e of U (.) V become 36
+ * summed over the input channels, the 16 elements e of U (.) V become 16
  * matrix products M_e (out_ch, tiles) = U_e (out_ch, in_ch) V_e (in_ch,
- * tiles), run on the GEMM tile kernels (gemm.h). That is 36 multiply-adds
- * per channel pair for 16 outputs, against 144 for the direct convolution.
+ * tiles), run on the GEMM tile kernels (gemm.h). That is 16 multiply-adds
+ * per channel pair for 4 outputs, against 36 for the direct convolution.
  *
  * A task is (block of tiles) x (block of output channels); the reduction over
  * in_ch runs in fixed blocks in one chain per output, so the result does not
@@ -18,9 +18,9 @@
 #include "fast/conv_fast.h"
 
 enum {
-    WINO_OUT = 4,  /* tile side (outputs) */
-    WINO_IN = 6,   /* input patch side */
-    WINO_ELEMS = 36 /* WINO_IN^2: transformed elements per tile */
+    WINO_OUT = 2,  /* tile side (outputs) */
+    WINO_IN = 4,   /* input patch side */
+    WINO_ELEMS = 16 /* WINO_IN^2: transformed elements per tile */
 };
 
 /** Whether packed_conv_init adds the Winograd weights to this convolution's packing. */

@@ -52,9 +52,8 @@ static float *random_floats(uint64_t seed, size_t n, float lo, float hi)
  * would choose: odd sizes, partial tiles on both edges, one pixel, channels
  * off every panel size, a reduction of several blocks, more tiles than one
  * task holds, padding 0 and 2; the last one conv_fast_forward also runs as
- * Winograd (enough channels and tiles). Worst
- * error measured: 3.4e-6 of the peak output (scalar, 385 input channels);
- * with the textbook points 0, +-1, +-2 it was 1.3e-5.
+ * Winograd (enough channels and tiles). Worst error measured: 6.3e-7 of the
+ * peak output (F(4x4, 3x3), tried before, reached 3.4e-6).
  */
 static const conv_case wino_cases[] = {
     {16, 64, 3, 1, 1, 7, 9},    {17, 23, 3, 1, 1, 13, 5},  {33, 19, 3, 1, 1, 1, 1},
