@@ -121,8 +121,11 @@ static dpsim_status check_finite(const char *path, const tensor *t, errbuf *e)
     return DPSIM_OK;
 }
 
-/* Find `key` or `features.key`; check its shape is exactly dims[0..ndim). */
-static dpsim_status take_tensor(const tensor_list *list, const char *path, const char *key,
+/*
+ * Find `key` or `features.key`; check its shape is exactly dims[0..ndim);
+ * move its data out of the list into *out (no copy: VGG-16 has 58 MB).
+ */
+static dpsim_status take_tensor(tensor_list *list, const char *path, const char *key,
                                 int ndim, const int64_t *dims, float **out, errbuf *e)
 {
     char prefixed[160];
@@ -152,14 +155,13 @@ static dpsim_status take_tensor(const tensor_list *list, const char *path, const
     dpsim_status s = check_finite(path, t, e);
     if (s != DPSIM_OK)
         return s;
-    *out = dp_malloc(t->numel * sizeof(float));
-    if (!*out)
-        return err_set(e, DPSIM_E_NOMEM, "weights '%s': out of memory", path);
-    memcpy(*out, t->data, t->numel * sizeof(float));
+    tensor *owned = &list->items[t - list->items];
+    *out = owned->data;
+    owned->data = NULL;
     return DPSIM_OK;
 }
 
-static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
+static dpsim_status take_conv(tensor_list *list, const char *path, const char *stem,
                               int in_ch, int out_ch, int k, int stride, int pad,
                               const gemm_kernel *kern, conv_params *p, errbuf *e)
 {
@@ -203,7 +205,7 @@ static int expected_name(const net_def *def, const char *name)
     return 0;
 }
 
-static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list, errbuf *e)
+static dpsim_status load_trunk(dpsim_model *m, tensor_list *list, errbuf *e)
 {
     const net_def *def = m->def;
     const char *path = m->trunk_path;
