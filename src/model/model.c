@@ -83,19 +83,51 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
 
 // ---- reading weights files ----
 
-/* Read a weights file (PyTorch checkpoint or safetensors) and hash it. */
-static dpsim_status read_weights(const char *path, tensor_list *list, char sha[65], errbuf *e)
+/*
+ * A weights file read into memory and being hashed on a thread of its own
+ * while the caller parses and packs it (hashing 58 MB took as long as the
+ * rest of loading VGG-16).
+ */
+typedef struct weights_file {
+    uint8_t *buf;
+    size_t len;
+    char *sha;        /* hex digest, complete after weights_file_close */
+    pthread_t hasher;
+    int threaded;     /* 0: hashed inline (the thread could not start) */
+} weights_file;
+
+static void *hash_thread(void *arg)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &buf, &len, e);
+    weights_file *wf = arg;
+    sha256_hex(wf->buf, wf->len, wf->sha);
+    return NULL;
+}
+
+/* Wait for the hash and free the file's bytes. */
+static void weights_file_close(weights_file *wf)
+{
+    if (wf->threaded)
+        pthread_join(wf->hasher, NULL);
+    wf->threaded = 0;
+    dp_free(wf->buf);
+    wf->buf = NULL;
+}
+
+/* Read a weights file (PyTorch checkpoint or safetensors), start hashing it into sha. */
+static dpsim_status read_weights(const char *path, tensor_list *list, weights_file *wf,
+                                 char sha[65], errbuf *e)
+{
+    memset(wf, 0, sizeof *wf);
+    wf->sha = sha;
+    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &wf->buf, &wf->len, e);
     if (s != DPSIM_OK) {
         err_prefix(e, "weights");
         return s;
     }
-    sha256_hex(buf, len, sha);
-    s = weights_read_memory(buf, len, list, e);
-    dp_free(buf);
+    wf->threaded = pthread_create(&wf->hasher, NULL, hash_thread, wf) == 0;
+    if (!wf->threaded)
+        hash_thread(wf);
+    s = weights_read_memory(wf->buf, wf->len, list, e);
     if (s != DPSIM_OK)
         weights_error_name_file(e, path);
     return s;
@@ -357,20 +389,23 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     m->min_side = net_min_side(m->def, m->last_layer);
 
     tensor_list list = {0};
+    weights_file wf = {0};
     s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
     if (s == DPSIM_OK)
-        s = read_weights(m->trunk_path, &list, m->trunk_sha256, e);
+        s = read_weights(m->trunk_path, &list, &wf, m->trunk_sha256, e);
     if (s == DPSIM_OK)
         s = load_trunk(m, &list, e);
     tensor_list_free(&list);
+    weights_file_close(&wf);
     if (s == DPSIM_OK && m->use_lin) {
         memset(&list, 0, sizeof list);
         s = resolve_path(kind, opt, opt->lin_path, &m->lin_path, e);
         if (s == DPSIM_OK)
-            s = read_weights(m->lin_path, &list, m->lin_sha256, e);
+            s = read_weights(m->lin_path, &list, &wf, m->lin_sha256, e);
         if (s == DPSIM_OK)
             s = term_weights_load(m, &list, m->lin_path, e);
         tensor_list_free(&list);
+        weights_file_close(&wf);
     }
     if (s != DPSIM_OK) {
         dpsim_model_free(m);
