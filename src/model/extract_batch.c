@@ -1,0 +1,98 @@
+/*
+ * extract_batch.c - features of many images. Small images are extracted
+ * side by side, one image per worker, each extraction on one thread: a
+ * 64x64 image's layers are too small to split over threads (the handoff per
+ * layer cost more than it saved), whole images are not. Large images go one
+ * after another, each over all the workers, so memory holds one image's
+ * activations at a time. Either way every image's features are bit-identical
+ * to dpsim_extract's: the kernels' arithmetic does not depend on the
+ * partition.
+ */
+#include <stdatomic.h>
+
+#include "core/alloc.h"
+#include "core/ctx.h"
+#include "model/model.h"
+
+/* Images up to this many pixels are extracted one per worker. */
+#define SIDE_BY_SIDE_MAX_PIXELS (256 * 256)
+
+typedef struct batch_job {
+    const dpsim_model *m;
+    int n;
+    const float *const *pixels;
+    const int *widths, *heights;
+    dpsim_features **out;
+    atomic_int next;          /* the next image to take */
+    dpsim_status *status;     /* (n) */
+    errbuf *errs;             /* (n) */
+} batch_job;
+
+static void extract_one(batch_job *j, int i, worker_pool *workers)
+{
+    j->status[i] = model_extract(j->m, j->pixels[i], j->widths[i], j->heights[i], workers,
+                                 &j->out[i], &j->errs[i]);
+}
+
+static void side_by_side_worker(void *arg, int worker)
+{
+    (void)worker;
+    batch_job *j = arg;
+    for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
+        extract_one(j, i, NULL);
+}
+
+static int side_by_side(const batch_job *j, const worker_pool *workers)
+{
+    if (pool_size(workers) < 2 || j->n < 2)
+        return 0;
+    for (int i = 0; i < j->n; i++)
+        if (j->widths[i] > 0 && j->heights[i] > 0 &&
+            (size_t)j->widths[i] * (size_t)j->heights[i] > SIDE_BY_SIDE_MAX_PIXELS)
+            return 0;
+    return 1;
+}
+
+dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *m, int n,
+                                 const float *const *pixels, const int *widths,
+                                 const int *heights, dpsim_features **out)
+{
+    ctx_clear(ctx);
+    if (!m || n < 0 || (n > 0 && (!pixels || !widths || !heights || !out)))
+        return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract_batch: NULL argument or n < 0");
+    for (int i = 0; i < n; i++) {
+        out[i] = NULL;
+        if (!pixels[i])
+            return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract_batch: image %d is NULL", i);
+    }
+    batch_job j = {.m = m, .n = n, .pixels = pixels, .widths = widths, .heights = heights,
+                   .out = out};
+    atomic_init(&j.next, 0);
+    j.status = dp_calloc(n ? (size_t)n : 1, sizeof *j.status);
+    j.errs = dp_calloc(n ? (size_t)n : 1, sizeof *j.errs);
+    if (!j.status || !j.errs) {
+        dp_free(j.status);
+        dp_free(j.errs);
+        return ctx_fail(ctx, DPSIM_E_NOMEM, "out of memory for a batch of %d images", n);
+    }
+    worker_pool *workers = ctx ? ctx->workers : NULL;
+    if (side_by_side(&j, workers))
+        pool_run(workers, side_by_side_worker, &j);
+    else
+        for (int i = 0; i < n && (i == 0 || j.status[i - 1] == DPSIM_OK); i++)
+            extract_one(&j, i, workers);
+    dpsim_status s = DPSIM_OK;
+    for (int i = 0; i < n && s == DPSIM_OK; i++)
+        if (j.status[i] != DPSIM_OK) {
+            s = j.status[i];
+            ctx_fail(ctx, s, "image %d of the batch: %s", i, j.errs[i].msg);
+        }
+    if (s != DPSIM_OK)
+        for (int i = 0; i < n; i++) {
+            dpsim_features_free(out[i]);
+            out[i] = NULL;
+        }
+    dp_free(j.status);
+    dp_free(j.errs);
+    return s;
+}
