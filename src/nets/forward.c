@@ -1,7 +1,9 @@
 /*
  * forward.c - run a net's `features` layer by layer on one image, keeping
  * the activations after each tap. Two ping-pong buffers hold the running
- * activation; a fire module needs a third for its squeeze output. The
+ * activation, except that a layer whose result is a tap writes it into the
+ * tap's buffer and the next layer reads it from there; a fire module needs a
+ * third buffer for its squeeze output. The
  * convolutions run on the fast kernels (fast/conv_fast.h), with a ReLU that
  * follows a convolution fused into it unless the convolution is a tap.
  */
@@ -27,15 +29,6 @@ dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w,
         s = conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1,
                               workers, cb, e);
     return s;
-}
-
-/* Is features index i one of the model's taps? */
-static int is_tap(const dpsim_model *m, int i)
-{
-    for (int t = 0; t < m->n_taps; t++)
-        if (m->taps[t] == i)
-            return 1;
-    return 0;
 }
 
 dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
@@ -70,26 +63,42 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
 
     memcpy(buf[0], x, (size_t)3 * h * w * sizeof(float));
     s = (act_size){3, h, w};
-    int cur = 0, next_tap = m->pixel; /* the pixel tap is filled by the caller */
-    int relu_done = 0;                /* the previous convolution applied this layer's ReLU */
+    /*
+     * in: the running activation, in a ping-pong buffer or in the tap buffer
+     * it is kept in; a layer whose result is a tap writes it straight there
+     * (no copy), and nothing writes over a tap afterwards.
+     */
+    float *in = buf[0];
+    int next_tap = m->pixel; /* the pixel tap is filled by the caller */
+    int relu_done = 0;       /* the previous convolution applied this layer's ReLU */
     for (int i = 0; i <= m->last_layer && status == DPSIM_OK; i++) {
         const layer_def *l = &def->layers[i];
         const layer_params *lp = &m->layers[i];
-        float *in = buf[cur], *dst = buf[1 - cur];
+        const int keep = next_tap < m->n_taps && m->taps[next_tap] == i;
+        float *spare = in == buf[0] ? buf[1] : buf[0];
+        float *dst = keep ? out[next_tap] : spare;
         act_size o = s;
         switch (l->op) {
         case OP_CONV:
             o.c = l->out_ch;
             o.h = conv2d_out_size(&lp->conv[0].shape, s.h);
             o.w = conv2d_out_size(&lp->conv[0].shape, s.w);
-            relu_done = i < m->last_layer && def->layers[i + 1].op == OP_RELU && !is_tap(m, i);
+            relu_done = i < m->last_layer && def->layers[i + 1].op == OP_RELU && !keep;
+            if (relu_done && next_tap < m->n_taps && m->taps[next_tap] == i + 1)
+                dst = out[next_tap]; /* the ReLU's result is the tap */
             status = conv_fast_forward(&lp->conv[0].fast, in, s.h, s.w, dst, relu_done, workers,
                                        &cb, e);
-            cur = 1 - cur;
+            in = dst;
             break;
         case OP_RELU:
-            if (!relu_done)
-                relu_forward(in, (size_t)s.c * s.h * s.w);
+            if (!relu_done) { /* in place, unless in is a tap or the result is one */
+                const size_t n = (size_t)s.c * s.h * s.w;
+                float *to = keep ? dst : in == buf[0] || in == buf[1] ? in : spare;
+                if (to != in)
+                    memcpy(to, in, n * sizeof(float));
+                relu_forward(to, n);
+                in = to;
+            }
             relu_done = 0;
             break;
         case OP_MAXPOOL: {
@@ -99,26 +108,23 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             if (maxpool_fast(&ps, in, s.c, s.h, s.w, dst, workers) != DPSIM_OK)
                 status = err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w,
                                  h);
-            cur = 1 - cur;
+            in = dst;
             break;
         }
         case OP_L2POOL:
             o.h = (s.h - 1) / 2 + 1;
             o.w = (s.w - 1) / 2 + 1;
             l2pool_forward(in, s.c, s.h, s.w, dst);
-            cur = 1 - cur;
+            in = dst;
             break;
         case OP_FIRE:
             o.c = l->out_ch;
             status = fire_forward(lp, in, s.h, s.w, dst, squeezed, workers, &cb, e);
-            cur = 1 - cur;
+            in = dst;
             break;
         }
         s = o;
-        if (next_tap < m->n_taps && m->taps[next_tap] == i) {
-            memcpy(out[next_tap], buf[cur], (size_t)s.c * s.h * s.w * sizeof(float));
-            next_tap++;
-        }
+        next_tap += keep;
     }
 done:
     dp_free(buf[0]);
