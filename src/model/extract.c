@@ -80,12 +80,13 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
     ctx_clear(ctx);
     if (!m || !pixels || !out)
         return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract: NULL argument");
-    return model_extract(m, pixels, width, height, ctx ? ctx->workers : NULL, out,
-                         ctx ? &ctx->err : NULL);
+    return model_extract(m, pixels, width, height, ctx ? ctx->workers : NULL,
+                         ctx ? &ctx->scratch[0] : NULL, out, ctx ? &ctx->err : NULL);
 }
 
-dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width, int height,
-                           worker_pool *workers, dpsim_features **out, errbuf *e)
+static dpsim_status run_extract(const dpsim_model *m, const float *pixels, int width, int height,
+                                worker_pool *workers, forward_scratch *scratch,
+                                dpsim_features **out, errbuf *e)
 {
     dpsim_status s = model_check_image(m, pixels, width, height, e);
     if (s != DPSIM_OK)
@@ -107,9 +108,8 @@ dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width,
         total += (size_t)f->c[i] * f->h[i] * f->w[i];
     }
     f->block = dp_malloc(total * sizeof(float));
-    float *x = dp_malloc(3 * hw * sizeof(float));
-    if (!f->block || !x) {
-        dp_free(x);
+    if (!f->block ||
+        !conv_buffer_reserve((void **)&scratch->x, &scratch->x_cap, 3 * hw, sizeof(float))) {
         dpsim_features_free(f);
         return err_set(e, DPSIM_E_NOMEM, "out of memory for the features of a %dx%d image",
                        width, height);
@@ -118,17 +118,31 @@ dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width,
         f->tap[i] = f->block + off;
         off += f->c[i] * f->h[i] * f->w[i];
     }
+    float *x = scratch->x;
     model_preprocess(m, pixels, hw, x);
     if (m->pixel)
         memcpy(f->tap[0], m->method == DPSIM_METHOD_DISTS ? pixels : x, 3 * hw * sizeof(float));
-    s = net_forward(m, x, height, width, f->tap, workers, e);
-    dp_free(x);
+    s = net_forward(m, x, height, width, f->tap, workers, scratch, e);
     if (s != DPSIM_OK) {
         dpsim_features_free(f);
         return s;
     }
     *out = f;
     return DPSIM_OK;
+}
+
+dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width, int height,
+                           worker_pool *workers, forward_scratch *scratch, dpsim_features **out,
+                           errbuf *e)
+{
+    forward_scratch own = {0};
+    dpsim_status s = run_extract(m, pixels, width, height, workers, scratch ? scratch : &own,
+                                 out, e);
+    if (scratch)
+        forward_scratch_trim(scratch);
+    else
+        forward_scratch_free(&own);
+    return s;
 }
 
 void dpsim_features_free(dpsim_features *f)

@@ -23,23 +23,24 @@ typedef struct batch_job {
     const float *const *pixels;
     const int *widths, *heights;
     dpsim_features **out;
+    forward_scratch *scratch; /* (workers) or NULL */
     atomic_int next;          /* the next image to take */
     dpsim_status *status;     /* (n) */
     errbuf *errs;             /* (n) */
 } batch_job;
 
-static void extract_one(batch_job *j, int i, worker_pool *workers)
+static void extract_one(batch_job *j, int i, worker_pool *workers, int worker)
 {
     j->status[i] = model_extract(j->m, j->pixels[i], j->widths[i], j->heights[i], workers,
-                                 &j->out[i], &j->errs[i]);
+                                 j->scratch ? &j->scratch[worker] : NULL, &j->out[i],
+                                 &j->errs[i]);
 }
 
 static void side_by_side_worker(void *arg, int worker)
 {
-    (void)worker;
     batch_job *j = arg;
     for (int i; (i = atomic_fetch_add(&j->next, 1)) < j->n;)
-        extract_one(j, i, NULL);
+        extract_one(j, i, NULL, worker);
 }
 
 static int side_by_side(const batch_job *j, const worker_pool *workers)
@@ -66,7 +67,7 @@ dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *m, int n,
             return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract_batch: image %d is NULL", i);
     }
     batch_job j = {.m = m, .n = n, .pixels = pixels, .widths = widths, .heights = heights,
-                   .out = out};
+                   .out = out, .scratch = ctx ? ctx->scratch : NULL};
     atomic_init(&j.next, 0);
     j.status = dp_calloc(n ? (size_t)n : 1, sizeof *j.status);
     j.errs = dp_calloc(n ? (size_t)n : 1, sizeof *j.errs);
@@ -80,7 +81,7 @@ dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *m, int n,
         pool_run(workers, side_by_side_worker, &j);
     else
         for (int i = 0; i < n && (i == 0 || j.status[i - 1] == DPSIM_OK); i++)
-            extract_one(&j, i, workers);
+            extract_one(&j, i, workers, 0);
     dpsim_status s = DPSIM_OK;
     for (int i = 0; i < n && s == DPSIM_OK; i++)
         if (j.status[i] != DPSIM_OK) {

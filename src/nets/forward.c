@@ -31,8 +31,36 @@ dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w,
     return s;
 }
 
+void forward_scratch_free(forward_scratch *s)
+{
+    dp_free(s->x);
+    dp_free(s->buf[0]);
+    dp_free(s->buf[1]);
+    dp_free(s->squeezed);
+    conv_buffers_free(&s->cb);
+    memset(s, 0, sizeof *s);
+}
+
+void forward_scratch_trim(forward_scratch *s)
+{
+    const conv_buffers *b = &s->cb;
+    size_t bytes = (s->x_cap + s->buf_cap[0] + s->buf_cap[1] + s->squeezed_cap + b->padded_cap +
+                    b->scratch_cap + b->grad_out_cap + b->grad_res_cap) * sizeof(float) +
+                   b->offsets_cap * sizeof(ptrdiff_t);
+    if (bytes > FORWARD_SCRATCH_KEEP)
+        forward_scratch_free(s);
+}
+
+/* Make buf[0], buf[1] hold act floats each and squeezed sq floats; 0 when out of memory. */
+static int reserve(forward_scratch *s, size_t act, size_t sq)
+{
+    return conv_buffer_reserve((void **)&s->buf[0], &s->buf_cap[0], act, sizeof(float)) &&
+           conv_buffer_reserve((void **)&s->buf[1], &s->buf_cap[1], act, sizeof(float)) &&
+           conv_buffer_reserve((void **)&s->squeezed, &s->squeezed_cap, sq, sizeof(float));
+}
+
 dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
-                         worker_pool *workers, errbuf *e)
+                         worker_pool *workers, forward_scratch *scratch, errbuf *e)
 {
     const net_def *def = m->def;
     /* plan: largest activation and squeeze output */
@@ -52,14 +80,11 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
         if (l->op == OP_FIRE && plane * l->squeeze > max_sq)
             max_sq = plane * l->squeeze;
     }
-    float *buf[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
-    float *squeezed = dp_malloc(max_sq * sizeof(float));
-    conv_buffers cb = {0};
+    if (!reserve(scratch, max_act, max_sq))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w, h);
+    float *const buf[2] = {scratch->buf[0], scratch->buf[1]}, *squeezed = scratch->squeezed;
+    conv_buffers *cb = &scratch->cb;
     dpsim_status status = DPSIM_OK;
-    if (!buf[0] || !buf[1] || !squeezed) {
-        status = err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w, h);
-        goto done;
-    }
 
     memcpy(buf[0], x, (size_t)3 * h * w * sizeof(float));
     s = (act_size){3, h, w};
@@ -87,7 +112,7 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             if (relu_done && next_tap < m->n_taps && m->taps[next_tap] == i + 1)
                 dst = out[next_tap]; /* the ReLU's result is the tap */
             status = conv_fast_forward(&lp->conv[0].fast, in, s.h, s.w, dst, relu_done, workers,
-                                       &cb, e);
+                                       cb, e);
             in = dst;
             break;
         case OP_RELU:
@@ -119,17 +144,12 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
             break;
         case OP_FIRE:
             o.c = l->out_ch;
-            status = fire_forward(lp, in, s.h, s.w, dst, squeezed, workers, &cb, e);
+            status = fire_forward(lp, in, s.h, s.w, dst, squeezed, workers, cb, e);
             in = dst;
             break;
         }
         s = o;
         next_tap += keep;
     }
-done:
-    dp_free(buf[0]);
-    dp_free(buf[1]);
-    dp_free(squeezed);
-    conv_buffers_free(&cb);
     return status;
 }
