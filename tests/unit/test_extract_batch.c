@@ -9,21 +9,10 @@
 
 #include "check.h"
 #include "model/model.h"
+#include "modeltest.h"
 #include "testgen.h"
 
 enum { N = 5 };
-
-static int features_equal(const dpsim_features *a, const dpsim_features *b)
-{
-    if (a->n_taps != b->n_taps)
-        return 0;
-    for (int t = 0; t < a->n_taps; t++) {
-        const size_t n = (size_t)a->c[t] * a->h[t] * a->w[t];
-        if (b->c[t] * b->h[t] * b->w[t] != (int)n || memcmp(a->tap[t], b->tap[t], n * 4))
-            return 0;
-    }
-    return 1;
-}
 
 static dpsim_ctx *ctx_with(int threads)
 {
