@@ -14,7 +14,9 @@
 #include "core/ctx.h"
 #include "model/model.h"
 
-/* Images up to this many pixels are extracted one per worker. */
+/* Images of one size up to this many pixels go through the net together. */
+#define TOGETHER_MAX_PIXELS (128 * 128)
+/* Other images up to this many pixels are extracted one per worker. */
 #define SIDE_BY_SIDE_MAX_PIXELS (256 * 256)
 
 typedef struct batch_job {
@@ -54,6 +56,33 @@ static int side_by_side(const batch_job *j, const worker_pool *workers)
     return 1;
 }
 
+/* All n images of one size of at most TOGETHER_MAX_PIXELS: extract them together. */
+static int together(const batch_job *j)
+{
+    if (j->n < 2 || (size_t)j->widths[0] * (size_t)j->heights[0] > TOGETHER_MAX_PIXELS)
+        return 0;
+    for (int i = 1; i < j->n; i++)
+        if (j->widths[i] != j->widths[0] || j->heights[i] != j->heights[0])
+            return 0;
+    return 1;
+}
+
+/* Chunks of NET_MAX_BATCH images, each one forward pass over all the workers. */
+static void run_together(batch_job *j, worker_pool *workers)
+{
+    for (int off = 0; off < j->n; off += NET_MAX_BATCH) {
+        const int count = j->n - off < NET_MAX_BATCH ? j->n - off : NET_MAX_BATCH;
+        int failed = 0;
+        dpsim_status s = model_extract_same_size(
+            j->m, count, j->pixels + off, j->widths[0], j->heights[0], workers,
+            j->scratch ? &j->scratch[0] : NULL, j->out + off, &failed, &j->errs[off + failed]);
+        if (s != DPSIM_OK) {
+            j->status[off + failed] = s;
+            return;
+        }
+    }
+}
+
 dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *m, int n,
                                  const float *const *pixels, const int *widths,
                                  const int *heights, dpsim_features **out)
@@ -77,7 +106,9 @@ dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *m, int n,
         return ctx_fail(ctx, DPSIM_E_NOMEM, "out of memory for a batch of %d images", n);
     }
     worker_pool *workers = ctx ? ctx->workers : NULL;
-    if (side_by_side(&j, workers))
+    if (together(&j))
+        run_together(&j, workers);
+    else if (side_by_side(&j, workers))
         pool_run(workers, side_by_side_worker, &j);
     else
         for (int i = 0; i < n && (i == 0 || j.status[i - 1] == DPSIM_OK); i++)
