@@ -17,6 +17,9 @@
 #include "fast/pool.h"
 #include "nn/nn.h"
 
+/* Reduction steps per block: fixed, so each output's sum has one order whatever the blocking. */
+#define CONV_KC 192
+
 typedef struct packed_conv {
     conv2d_shape shape;
     const gemm_kernel *kern;
@@ -45,6 +48,9 @@ void conv_buffers_free(conv_buffers *b);
 
 /** Make *ptr hold at least n elements of size bytes (contents not kept); 0 when out of memory. */
 int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size);
+
+/** 1 when conv_fast_forward computes p on an h x w input as the direct GEMM below. */
+int conv_fast_direct(const packed_conv *p, int h, int w);
 
 /**
  * out = conv(in) + bias [then ReLU when relu].

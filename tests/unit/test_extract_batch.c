@@ -117,19 +117,34 @@ static void check_bad_image(const dpsim_model *m)
         free(img[i]);
 }
 
-int main(void)
+static dpsim_model *load(dpsim_net net)
 {
     char path[512];
-    CHECK(gen_trunk_path("random:3", DPSIM_NET_SQUEEZE, path, sizeof path));
+    CHECK(gen_trunk_path("random:3", net, path, sizeof path));
     dpsim_model_options opt;
     dpsim_model_options_init(&opt);
+    opt.net = net;
     opt.trunk_path = path;
     opt.use_lin = 0;
     dpsim_model *m = NULL;
     CHECK(dpsim_model_load(NULL, &opt, &m) == DPSIM_OK);
+    return m;
+}
+
+int main(void)
+{
+    dpsim_model *m = load(DPSIM_NET_SQUEEZE);
     check_batches(m);
     check_bad_image(m);
     dpsim_model_free(m);
+    /* the other nets' layers (strides 4 and 2, 5x5, 11x11), one size together */
+    const dpsim_net others[] = {DPSIM_NET_ALEX, DPSIM_NET_VGG16};
+    int widths[N] = {64, 64, 64, 64, 64}, heights[N] = {57, 57, 57, 57, 57};
+    for (int i = 0; i < 2; i++) {
+        m = load(others[i]);
+        check_batch(m, N, widths, heights, dpsim_net_name(others[i]));
+        dpsim_model_free(m);
+    }
     gen_trunk_cleanup();
     return check_report();
 }
