@@ -22,9 +22,9 @@ enum {
 
 typedef struct batch_job {
     const packed_conv *p;
-    const float *const *in; /* n inputs (in_ch, h, w) */
+    const float *const *in; /* n inputs (in_ch, h, w), zero-padded: (in_ch, h + 2p, w + 2p) */
     float *const *out;      /* n outputs (out_ch, ho, wo) */
-    int n, h, w, ho, wo, relu;
+    int n, h, w, ho, wo, relu; /* h, w: of the padded inputs */
     int n_pix;              /* n * ho * wo: the GEMM's columns */
     int mc, pix_tasks, tasks;
     atomic_int next;
@@ -32,31 +32,60 @@ typedef struct batch_job {
     size_t scratch_per_worker;
 } batch_job;
 
-/* dst (kc, nr): reduction steps [k0, k0+kc) of the valid pixels from column g, zeros after. */
+/* A run of a panel's columns inside one image: slots [slot, slot+len) are pixels j.. of image. */
+typedef struct column_run {
+    const float *image;
+    int slot, len, j;
+} column_run;
+
+static int column_runs(const batch_job *job, int g, int valid, column_run *runs)
+{
+    const int plane = job->ho * job->wo;
+    int count = 0;
+    for (int slot = 0; slot < valid;) {
+        const int b = (g + slot) / plane, j = (g + slot) % plane;
+        const int len = plane - j < valid - slot ? plane - j : valid - slot;
+        runs[count++] = (column_run){job->in[b], slot, len, j};
+        slot += len;
+    }
+    return count;
+}
+
+/*
+ * dst (kc, nr): reduction steps [k0, k0+kc) of the valid pixels from column
+ * g, zeros after. A 1x1 convolution's rows are runs of its input, copied
+ * whole; others gather each patch value from the padded inputs.
+ */
 static void pack_panel(const batch_job *job, int g, int valid, int k0, int kc, float *dst)
 {
     const conv2d_shape *s = &job->p->shape;
-    const int nr = job->p->kern->nr, k = s->kernel, kk = k * k, plane = job->ho * job->wo;
-    const float *image[GEMM_MAX_NR];
-    int iy0[GEMM_MAX_NR], ix0[GEMM_MAX_NR]; /* the patch's top left in the input */
-    for (int q = 0; q < valid; q++) {
-        const int j = (g + q) % plane;
-        image[q] = job->in[(g + q) / plane];
-        iy0[q] = j / job->wo * s->stride - s->pad;
-        ix0[q] = j % job->wo * s->stride - s->pad;
+    const int nr = job->p->kern->nr, k = s->kernel, kk = k * k, h = job->h, w = job->w;
+    column_run runs[GEMM_MAX_NR];
+    const int n_runs = column_runs(job, g, valid, runs);
+    if (k == 1 && s->stride == 1) {
+        for (int t = 0; t < kc; t++) {
+            float *d = dst + (size_t)t * nr;
+            for (int r = 0; r < n_runs; r++)
+                memcpy(d + runs[r].slot, runs[r].image + (size_t)(k0 + t) * h * w + runs[r].j,
+                       (size_t)runs[r].len * sizeof(float));
+            memset(d + valid, 0, (size_t)(nr - valid) * sizeof(float));
+        }
+        return;
     }
+    const float *at[GEMM_MAX_NR]; /* each patch's top left */
+    for (int r = 0; r < n_runs; r++)
+        for (int q = runs[r].slot; q < runs[r].slot + runs[r].len; q++) {
+            const int j = runs[r].j + q - runs[r].slot;
+            at[q] = runs[r].image + (size_t)(j / job->wo * s->stride) * w +
+                    (size_t)(j % job->wo * s->stride);
+        }
     for (int t = 0; t < kc; t++) {
         const int r = k0 + t, ic = r / kk, ky = r % kk / k, kx = r % k;
-        const size_t base = (size_t)ic * job->h * job->w;
+        const size_t shift = (size_t)ic * h * w + (size_t)ky * w + (size_t)kx;
         float *d = dst + (size_t)t * nr;
-        for (int q = 0; q < valid; q++) {
-            const int iy = iy0[q] + ky, ix = ix0[q] + kx;
-            d[q] = iy >= 0 && iy < job->h && ix >= 0 && ix < job->w
-                       ? image[q][base + (size_t)iy * job->w + ix]
-                       : 0.0f;
-        }
-        for (int q = valid; q < nr; q++)
-            d[q] = 0.0f;
+        for (int q = 0; q < valid; q++)
+            d[q] = at[q][shift];
+        memset(d + valid, 0, (size_t)(nr - valid) * sizeof(float));
     }
 }
 
@@ -73,6 +102,17 @@ static void scatter(const batch_job *job, const float *block, int nc, int m0, in
                    (size_t)len * sizeof(float));
         v += len;
     }
+}
+
+/* padded (c, h + 2 pad, w + 2 pad): in (c, h, w) inside a border of zeros */
+static void pad_input(const float *in, int c, int h, int w, int pad, float *padded)
+{
+    const int hp = h + 2 * pad, wp = w + 2 * pad;
+    memset(padded, 0, (size_t)c * hp * wp * sizeof(float));
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < h; y++)
+            memcpy(padded + ((size_t)ch * hp + y + pad) * wp + pad, in + ((size_t)ch * h + y) * w,
+                   (size_t)w * sizeof(float));
 }
 
 static void run_task(const batch_job *job, int task, float *scratch)
@@ -122,12 +162,25 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
             s = conv_fast_forward(p, in[b], h, w, out[b], relu, workers, buf, e);
         return s;
     }
-    const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr;
-    batch_job job = {.p = p, .in = in, .out = out, .n = n, .h = h, .w = w, .relu = relu};
+    const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr, pad = p->shape.pad;
+    batch_job job = {.p = p, .in = in, .out = out, .n = n, .h = h + 2 * pad, .w = w + 2 * pad,
+                     .relu = relu};
     job.ho = conv2d_out_size(&p->shape, h);
     job.wo = conv2d_out_size(&p->shape, w);
     if (job.ho <= 0 || job.wo <= 0)
         return DPSIM_OK;
+    const float *padded[CONV_BATCH_MAX];
+    if (pad > 0) {
+        const size_t each = (size_t)p->shape.in_ch * job.h * job.w;
+        if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap, (size_t)n * each,
+                                 sizeof(float)))
+            return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
+        for (int b = 0; b < n; b++) {
+            pad_input(in[b], p->shape.in_ch, h, w, pad, buf->padded + b * each);
+            padded[b] = buf->padded + b * each;
+        }
+        job.in = padded;
+    }
     job.n_pix = n * job.ho * job.wo;
     const int mc_cap = (MC_MAX + mr - 1) / mr * mr;
     job.scratch_per_worker = (size_t)CONV_KC * nr + (size_t)mc_cap * nc;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "fast/conv_batch.h"
 #include "fast/conv_fast.h"
 #include "nets/netdef.h"
 #include "nn/nn.h"
@@ -88,7 +89,7 @@ void forward_scratch_free(forward_scratch *s);
 void forward_scratch_trim(forward_scratch *s);
 
 /* The most images one net_forward runs together. */
-#define NET_MAX_BATCH 32
+#define NET_MAX_BATCH CONV_BATCH_MAX
 
 /**
  * Run the trunk on n preprocessed images of one size and write each net
