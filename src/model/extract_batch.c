@@ -1,12 +1,15 @@
 /*
- * extract_batch.c - features of many images. Small images are extracted
- * side by side, one image per worker, each extraction on one thread: a
- * 64x64 image's layers are too small to split over threads (the handoff per
- * layer cost more than it saved), whole images are not. Large images go one
- * after another, each over all the workers, so memory holds one image's
- * activations at a time. Either way every image's features are bit-identical
- * to dpsim_extract's: the kernels' arithmetic does not depend on the
- * partition.
+ * extract_batch.c - features of many images. Small images of one size go
+ * through the net together (net_forward on up to NET_MAX_BATCH of them):
+ * each convolution is one GEMM over all their pixels, since a 64x64
+ * image's layers alone leave most of each tile empty. Other small images
+ * are extracted side by side, one image per worker, each extraction on one
+ * thread: whole images split over threads without the handoff per layer
+ * that costs more than it saves on small layers. Large images go one after
+ * another, each over all the workers, so memory holds one image's
+ * activations at a time. Every image's features are bit-identical to
+ * dpsim_extract's whichever way: the kernels' arithmetic does not depend on
+ * the partition.
  */
 #include <stdatomic.h>
 
