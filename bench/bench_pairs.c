@@ -1,7 +1,8 @@
 /*
  * bench_pairs.c - time LPIPS on image pairs through the public API: the model
- * is loaded once, then each pair is two extractions and one comparison, or
- * with -g one dpsim_gradient (forward of both images, backward to image a).
+ * is loaded once, then a unit of BATCH pairs is one dpsim_extract_batch of
+ * its 2 * BATCH images and BATCH comparisons, or with -g one dpsim_gradient
+ * per pair (forward of both images, backward to image a).
  * Pairs are timed in units of BATCH pairs (pair i of a unit: images seeded
  * 2i+1 and 2i+2), after WARMUP untimed units (default 1).
  * Prints one JSON line: ms per pair (median, min and max over the timed
@@ -19,6 +20,8 @@
 #include <unistd.h>
 
 #include <dpsim/dpsim.h>
+
+#define MAX_BATCH 64
 
 typedef struct {
     int threads, batch, warmup, grad, n, units;
@@ -69,7 +72,8 @@ static int parse_args(int argc, char **argv, args *a)
         else
             return 0;
     }
-    if (argc - optind < 3 || a->threads < 1 || a->batch < 1 || a->warmup < 0)
+    if (argc - optind < 3 || a->threads < 1 || a->batch < 1 || a->batch > MAX_BATCH ||
+        a->warmup < 0)
         return 0;
     a->net = argv[optind];
     a->n = atoi(argv[optind + 1]);
@@ -78,18 +82,32 @@ static int parse_args(int argc, char **argv, args *a)
     return a->n > 0 && a->units > 0;
 }
 
-/* One pair: the distance of images a and b (grad: scratch for d/da). */
-static int run_pair(dpsim_ctx *ctx, const dpsim_model *model, const float *a, const float *b,
-                    int n, float *grad, double *d)
+/*
+ * One unit: the distances of pairs (img[2i], img[2i+1]), i < batch: the
+ * 2 * batch images extracted in one dpsim_extract_batch call, then compared
+ * (grad: one dpsim_gradient per pair, grad the scratch for d/da).
+ */
+static int run_unit(dpsim_ctx *ctx, const dpsim_model *model, const args *a,
+                    const float *const *img, float *grad, double *d)
 {
-    if (grad)
-        return dpsim_gradient(ctx, model, a, b, n, n, d, grad, NULL) == DPSIM_OK;
-    dpsim_features *fa = NULL, *fb = NULL;
-    int ok = dpsim_extract(ctx, model, a, n, n, &fa) == DPSIM_OK &&
-             dpsim_extract(ctx, model, b, n, n, &fb) == DPSIM_OK &&
-             dpsim_compare(ctx, model, fa, fb, d, NULL, NULL) == DPSIM_OK;
-    dpsim_features_free(fa);
-    dpsim_features_free(fb);
+    if (grad) {
+        for (int i = 0; i < a->batch; i++)
+            if (dpsim_gradient(ctx, model, img[2 * i], img[2 * i + 1], a->n, a->n, &d[i], grad,
+                               NULL) != DPSIM_OK)
+                return 0;
+        return 1;
+    }
+    int count = 2 * a->batch, ok = 1;
+    int sides[2 * MAX_BATCH];
+    dpsim_features *f[2 * MAX_BATCH];
+    for (int i = 0; i < count; i++)
+        sides[i] = a->n;
+    if (dpsim_extract_batch(ctx, model, count, img, sides, sides, f) != DPSIM_OK)
+        return 0;
+    for (int i = 0; ok && i < a->batch; i++)
+        ok = dpsim_compare(ctx, model, f[2 * i], f[2 * i + 1], &d[i], NULL, NULL) == DPSIM_OK;
+    for (int i = 0; i < count; i++)
+        dpsim_features_free(f[i]);
     return ok;
 }
 
@@ -126,16 +144,17 @@ int main(int argc, char **argv)
     double *d = calloc((size_t)a.batch, sizeof *d);
     if (!img || (a.grad && !grad) || !times || !d)
         return 1;
-    for (int i = 0; i < 2 * a.batch; i++)
+    const float *images[2 * MAX_BATCH];
+    for (int i = 0; i < 2 * a.batch; i++) {
         make_image(img + i * px, a.n, (uint32_t)i + 1);
+        images[i] = img + i * px;
+    }
     for (int u = -a.warmup; u < a.units; u++) { /* u < 0: warm-up */
         t0 = now_ms();
-        for (int i = 0; i < a.batch; i++)
-            if (!run_pair(ctx, model, img + 2 * i * px, img + (2 * i + 1) * px, a.n, grad,
-                          &d[i])) {
-                fprintf(stderr, "%s\n", dpsim_ctx_last_error(ctx));
-                return 1;
-            }
+        if (!run_unit(ctx, model, &a, images, grad, d)) {
+            fprintf(stderr, "%s\n", dpsim_ctx_last_error(ctx));
+            return 1;
+        }
         if (u >= 0)
             times[u] = (now_ms() - t0) / a.batch;
     }

@@ -207,6 +207,20 @@ typedef struct dpsim_features dpsim_features;
 DPSIM_API dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *model,
                                      const float *pixels, int width, int height,
                                      dpsim_features **out);
+/**
+ * dpsim_extract on n images: out[i] gets the features of pixels[i]
+ * ((3, heights[i], widths[i]), as for dpsim_extract), bit-identical to what
+ * dpsim_extract gives. Images of one size up to 128x128 go through the net
+ * together, 32 at a time, each convolution one GEMM over all their pixels
+ * (a small image's layers are too small to fill the kernels alone). Other
+ * images of up to 256x256 are extracted side by side, one per thread of the
+ * context; larger ones one after another over all threads. On failure every
+ * out[i] is NULL and the error names the first image that failed ("image 3
+ * of the batch: ...").
+ */
+DPSIM_API dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *model, int n,
+                                           const float *const *pixels, const int *widths,
+                                           const int *heights, dpsim_features **out);
 DPSIM_API void dpsim_features_free(dpsim_features *features);
 DPSIM_API int dpsim_features_width(const dpsim_features *features);
 DPSIM_API int dpsim_features_height(const dpsim_features *features);

@@ -238,18 +238,27 @@ class Metric:
     # ---- batches: sequences or stacked arrays (N, H, W, 3) / (N, 3, H, W) ----
 
     def features_batch(self, imgs, layout="auto"):
-        return [self.features(x, layout) for x in imgs]
+        """Features of every image, in one library call (dpsim_extract_batch: small
+        images are extracted side by side, one per thread)."""
+        planar = [_as_planar(x, layout)[0] for x in imgs]
+        n = len(planar)
+        ptrs = (ctypes.POINTER(ctypes.c_float) * max(n, 1))(*[_fptr(v) for v in planar])
+        widths = (ctypes.c_int * max(n, 1))(*[v.shape[2] for v in planar])
+        heights = (ctypes.c_int * max(n, 1))(*[v.shape[1] for v in planar])
+        out = (ctypes.c_void_p * max(n, 1))()
+        _check(self._lib, self._ctx, self._lib.dpsim_extract_batch(
+            self._ctx, self._model, n, ptrs, widths, heights, out), "features_batch")
+        return [Features(self._lib, ctypes.c_void_p(out[i]), widths[i], heights[i])
+                for i in range(n)]
 
     def distance_batch(self, a, b, layout="auto"):
         """Distances of pairs a[i], b[i]; a single b is compared with every a[i]
         (its features extracted once)."""
         single = np.asarray(b).ndim in (2, 3) and not isinstance(b, (list, tuple))
-        fb = self.features(b, layout) if single else None
-        out = []
-        for i, x in enumerate(a):
-            out.append(self.distance_features(self.features(x, layout),
-                                              fb if single else self.features(b[i], layout)))
-        return np.array(out, dtype=np.float64)
+        fa = self.features_batch(a, layout)
+        fb = self.features_batch([b] if single else b, layout)
+        return np.array([self.distance_features(x, fb[0] if single else fb[i])
+                         for i, x in enumerate(fa)], dtype=np.float64)
 
     def gradient_batch(self, a, b, layout="auto"):
         """(distances (N,), gradients d/da[i] stacked like a)."""

@@ -86,6 +86,8 @@ def _declare(lib):
         "dpsim_model_min_size": (I, [P]),
         "dpsim_model_provenance": (ctypes.c_size_t, [P, ctypes.c_char_p, ctypes.c_size_t]),
         "dpsim_extract": (I, [P, P, fp, I, I, ctypes.POINTER(P)]),
+        "dpsim_extract_batch": (I, [P, P, I, ctypes.POINTER(fp), ctypes.POINTER(I),
+                                    ctypes.POINTER(I), ctypes.POINTER(P)]),
         "dpsim_features_free": (None, [P]),
         "dpsim_features_width": (I, [P]),
         "dpsim_features_height": (I, [P]),

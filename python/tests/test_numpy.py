@@ -169,6 +169,13 @@ def test_errors():
         check(False, "a too-small image was accepted")
     except dpsim.DpsimError as e:
         check("too small" in str(e) and e.status == -5, "message: %s" % e)
+    ok = np.full((3, 32, 32), 0.5, np.float32)
+    try:
+        m.features_batch([ok, ok, small])
+        check(False, "a too-small image in a batch was accepted")
+    except dpsim.DpsimError as e:
+        check("image 2 of the batch" in str(e) and e.status == -5, "message: %s" % e)
+    check(m.features_batch([]) == [], "an empty batch")
     a, b = grad_image("grad:1:24x20"), grad_image("grad:2:24x22")
     try:
         m.gradient(a, b)

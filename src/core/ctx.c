@@ -2,6 +2,7 @@
  * ctx.c - contexts, configuration, status strings and version.
  */
 #include "core/ctx.h"
+#include "model/model.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,6 +68,11 @@ dpsim_status dpsim_ctx_create(dpsim_ctx **out, const dpsim_config *config)
             return s;
         }
     }
+    ctx->scratch = dp_calloc((size_t)pool_size(ctx->workers), sizeof *ctx->scratch);
+    if (!ctx->scratch) {
+        dpsim_ctx_free(ctx);
+        return DPSIM_E_NOMEM;
+    }
     *out = ctx;
     return DPSIM_OK;
 }
@@ -75,6 +81,9 @@ void dpsim_ctx_free(dpsim_ctx *ctx)
 {
     if (!ctx)
         return;
+    for (int i = 0; ctx->scratch && i < pool_size(ctx->workers); i++)
+        forward_scratch_free(&ctx->scratch[i]);
+    dp_free(ctx->scratch);
     pool_free(ctx->workers);
     dp_free(ctx);
 }

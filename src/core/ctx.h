@@ -7,10 +7,13 @@
 #include "core/error.h"
 #include "fast/pool.h"
 
+struct forward_scratch;
+
 struct dpsim_ctx {
     dpsim_config config;
     errbuf err;    /* detail of the last failure */
     worker_pool *workers; /* config.n_threads >= 2: the threads one extraction uses; else NULL */
+    struct forward_scratch *scratch; /* (pool_size(workers)) extraction buffers, one per worker */
 };
 
 /** Set the context's last error and return status (ctx may be NULL). */

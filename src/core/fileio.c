@@ -27,7 +27,8 @@ dpsim_status file_read_all(const char *path, size_t max_size, uint8_t **data, si
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return err_set(e, DPSIM_E_IO, "'%s': %s", path, strerror(errno));
-    size_t cap = 1 << 16, len = 0;
+    /* a regular file's size is known: one buffer, one read (+1 byte to see the end) */
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, len = 0;
     uint8_t *buf = dp_malloc(cap);
     dpsim_status status = DPSIM_OK;
     if (!buf) {

@@ -1,13 +1,16 @@
 /*
- * sha256.c - straightforward SHA-256 (FIPS 180-4), checked against the NIST
- * example vectors in tests/unit/test_core.c.
+ * sha256.c - SHA-256 (FIPS 180-4): the padding and buffering, and the
+ * portable block function; whole blocks of the input go straight to the
+ * block function (sha256_shani.c where the CPU has the SHA extensions).
+ * Checked against the NIST example vectors in tests/unit/test_core.c.
  */
 #include "core/sha256.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
-static const uint32_t K[64] = {
+const uint32_t sha256_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -33,7 +36,7 @@ static void compress(uint32_t h[8], const uint8_t block[64])
     }
     uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
     for (int i = 0; i < 64; i++) {
-        uint32_t t1 = k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + K[i] +
+        uint32_t t1 = k + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + sha256_k[i] +
                       w[i];
         uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
         k = g;
@@ -49,6 +52,23 @@ static void compress(uint32_t h[8], const uint8_t block[64])
     h[4] += e; h[5] += f; h[6] += g; h[7] += k;
 }
 
+void sha256_blocks_portable(uint32_t h[8], const uint8_t *p, size_t n_blocks)
+{
+    for (; n_blocks > 0; n_blocks--, p += 64)
+        compress(h, p);
+}
+
+static void blocks(uint32_t h[8], const uint8_t *p, size_t n_blocks)
+{
+    static atomic_int shani = -1; /* -1 until the first call asks the CPU */
+    int have = atomic_load_explicit(&shani, memory_order_relaxed);
+    if (have < 0) {
+        have = sha256_shani_available();
+        atomic_store_explicit(&shani, have, memory_order_relaxed);
+    }
+    (have ? sha256_blocks_shani : sha256_blocks_portable)(h, p, n_blocks);
+}
+
 void sha256_init(sha256_state *s)
 {
     static const uint32_t h0[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -62,17 +82,21 @@ void sha256_update(sha256_state *s, const void *data, size_t len)
 {
     const uint8_t *p = data;
     s->length += len;
-    while (len > 0) {
+    if (s->fill > 0) {
         size_t take = 64 - s->fill < len ? 64 - s->fill : len;
         memcpy(s->block + s->fill, p, take);
         s->fill += take;
         p += take;
         len -= take;
-        if (s->fill == 64) {
-            compress(s->h, s->block);
-            s->fill = 0;
-        }
+        if (s->fill < 64)
+            return;
+        blocks(s->h, s->block, 1);
+        s->fill = 0;
     }
+    blocks(s->h, p, len / 64);
+    p += len / 64 * 64;
+    memcpy(s->block, p, len % 64);
+    s->fill = len % 64;
 }
 
 void sha256_final(sha256_state *s, uint8_t digest[32])

@@ -17,6 +17,13 @@ typedef struct sha256_state {
 void sha256_init(sha256_state *s);
 void sha256_update(sha256_state *s, const void *data, size_t len);
 void sha256_final(sha256_state *s, uint8_t digest[32]);
+/* The block functions: h = the state after n_blocks 64-byte blocks at p. */
+extern const uint32_t sha256_k[64];
+void sha256_blocks_portable(uint32_t h[8], const uint8_t *p, size_t n_blocks);
+void sha256_blocks_shani(uint32_t h[8], const uint8_t *p, size_t n_blocks); /* x86 SHA */
+/** 1 when this CPU has the SHA extensions sha256_blocks_shani needs. */
+int sha256_shani_available(void);
+
 /** Lower-case hex of a whole buffer's digest into hex[65]. */
 void sha256_hex(const void *data, size_t len, char hex[65]);
 

@@ -25,7 +25,7 @@
 #include "fast/conv_wino.h"
 
 enum {
-    KC = 192,          /* reduction steps per block */
+    KC = CONV_KC,      /* reduction steps per block */
     NC_PANELS = 8,     /* pixel panels (of nr) per task */
     MC_MIN = 32,       /* fewest output channels per task (rounded up to a multiple of mr) */
     MC_MAX = 512,      /* most output channels per task */
@@ -63,6 +63,8 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     }
     return DPSIM_OK;
 }
+
+int conv_fast_direct(const packed_conv *p, int h, int w) { return !conv_wino_wins(p, h, w); }
 
 void packed_conv_free(packed_conv *p)
 {
@@ -306,7 +308,7 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
 dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e)
 {
-    if (conv_wino_wins(p, h, w))
+    if (!conv_fast_direct(p, h, w))
         return conv_wino_forward(p, in, h, w, out, relu, workers, buf, e);
     const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr;
     conv_job job = {.p = p, .in = in, .out = out, .h = h, .w = w, .relu = relu};

@@ -17,6 +17,9 @@
 #include "fast/pool.h"
 #include "nn/nn.h"
 
+/* Reduction steps per block: fixed, so each output's sum has one order whatever the blocking. */
+#define CONV_KC 192
+
 typedef struct packed_conv {
     conv2d_shape shape;
     const gemm_kernel *kern;
@@ -58,6 +61,9 @@ void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int w
  * while other_tasks * channel blocks < want, down to mc_min.
  */
 int conv_channel_block(int oc_n, int mr, int mc_max, int mc_min, int other_tasks, int want);
+
+/** 1 when conv_fast_forward computes p on an h x w input as the direct GEMM below. */
+int conv_fast_direct(const packed_conv *p, int h, int w);
 
 /**
  * out = conv(in) + bias [then ReLU when relu].

@@ -37,7 +37,7 @@ enum {
     T = WINO_OUT,
     A = WINO_IN,
     E = WINO_ELEMS,
-    KC = 192,          /* reduction steps (input channels) per block */
+    KC = CONV_KC,      /* reduction steps (input channels) per block */
     NT_PANELS = 2,     /* tile panels (of nr tiles) per task */
     MB_PANELS = 4,     /* channel panels (of mr) per pass over a task's V */
     MC_MIN = 32,       /* fewest output channels per task */

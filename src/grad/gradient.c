@@ -187,14 +187,14 @@ static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
     if (grad_a) {
         s = side_open_tape(m, a, width, height, &dims, workers, &sa, e);
     } else {
-        s = model_extract(m, a, width, height, workers, &fa, e);
+        s = model_extract(m, a, width, height, workers, NULL, &fa, e);
         if (s == DPSIM_OK)
             memcpy(sa.tap, fa->tap, sizeof sa.tap);
     }
     if (s == DPSIM_OK && grad_b) {
         s = side_open_tape(m, b, width, height, &dims, workers, &sb, e);
     } else if (s == DPSIM_OK) {
-        if (!fb && (s = model_extract(m, b, width, height, workers, &owned_b, e)) == DPSIM_OK)
+        if (!fb && (s = model_extract(m, b, width, height, workers, NULL, &owned_b, e)) == DPSIM_OK)
             fb = owned_b;
         if (s == DPSIM_OK)
             memcpy(sb.tap, fb->tap, sizeof sb.tap);

@@ -80,18 +80,14 @@ dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *m, const float *pi
     ctx_clear(ctx);
     if (!m || !pixels || !out)
         return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract: NULL argument");
-    return model_extract(m, pixels, width, height, ctx ? ctx->workers : NULL, out,
-                         ctx ? &ctx->err : NULL);
+    return model_extract(m, pixels, width, height, ctx ? ctx->workers : NULL,
+                         ctx ? &ctx->scratch[0] : NULL, out, ctx ? &ctx->err : NULL);
 }
 
-dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width, int height,
-                           worker_pool *workers, dpsim_features **out, errbuf *e)
+/* A features object for a width x height image, its taps allocated, contents unset. */
+static dpsim_status features_new(const dpsim_model *m, int width, int height,
+                                 dpsim_features **out, errbuf *e)
 {
-    dpsim_status s = model_check_image(m, pixels, width, height, e);
-    if (s != DPSIM_OK)
-        return s;
-    const size_t hw = (size_t)width * height;
-
     dpsim_features *f = dp_calloc(1, sizeof *f);
     if (!f)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
@@ -107,9 +103,7 @@ dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width,
         total += (size_t)f->c[i] * f->h[i] * f->w[i];
     }
     f->block = dp_malloc(total * sizeof(float));
-    float *x = dp_malloc(3 * hw * sizeof(float));
-    if (!f->block || !x) {
-        dp_free(x);
+    if (!f->block) {
         dpsim_features_free(f);
         return err_set(e, DPSIM_E_NOMEM, "out of memory for the features of a %dx%d image",
                        width, height);
@@ -118,17 +112,71 @@ dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width,
         f->tap[i] = f->block + off;
         off += f->c[i] * f->h[i] * f->w[i];
     }
-    model_preprocess(m, pixels, hw, x);
-    if (m->pixel)
-        memcpy(f->tap[0], m->method == DPSIM_METHOD_DISTS ? pixels : x, 3 * hw * sizeof(float));
-    s = net_forward(m, x, height, width, f->tap, workers, e);
-    dp_free(x);
-    if (s != DPSIM_OK) {
-        dpsim_features_free(f);
-        return s;
-    }
     *out = f;
     return DPSIM_OK;
+}
+
+/* model_extract_same_size with its scratch */
+static dpsim_status run_extract(const dpsim_model *m, int n, const float *const *pixels,
+                                int width, int height, worker_pool *workers,
+                                forward_scratch *scratch, dpsim_features **out, int *failed,
+                                errbuf *e)
+{
+    dpsim_status s = DPSIM_OK;
+    for (int b = 0; b < n && s == DPSIM_OK; b++)
+        if ((s = model_check_image(m, pixels[b], width, height, e)) != DPSIM_OK)
+            *failed = b;
+    const size_t hw = (size_t)width * height;
+    if (s == DPSIM_OK &&
+        !conv_buffer_reserve((void **)&scratch->x, &scratch->x_cap, (size_t)n * 3 * hw,
+                             sizeof(float)))
+        s = err_set(e, DPSIM_E_NOMEM, "out of memory for the features of a %dx%d image", width,
+                    height);
+    dpsim_features *f[NET_MAX_BATCH] = {NULL};
+    float **taps[NET_MAX_BATCH];
+    for (int b = 0; b < n && s == DPSIM_OK; b++) {
+        if ((s = features_new(m, width, height, &f[b], e)) != DPSIM_OK)
+            break;
+        taps[b] = f[b]->tap;
+        float *x = scratch->x + (size_t)b * 3 * hw;
+        model_preprocess(m, pixels[b], hw, x);
+        if (m->pixel)
+            memcpy(f[b]->tap[0], m->method == DPSIM_METHOD_DISTS ? pixels[b] : x,
+                   3 * hw * sizeof(float));
+    }
+    if (s == DPSIM_OK)
+        s = net_forward(m, n, scratch->x, height, width, taps, workers, scratch, e);
+    for (int b = 0; b < n; b++) {
+        if (s != DPSIM_OK)
+            dpsim_features_free(f[b]);
+        out[b] = s == DPSIM_OK ? f[b] : NULL;
+    }
+    return s;
+}
+
+dpsim_status model_extract_same_size(const dpsim_model *m, int n, const float *const *pixels,
+                                     int width, int height, worker_pool *workers,
+                                     forward_scratch *scratch, dpsim_features **out,
+                                     int *failed, errbuf *e)
+{
+    forward_scratch own = {0};
+    *failed = 0;
+    dpsim_status s = run_extract(m, n, pixels, width, height, workers,
+                                 scratch ? scratch : &own, out, failed, e);
+    if (scratch)
+        forward_scratch_trim(scratch);
+    else
+        forward_scratch_free(&own);
+    return s;
+}
+
+dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width, int height,
+                           worker_pool *workers, forward_scratch *scratch, dpsim_features **out,
+                           errbuf *e)
+{
+    int failed;
+    return model_extract_same_size(m, 1, &pixels, width, height, workers, scratch, out,
+                                   &failed, e);
 }
 
 void dpsim_features_free(dpsim_features *f)

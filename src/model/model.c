@@ -83,19 +83,51 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
 
 // ---- reading weights files ----
 
-/* Read a weights file (PyTorch checkpoint or safetensors) and hash it. */
-static dpsim_status read_weights(const char *path, tensor_list *list, char sha[65], errbuf *e)
+/*
+ * A weights file read into memory and being hashed on a thread of its own
+ * while the caller parses and packs it (hashing 58 MB took as long as the
+ * rest of loading VGG-16).
+ */
+typedef struct weights_file {
+    uint8_t *buf;
+    size_t len;
+    char *sha;        /* hex digest, complete after weights_file_close */
+    pthread_t hasher;
+    int threaded;     /* 0: hashed inline (the thread could not start) */
+} weights_file;
+
+static void *hash_thread(void *arg)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &buf, &len, e);
+    weights_file *wf = arg;
+    sha256_hex(wf->buf, wf->len, wf->sha);
+    return NULL;
+}
+
+/* Wait for the hash and free the file's bytes. */
+static void weights_file_close(weights_file *wf)
+{
+    if (wf->threaded)
+        pthread_join(wf->hasher, NULL);
+    wf->threaded = 0;
+    dp_free(wf->buf);
+    wf->buf = NULL;
+}
+
+/* Read a weights file (PyTorch checkpoint or safetensors), start hashing it into sha. */
+static dpsim_status read_weights(const char *path, tensor_list *list, weights_file *wf,
+                                 char sha[65], errbuf *e)
+{
+    memset(wf, 0, sizeof *wf);
+    wf->sha = sha;
+    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &wf->buf, &wf->len, e);
     if (s != DPSIM_OK) {
         err_prefix(e, "weights");
         return s;
     }
-    sha256_hex(buf, len, sha);
-    s = weights_read_memory(buf, len, list, e);
-    dp_free(buf);
+    wf->threaded = pthread_create(&wf->hasher, NULL, hash_thread, wf) == 0;
+    if (!wf->threaded)
+        hash_thread(wf);
+    s = weights_read_memory(wf->buf, wf->len, list, e);
     if (s != DPSIM_OK)
         weights_error_name_file(e, path);
     return s;
@@ -121,8 +153,11 @@ static dpsim_status check_finite(const char *path, const tensor *t, errbuf *e)
     return DPSIM_OK;
 }
 
-/* Find `key` or `features.key`; check its shape is exactly dims[0..ndim). */
-static dpsim_status take_tensor(const tensor_list *list, const char *path, const char *key,
+/*
+ * Find `key` or `features.key`; check its shape is exactly dims[0..ndim);
+ * move its data out of the list into *out (no copy: VGG-16 has 58 MB).
+ */
+static dpsim_status take_tensor(tensor_list *list, const char *path, const char *key,
                                 int ndim, const int64_t *dims, float **out, errbuf *e)
 {
     char prefixed[160];
@@ -152,14 +187,13 @@ static dpsim_status take_tensor(const tensor_list *list, const char *path, const
     dpsim_status s = check_finite(path, t, e);
     if (s != DPSIM_OK)
         return s;
-    *out = dp_malloc(t->numel * sizeof(float));
-    if (!*out)
-        return err_set(e, DPSIM_E_NOMEM, "weights '%s': out of memory", path);
-    memcpy(*out, t->data, t->numel * sizeof(float));
+    tensor *owned = &list->items[t - list->items];
+    *out = owned->data;
+    owned->data = NULL;
     return DPSIM_OK;
 }
 
-static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
+static dpsim_status take_conv(tensor_list *list, const char *path, const char *stem,
                               int in_ch, int out_ch, int k, int stride, int pad,
                               const gemm_kernel *kern, conv_params *p, errbuf *e)
 {
@@ -203,7 +237,7 @@ static int expected_name(const net_def *def, const char *name)
     return 0;
 }
 
-static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list, errbuf *e)
+static dpsim_status load_trunk(dpsim_model *m, tensor_list *list, errbuf *e)
 {
     const net_def *def = m->def;
     const char *path = m->trunk_path;
@@ -355,20 +389,23 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     m->min_side = net_min_side(m->def, m->last_layer);
 
     tensor_list list = {0};
+    weights_file wf = {0};
     s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
     if (s == DPSIM_OK)
-        s = read_weights(m->trunk_path, &list, m->trunk_sha256, e);
+        s = read_weights(m->trunk_path, &list, &wf, m->trunk_sha256, e);
     if (s == DPSIM_OK)
         s = load_trunk(m, &list, e);
     tensor_list_free(&list);
+    weights_file_close(&wf);
     if (s == DPSIM_OK && m->use_lin) {
         memset(&list, 0, sizeof list);
         s = resolve_path(kind, opt, opt->lin_path, &m->lin_path, e);
         if (s == DPSIM_OK)
-            s = read_weights(m->lin_path, &list, m->lin_sha256, e);
+            s = read_weights(m->lin_path, &list, &wf, m->lin_sha256, e);
         if (s == DPSIM_OK)
             s = term_weights_load(m, &list, m->lin_path, e);
         tensor_list_free(&list);
+        weights_file_close(&wf);
     }
     if (s != DPSIM_OK) {
         dpsim_model_free(m);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "fast/conv_batch.h"
 #include "fast/conv_fast.h"
 #include "nets/netdef.h"
 #include "nn/nn.h"
@@ -68,15 +69,39 @@ struct dpsim_features {
     float *block;
 };
 
-/**
- * Run the trunk on a preprocessed image and write each net tap's activation
- * (the pixel tap, if any, is filled by the caller).
- * @param x   (3, h, w) preprocessed input
- * @param out     tap buffers sized (tap_channels[i], tap h, tap w), indexed like m->taps
- * @param workers the threads the convolutions use (NULL: the caller alone)
+/*
+ * The working buffers of forward passes, kept from one extraction to the
+ * next (a context holds one per worker), so that a run of images does not
+ * map and fault in fresh pages for each; more than FORWARD_SCRATCH_KEEP
+ * bytes are given back after a pass, so one large image does not pin its
+ * buffers for the context's life.
  */
-dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
-                         worker_pool *workers, errbuf *e);
+typedef struct forward_scratch {
+    float *x, *buf[2], *squeezed; /* preprocessed input, ping-pong activations, fire squeeze */
+    size_t x_cap, buf_cap[2], squeezed_cap;
+    conv_buffers cb;
+} forward_scratch;
+
+#define FORWARD_SCRATCH_KEEP ((size_t)64 << 20)
+
+void forward_scratch_free(forward_scratch *s);
+/** Free s's buffers when they hold more than FORWARD_SCRATCH_KEEP bytes. */
+void forward_scratch_trim(forward_scratch *s);
+
+/* The most images one net_forward runs together. */
+#define NET_MAX_BATCH CONV_BATCH_MAX
+
+/**
+ * Run the trunk on n preprocessed images of one size and write each net
+ * tap's activations (the pixel tap, if any, is filled by the caller).
+ * @param x       (n, 3, h, w) preprocessed inputs, 1 <= n <= NET_MAX_BATCH
+ * @param out     out[b][i]: image b's tap buffer (tap_channels[i], tap h, tap w), i like m->taps
+ * @param workers the threads the convolutions use (NULL: the caller alone)
+ * @param scratch its working buffers, grown as needed
+ */
+dpsim_status net_forward(const dpsim_model *m, int n, const float *x, int h, int w,
+                         float **const *out, worker_pool *workers, forward_scratch *scratch,
+                         errbuf *e);
 
 /**
  * A fire module on the fast kernels, each convolution's ReLU fused.
@@ -85,6 +110,10 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
  */
 dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w, float *out,
                           float *squeezed, worker_pool *workers, conv_buffers *cb, errbuf *e);
+/** fire_forward on n images (in[b], out[b], squeezed[b]) in one convolution call each. */
+dpsim_status fire_forward_batch(const layer_params *lp, int n, const float *const *in, int h,
+                                int w, float *const *out, float *const *squeezed,
+                                worker_pool *workers, conv_buffers *cb, errbuf *e);
 
 /**
  * Pack the weights the input gradient needs (conv_params.grad), once per
@@ -92,9 +121,23 @@ dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w,
  */
 dpsim_status model_grad_prepare(const dpsim_model *m, errbuf *e);
 
-/** dpsim_extract without a context: errors go to e, the convolutions use workers. */
+/**
+ * dpsim_extract without a context: errors go to e, the convolutions use
+ * workers, the buffers come from scratch (NULL: allocated for this call).
+ */
 dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width, int height,
-                           worker_pool *workers, dpsim_features **out, errbuf *e);
+                           worker_pool *workers, forward_scratch *scratch, dpsim_features **out,
+                           errbuf *e);
+
+/**
+ * model_extract on n <= NET_MAX_BATCH images of one size, their convolutions
+ * run together; on failure every out[b] is NULL and *failed is the image
+ * that failed (0 when it was none in particular: out of memory).
+ */
+dpsim_status model_extract_same_size(const dpsim_model *m, int n, const float *const *pixels,
+                                     int width, int height, worker_pool *workers,
+                                     forward_scratch *scratch, dpsim_features **out,
+                                     int *failed, errbuf *e);
 
 /**
  * The input the net sees: v (3, h*w) in [0,1] -> x (3, h*w), the LPIPS

@@ -1,13 +1,17 @@
 /*
- * forward.c - run a net's `features` layer by layer on one image, keeping
- * the activations after each tap. Two ping-pong buffers hold the running
- * activation; a fire module needs a third for its squeeze output. The
- * convolutions run on the fast kernels (fast/conv_fast.h), with a ReLU that
- * follows a convolution fused into it unless the convolution is a tap.
+ * forward.c - run a net's `features` layer by layer on n images of one
+ * size together, keeping the activations after each tap. Two ping-pong
+ * buffers hold the running activations, except that a layer whose result is
+ * a tap writes it into the tap's buffer and the next layer reads it from
+ * there; a fire module needs a third buffer for its squeeze outputs. The
+ * convolutions run on the fast kernels (fast/conv_fast.h), all n images in
+ * one call, with a ReLU that follows a convolution fused into it unless the
+ * convolution is a tap.
  */
 #include <string.h>
 
 #include "core/alloc.h"
+#include "fast/conv_batch.h"
 #include "fast/pool_fast.h"
 #include "model/model.h"
 
@@ -15,31 +19,108 @@ typedef struct act_size {
     int c, h, w;
 } act_size;
 
-dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w, float *out,
-                          float *squeezed, worker_pool *workers, conv_buffers *cb, errbuf *e)
+dpsim_status fire_forward_batch(const layer_params *lp, int n, const float *const *in, int h,
+                                int w, float *const *out, float *const *squeezed,
+                                worker_pool *workers, conv_buffers *cb, errbuf *e)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
-    const size_t hw = (size_t)h * w;
-    dpsim_status s = conv_fast_forward(&sq->fast, in, h, w, squeezed, 1, workers, cb, e);
+    const size_t e1_size = (size_t)e1->shape.out_ch * h * w;
+    float *e3_out[NET_MAX_BATCH];
+    for (int i = 0; i < n; i++)
+        e3_out[i] = out[i] + e1_size;
+    dpsim_status s = conv_fast_forward_batch(&sq->fast, n, in, h, w, squeezed, 1, workers, cb, e);
     if (s == DPSIM_OK)
-        s = conv_fast_forward(&e1->fast, squeezed, h, w, out, 1, workers, cb, e);
+        s = conv_fast_forward_batch(&e1->fast, n, (const float *const *)squeezed, h, w, out, 1,
+                                    workers, cb, e);
     if (s == DPSIM_OK)
-        s = conv_fast_forward(&e3->fast, squeezed, h, w, out + (size_t)e1->shape.out_ch * hw, 1,
-                              workers, cb, e);
+        s = conv_fast_forward_batch(&e3->fast, n, (const float *const *)squeezed, h, w, e3_out,
+                                    1, workers, cb, e);
     return s;
 }
 
-/* Is features index i one of the model's taps? */
-static int is_tap(const dpsim_model *m, int i)
+dpsim_status fire_forward(const layer_params *lp, const float *in, int h, int w, float *out,
+                          float *squeezed, worker_pool *workers, conv_buffers *cb, errbuf *e)
 {
-    for (int t = 0; t < m->n_taps; t++)
-        if (m->taps[t] == i)
-            return 1;
-    return 0;
+    return fire_forward_batch(lp, 1, &in, h, w, &out, &squeezed, workers, cb, e);
 }
 
-dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, float **out,
-                         worker_pool *workers, errbuf *e)
+void forward_scratch_free(forward_scratch *s)
+{
+    dp_free(s->x);
+    dp_free(s->buf[0]);
+    dp_free(s->buf[1]);
+    dp_free(s->squeezed);
+    conv_buffers_free(&s->cb);
+    memset(s, 0, sizeof *s);
+}
+
+void forward_scratch_trim(forward_scratch *s)
+{
+    const conv_buffers *b = &s->cb;
+    size_t bytes = (s->x_cap + s->buf_cap[0] + s->buf_cap[1] + s->squeezed_cap + b->padded_cap +
+                    b->scratch_cap + b->grad_out_cap + b->grad_res_cap) * sizeof(float) +
+                   b->offsets_cap * sizeof(ptrdiff_t);
+    if (bytes > FORWARD_SCRATCH_KEEP)
+        forward_scratch_free(s);
+}
+
+/* Make buf[0], buf[1] hold act floats each and squeezed sq floats; 0 when out of memory. */
+static int reserve(forward_scratch *s, size_t act, size_t sq)
+{
+    return conv_buffer_reserve((void **)&s->buf[0], &s->buf_cap[0], act, sizeof(float)) &&
+           conv_buffer_reserve((void **)&s->buf[1], &s->buf_cap[1], act, sizeof(float)) &&
+           conv_buffer_reserve((void **)&s->squeezed, &s->squeezed_cap, sq, sizeof(float));
+}
+
+/*
+ * One layer on n images: dst[b] = layer(src[b]), of size s -> o. A
+ * convolution applies the next layer's ReLU when relu_done is set; the ReLU
+ * layer after it then has nothing to do (dst == src).
+ */
+static dpsim_status layer_forward(const layer_def *l, const layer_params *lp, int n,
+                                  const float *const *src, const act_size *s, float *const *dst,
+                                  int relu_done, float *const *squeezed, worker_pool *workers,
+                                  conv_buffers *cb, errbuf *e)
+{
+    const size_t size = (size_t)s->c * s->h * s->w;
+    switch (l->op) {
+    case OP_CONV:
+        return conv_fast_forward_batch(&lp->conv[0].fast, n, src, s->h, s->w, dst, relu_done,
+                                       workers, cb, e);
+    case OP_RELU:
+        for (int b = 0; b < n && !relu_done; b++) {
+            if (dst[b] != src[b])
+                memcpy(dst[b], src[b], size * sizeof(float));
+            relu_forward(dst[b], size);
+        }
+        return DPSIM_OK;
+    case OP_MAXPOOL: {
+        maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
+        for (int b = 0; b < n; b++)
+            if (maxpool_fast(&ps, src[b], s->c, s->h, s->w, dst[b], workers) != DPSIM_OK)
+                return err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d max-pooling", s->w,
+                               s->h);
+        return DPSIM_OK;
+    }
+    case OP_L2POOL:
+        for (int b = 0; b < n; b++)
+            l2pool_forward(src[b], s->c, s->h, s->w, dst[b]);
+        return DPSIM_OK;
+    case OP_FIRE:
+        return fire_forward_batch(lp, n, src, s->h, s->w, dst, squeezed, workers, cb, e);
+    }
+    return DPSIM_OK;
+}
+
+/* Where the running activation is: a ping-pong buffer (0, 1) or tap t's buffer (2 + t). */
+static float *located(int loc, int image, float *const buf[2], size_t act, float **const *out)
+{
+    return loc < 2 ? buf[loc] + (size_t)image * act : out[image][loc - 2];
+}
+
+dpsim_status net_forward(const dpsim_model *m, int n, const float *x, int h, int w,
+                         float **const *out, worker_pool *workers, forward_scratch *scratch,
+                         errbuf *e)
 {
     const net_def *def = m->def;
     /* plan: largest activation and squeeze output */
@@ -59,71 +140,74 @@ dpsim_status net_forward(const dpsim_model *m, const float *x, int h, int w, flo
         if (l->op == OP_FIRE && plane * l->squeeze > max_sq)
             max_sq = plane * l->squeeze;
     }
-    float *buf[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
-    float *squeezed = dp_malloc(max_sq * sizeof(float));
-    conv_buffers cb = {0};
+    if (!reserve(scratch, (size_t)n * max_act, (size_t)n * max_sq))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w, h);
+    float *const buf[2] = {scratch->buf[0], scratch->buf[1]};
+    float *squeezed[NET_MAX_BATCH];
+    for (int i = 0; i < n; i++)
+        squeezed[i] = scratch->squeezed + (size_t)i * max_sq;
+    conv_buffers *cb = &scratch->cb;
     dpsim_status status = DPSIM_OK;
-    if (!buf[0] || !buf[1] || !squeezed) {
-        status = err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w, h);
-        goto done;
-    }
 
-    memcpy(buf[0], x, (size_t)3 * h * w * sizeof(float));
+    for (int i = 0; i < n; i++)
+        memcpy(buf[0] + (size_t)i * max_act, x + (size_t)i * 3 * h * w,
+               (size_t)3 * h * w * sizeof(float));
     s = (act_size){3, h, w};
-    int cur = 0, next_tap = m->pixel; /* the pixel tap is filled by the caller */
-    int relu_done = 0;                /* the previous convolution applied this layer's ReLU */
+    /*
+     * loc: where the running activation is, the same place for every image:
+     * a ping-pong buffer, or the tap buffer it is kept in. A layer whose
+     * result is a tap writes it straight there (no copy), and nothing writes
+     * over a tap afterwards.
+     */
+    int loc = 0;
+    int next_tap = m->pixel; /* the pixel tap is filled by the caller */
+    int relu_done = 0;       /* the previous convolution applied this layer's ReLU */
     for (int i = 0; i <= m->last_layer && status == DPSIM_OK; i++) {
         const layer_def *l = &def->layers[i];
         const layer_params *lp = &m->layers[i];
-        float *in = buf[cur], *dst = buf[1 - cur];
+        const int keep = next_tap < m->n_taps && m->taps[next_tap] == i;
+        const int spare = loc == 0 ? 1 : 0;
+        int to = keep ? 2 + next_tap : spare;
         act_size o = s;
         switch (l->op) {
         case OP_CONV:
             o.c = l->out_ch;
             o.h = conv2d_out_size(&lp->conv[0].shape, s.h);
             o.w = conv2d_out_size(&lp->conv[0].shape, s.w);
-            relu_done = i < m->last_layer && def->layers[i + 1].op == OP_RELU && !is_tap(m, i);
-            status = conv_fast_forward(&lp->conv[0].fast, in, s.h, s.w, dst, relu_done, workers,
-                                       &cb, e);
-            cur = 1 - cur;
+            relu_done = i < m->last_layer && def->layers[i + 1].op == OP_RELU && !keep;
+            if (relu_done && next_tap < m->n_taps && m->taps[next_tap] == i + 1)
+                to = 2 + next_tap; /* the ReLU's result is the tap */
             break;
         case OP_RELU:
-            if (!relu_done)
-                relu_forward(in, (size_t)s.c * s.h * s.w);
-            relu_done = 0;
+            /* in place, unless the activation is a tap or the result is one */
+            to = relu_done ? loc : keep ? to : loc < 2 ? loc : spare;
             break;
         case OP_MAXPOOL: {
             maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
             o.h = maxpool_out_size(&ps, s.h);
             o.w = maxpool_out_size(&ps, s.w);
-            if (maxpool_fast(&ps, in, s.c, s.h, s.w, dst, workers) != DPSIM_OK)
-                status = err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w,
-                                 h);
-            cur = 1 - cur;
             break;
         }
         case OP_L2POOL:
             o.h = (s.h - 1) / 2 + 1;
             o.w = (s.w - 1) / 2 + 1;
-            l2pool_forward(in, s.c, s.h, s.w, dst);
-            cur = 1 - cur;
             break;
         case OP_FIRE:
             o.c = l->out_ch;
-            status = fire_forward(lp, in, s.h, s.w, dst, squeezed, workers, &cb, e);
-            cur = 1 - cur;
             break;
         }
-        s = o;
-        if (next_tap < m->n_taps && m->taps[next_tap] == i) {
-            memcpy(out[next_tap], buf[cur], (size_t)s.c * s.h * s.w * sizeof(float));
-            next_tap++;
+        const float *src[NET_MAX_BATCH];
+        float *dst[NET_MAX_BATCH];
+        for (int b = 0; b < n; b++) {
+            src[b] = located(loc, b, buf, max_act, out);
+            dst[b] = located(to, b, buf, max_act, out);
         }
+        status = layer_forward(l, lp, n, src, &s, dst, relu_done, squeezed, workers, cb, e);
+        if (l->op == OP_RELU)
+            relu_done = 0;
+        loc = to;
+        s = o;
+        next_tap += keep;
     }
-done:
-    dp_free(buf[0]);
-    dp_free(buf[1]);
-    dp_free(squeezed);
-    conv_buffers_free(&cb);
     return status;
 }

@@ -117,6 +117,16 @@ static void gather(float *dst, const uint8_t *base, const pk_tensor *t, size_t n
                    tensor_dtype dt)
 {
     size_t es = tensor_dtype_size(dt);
+    int64_t dense = 1; /* C-order strides: one run of numel elements */
+    int contiguous = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        contiguous &= t->shape[d] == 1 || t->stride[d] == dense;
+        dense *= t->shape[d];
+    }
+    if (contiguous) {
+        tensor_convert(dst, base + (size_t)t->offset * es, numel, dt);
+        return;
+    }
     int outer = t->ndim ? t->ndim - 1 : 0;
     size_t inner = t->ndim ? (size_t)t->shape[t->ndim - 1] : 1;
     size_t inner_stride = t->ndim ? (size_t)t->stride[t->ndim - 1] : 0;

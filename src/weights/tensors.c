@@ -158,6 +158,12 @@ static double load_f64(const uint8_t *p)
 
 void tensor_convert(float *dst, const uint8_t *src, size_t n, tensor_dtype dt)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (dt == TENSOR_F32) { /* the file's bytes are the floats */
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+#endif
     for (size_t i = 0; i < n; i++) {
         switch (dt) {
         case TENSOR_F32: {

@@ -1,14 +1,16 @@
 /*
  * modeltest.h - shared steps of the tests on pseudo-random models (testgen.h):
- * a trunk written to a safetensors file, and the features of a generated
- * image; each step CHECKed.
+ * a trunk written to a safetensors file, the features of a generated
+ * image (each step CHECKed), and bit equality of two feature sets.
  */
 #ifndef DPSIM_TESTS_MODELTEST_H
 #define DPSIM_TESTS_MODELTEST_H
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
+#include "model/model.h"
 #include "testgen.h"
 
 /* The pseudo-random trunk of net with seed, written to path. */
@@ -30,6 +32,19 @@ static inline dpsim_features *extract_gen(dpsim_ctx *ctx, const dpsim_model *m, 
     CHECK(dpsim_extract(ctx, m, px, w, h, &f) == DPSIM_OK);
     free(px);
     return f;
+}
+
+/* 1 when a and b hold the same taps, bit for bit */
+static inline int features_equal(const dpsim_features *a, const dpsim_features *b)
+{
+    if (a->n_taps != b->n_taps)
+        return 0;
+    for (int t = 0; t < a->n_taps; t++) {
+        const size_t n = (size_t)a->c[t] * a->h[t] * a->w[t];
+        if (b->c[t] * b->h[t] * b->w[t] != (int)n || memcmp(a->tap[t], b->tap[t], n * 4))
+            return 0;
+    }
+    return 1;
 }
 
 #endif

@@ -40,6 +40,29 @@ static void test_sha256(void)
     CHECK(!strcmp(one, pieces));
 }
 
+/* The SHA-extension block function equals the portable one, block counts 1..9. */
+static void test_sha256_blocks(void)
+{
+    if (!sha256_shani_available()) {
+        printf("# no SHA extensions on this CPU: sha256_blocks_shani not tested\n");
+        return;
+    }
+    static uint8_t data[64 * 9];
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    for (size_t i = 0; i < sizeof data; i++) {
+        state = state * 6364136223846793005u + 1442695040888963407u;
+        data[i] = (uint8_t)(state >> 56);
+    }
+    for (size_t n = 1; n <= 9; n++) {
+        uint32_t a[8], b[8];
+        for (int i = 0; i < 8; i++)
+            a[i] = b[i] = (uint32_t)(0x01234567u * (unsigned)(i + 1) + n);
+        sha256_blocks_portable(a, data, n);
+        sha256_blocks_shani(b, data, n);
+        CHECK(!memcmp(a, b, sizeof a));
+    }
+}
+
 /* out[oc][oy][ox] = b[oc] + sum in[ic][oy*s-p+ky][ox*s-p+kx] * w[oc][ic][ky][kx], zero padded */
 static double naive_conv(const conv2d_shape *s, const float *in, int h, int w, const float *wt,
                          const float *b, int oc, int oy, int ox)
@@ -199,6 +222,7 @@ static void test_status(void)
 int main(void)
 {
     test_sha256();
+    test_sha256_blocks();
     test_conv();
     test_maxpool();
     test_upsample();

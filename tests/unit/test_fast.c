@@ -16,6 +16,7 @@
 #include "fast/conv_wino.h"
 #include "fast/pool_fast.h"
 #include "model/model.h"
+#include "modeltest.h"
 #include "testgen.h"
 #include "weights/tensors.h"
 
@@ -210,18 +211,6 @@ static void test_pool(void)
         pool_run(workers, count_worker, counts);
     CHECK(counts[0] == 200 && counts[1] == 200 && counts[2] == 200 && counts[3] == 200);
     pool_free(workers);
-}
-
-static int features_equal(const dpsim_features *a, const dpsim_features *b)
-{
-    if (a->n_taps != b->n_taps)
-        return 0;
-    for (int t = 0; t < a->n_taps; t++) {
-        const size_t n = (size_t)a->c[t] * a->h[t] * a->w[t];
-        if (b->c[t] * b->h[t] * b->w[t] != (int)n || memcmp(a->tap[t], b->tap[t], n * 4))
-            return 0;
-    }
-    return 1;
 }
 
 /* one whole extraction: the same feature bits for 1, 2 and 3 threads */

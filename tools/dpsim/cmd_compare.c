@@ -392,11 +392,16 @@ static int run(dpsim_ctx *ctx, const void *arg)
     if ((rc = model_opts_load(ctx, &args->mo, args->bo.verbose, &model)) != EXIT_OK)
         goto done;
     rc = EXIT_DATA;
-    if ((s = dpsim_extract(ctx, model, a->pixels, a->width, a->height, &fa)) != DPSIM_OK ||
-        (s = dpsim_extract(ctx, model, b->pixels, b->width, b->height, &fb)) != DPSIM_OK) {
+    /* one call: small images are extracted side by side, one per thread */
+    const float *pixels[2] = {a->pixels, b->pixels};
+    int widths[2] = {a->width, b->width}, heights[2] = {a->height, b->height};
+    dpsim_features *f[2];
+    if ((s = dpsim_extract_batch(ctx, model, 2, pixels, widths, heights, f)) != DPSIM_OK) {
         cli_fail(ctx, s, "extract");
         goto done;
     }
+    fa = f[0];
+    fb = f[1];
     if (args->map_png || args->map_raw) {
         map = malloc((size_t)a->width * a->height * sizeof(float));
         if (!map) {

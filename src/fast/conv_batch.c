@@ -1,0 +1,200 @@
+/*
+ * conv_batch.c - one convolution over n images of one size as one GEMM:
+ * the pixel dimension runs over every image's output pixels, image after
+ * image, so the small layers of small images (a 64x64 input's last layers
+ * are 3x3 or 7x7) fill whole tiles and make enough tasks for the workers.
+ * Patches are packed panel by panel, as conv_fast.c packs a strided
+ * convolution's; the reduction runs in conv_fast.c's blocks of CONV_KC
+ * steps, so every output's sum has conv_fast_forward's order and the
+ * result is bit-identical to it, image by image.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "fast/conv_batch.h"
+
+enum {
+    NC_PANELS = 8,      /* pixel panels (of nr) per task */
+    MC_MIN = 32,        /* fewest output channels per task */
+    MC_MAX = 512,       /* most output channels per task */
+    TASKS_PER_WORKER = 4
+};
+
+typedef struct batch_job {
+    const packed_conv *p;
+    const float *const *in; /* n inputs (in_ch, h, w), zero-padded: (in_ch, h + 2p, w + 2p) */
+    float *const *out;      /* n outputs (out_ch, ho, wo) */
+    int n, h, w, ho, wo, relu; /* h, w: of the padded inputs */
+    int n_pix;              /* n * ho * wo: the GEMM's columns */
+    int mc, pix_tasks, tasks;
+    atomic_int next;
+    float *scratch;
+    size_t scratch_per_worker;
+} batch_job;
+
+/* A run of a panel's columns inside one image: slots [slot, slot+len) are pixels j.. of image. */
+typedef struct column_run {
+    const float *image;
+    int slot, len, j;
+} column_run;
+
+static int column_runs(const batch_job *job, int g, int valid, column_run *runs)
+{
+    const int plane = job->ho * job->wo;
+    int count = 0;
+    for (int slot = 0; slot < valid;) {
+        const int b = (g + slot) / plane, j = (g + slot) % plane;
+        const int len = plane - j < valid - slot ? plane - j : valid - slot;
+        runs[count++] = (column_run){job->in[b], slot, len, j};
+        slot += len;
+    }
+    return count;
+}
+
+/*
+ * dst (kc, nr): reduction steps [k0, k0+kc) of the valid pixels from column
+ * g, zeros after. A 1x1 convolution's rows are runs of its input, copied
+ * whole; others gather each patch value from the padded inputs.
+ */
+static void pack_panel(const batch_job *job, int g, int valid, int k0, int kc, float *dst)
+{
+    const conv2d_shape *s = &job->p->shape;
+    const int nr = job->p->kern->nr, k = s->kernel, kk = k * k, h = job->h, w = job->w;
+    column_run runs[GEMM_MAX_NR];
+    const int n_runs = column_runs(job, g, valid, runs);
+    if (k == 1 && s->stride == 1) {
+        for (int t = 0; t < kc; t++) {
+            float *d = dst + (size_t)t * nr;
+            for (int r = 0; r < n_runs; r++)
+                memcpy(d + runs[r].slot, runs[r].image + (size_t)(k0 + t) * h * w + runs[r].j,
+                       (size_t)runs[r].len * sizeof(float));
+            memset(d + valid, 0, (size_t)(nr - valid) * sizeof(float));
+        }
+        return;
+    }
+    const float *at[GEMM_MAX_NR]; /* each patch's top left */
+    for (int r = 0; r < n_runs; r++)
+        for (int q = runs[r].slot; q < runs[r].slot + runs[r].len; q++) {
+            const int j = runs[r].j + q - runs[r].slot;
+            at[q] = runs[r].image + (size_t)(j / job->wo * s->stride) * w +
+                    (size_t)(j % job->wo * s->stride);
+        }
+    for (int t = 0; t < kc; t++) {
+        const int r = k0 + t, ic = r / kk, ky = r % kk / k, kx = r % k;
+        const size_t shift = (size_t)ic * h * w + (size_t)ky * w + (size_t)kx;
+        float *d = dst + (size_t)t * nr;
+        for (int q = 0; q < valid; q++)
+            d[q] = at[q][shift];
+        memset(d + valid, 0, (size_t)(nr - valid) * sizeof(float));
+    }
+}
+
+/* The task's block (mc, nc) of columns [g0, g0 + n_pix) to the images' outputs. */
+static void scatter(const batch_job *job, const float *block, int nc, int m0, int m_end, int g0,
+                    int n_pix)
+{
+    const int plane = job->ho * job->wo;
+    for (int v = 0; v < n_pix;) {
+        const int g = g0 + v, b = g / plane, j = g % plane;
+        const int len = plane - j < n_pix - v ? plane - j : n_pix - v;
+        for (int m = m0; m < m_end; m++)
+            memcpy(job->out[b] + (size_t)m * plane + j, block + (size_t)(m - m0) * nc + v,
+                   (size_t)len * sizeof(float));
+        v += len;
+    }
+}
+
+/* padded (c, h + 2 pad, w + 2 pad): in (c, h, w) inside a border of zeros */
+static void pad_input(const float *in, int c, int h, int w, int pad, float *padded)
+{
+    const int hp = h + 2 * pad, wp = w + 2 * pad;
+    memset(padded, 0, (size_t)c * hp * wp * sizeof(float));
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < h; y++)
+            memcpy(padded + ((size_t)ch * hp + y + pad) * wp + pad, in + ((size_t)ch * h + y) * w,
+                   (size_t)w * sizeof(float));
+}
+
+static void run_task(const batch_job *job, int task, float *scratch)
+{
+    const packed_conv *p = job->p;
+    const gemm_kernel *kern = p->kern;
+    const int mr = kern->mr, nr = kern->nr, kt = p->k_total, oc_n = p->shape.out_ch;
+    const int nc = NC_PANELS * nr;
+    const int g0 = task % job->pix_tasks * nc, m0 = task / job->pix_tasks * job->mc;
+    const int n_pix = job->n_pix - g0 < nc ? job->n_pix - g0 : nc;
+    const int m_end = m0 + job->mc < oc_n ? m0 + job->mc : oc_n;
+    const int n_panels = (n_pix + nr - 1) / nr;
+    float *panel = scratch;                        /* (CONV_KC, nr) */
+    float *block = scratch + (size_t)CONV_KC * nr; /* (mc, nc): the task's outputs */
+    for (int k0 = 0; k0 < kt; k0 += CONV_KC) {
+        const int kc = kt - k0 < CONV_KC ? kt - k0 : CONV_KC;
+        int flags = k0 == 0 ? GEMM_FIRST : 0;
+        if (k0 + kc == kt && job->relu)
+            flags |= GEMM_RELU;
+        for (int q = 0; q < n_panels; q++) {
+            const int valid = n_pix - q * nr < nr ? n_pix - q * nr : nr;
+            pack_panel(job, g0 + q * nr, valid, k0, kc, panel);
+            for (int m = m0; m < m_end; m += mr)
+                kern->tile(kc, p->a + (size_t)(m / mr) * mr * kt + (size_t)k0 * mr, panel,
+                           (size_t)nr, NULL, block + (size_t)(m - m0) * nc + q * nr, (size_t)nc,
+                           m_end - m < mr ? m_end - m : mr, valid, p->bias + m, flags);
+        }
+    }
+    scatter(job, block, nc, m0, m_end, g0, n_pix);
+}
+
+static void batch_worker(void *arg, int worker)
+{
+    batch_job *job = arg;
+    float *scratch = job->scratch + (size_t)worker * job->scratch_per_worker;
+    for (int t; (t = atomic_fetch_add(&job->next, 1)) < job->tasks;)
+        run_task(job, t, scratch);
+}
+
+dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *const *in, int h,
+                                     int w, float *const *out, int relu, worker_pool *workers,
+                                     conv_buffers *buf, errbuf *e)
+{
+    if (n == 1 || !conv_fast_direct(p, h, w)) {
+        dpsim_status s = DPSIM_OK;
+        for (int b = 0; b < n && s == DPSIM_OK; b++)
+            s = conv_fast_forward(p, in[b], h, w, out[b], relu, workers, buf, e);
+        return s;
+    }
+    const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr, pad = p->shape.pad;
+    batch_job job = {.p = p, .in = in, .out = out, .n = n, .h = h + 2 * pad, .w = w + 2 * pad,
+                     .relu = relu};
+    job.ho = conv2d_out_size(&p->shape, h);
+    job.wo = conv2d_out_size(&p->shape, w);
+    if (job.ho <= 0 || job.wo <= 0)
+        return DPSIM_OK;
+    const float *padded[CONV_BATCH_MAX];
+    if (pad > 0) {
+        const size_t each = (size_t)p->shape.in_ch * job.h * job.w;
+        if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap, (size_t)n * each,
+                                 sizeof(float)))
+            return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
+        for (int b = 0; b < n; b++) {
+            pad_input(in[b], p->shape.in_ch, h, w, pad, buf->padded + b * each);
+            padded[b] = buf->padded + b * each;
+        }
+        job.in = padded;
+    }
+    job.n_pix = n * job.ho * job.wo;
+    const int mc_cap = (MC_MAX + mr - 1) / mr * mr;
+    job.scratch_per_worker = (size_t)CONV_KC * nr + (size_t)mc_cap * nc;
+    if (!conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,
+                             (size_t)pool_size(workers) * job.scratch_per_worker, sizeof(float)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
+    job.scratch = buf->scratch;
+    const int oc_n = p->shape.out_ch, want = TASKS_PER_WORKER * pool_size(workers);
+    job.pix_tasks = (job.n_pix + nc - 1) / nc;
+    job.mc = ((oc_n < MC_MAX ? oc_n : MC_MAX) + mr - 1) / mr * mr;
+    while (job.mc > MC_MIN && job.pix_tasks * ((oc_n + job.mc - 1) / job.mc) < want)
+        job.mc = (job.mc / 2 + mr - 1) / mr * mr;
+    job.tasks = job.pix_tasks * ((oc_n + job.mc - 1) / job.mc);
+    atomic_init(&job.next, 0);
+    pool_run(workers, batch_worker, &job);
+    return DPSIM_OK;
+}

@@ -1,0 +1,22 @@
+/*
+ * conv_batch.h - one convolution over several images of one size.
+ */
+#ifndef DPSIM_FAST_CONV_BATCH_H
+#define DPSIM_FAST_CONV_BATCH_H
+
+#include "fast/conv_fast.h"
+
+/* The most images conv_fast_forward_batch takes. */
+#define CONV_BATCH_MAX 32
+
+/**
+ * out[b] = conv(in[b]) + bias [then ReLU] for b < n, each bit-identical to
+ * conv_fast_forward on that image alone.
+ * @param in  n <= CONV_BATCH_MAX inputs (in_ch, h, w)
+ * @param out n outputs (out_ch, Ho, Wo)
+ */
+dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *const *in, int h,
+                                     int w, float *const *out, int relu, worker_pool *workers,
+                                     conv_buffers *buf, errbuf *e);
+
+#endif
