@@ -55,12 +55,7 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     p->shape = *s;
     p->kern = kern;
     p->k_total = kt;
-    if (conv_wino_suits(s)) {
-        dpsim_status st = conv_wino_pack(p, e);
-        if (st != DPSIM_OK)
-            packed_conv_free(p);
-        return st;
-    }
+    atomic_init(&p->u, NULL);
     return DPSIM_OK;
 }
 
@@ -69,9 +64,10 @@ int conv_fast_direct(const packed_conv *p, int h, int w) { return !conv_wino_win
 void packed_conv_free(packed_conv *p)
 {
     dp_free(p->a);
-    dp_free(p->u);
+    dp_free(atomic_load(&p->u));
     dp_free(p->bias);
-    p->a = p->u = p->bias = NULL;
+    p->a = p->bias = NULL;
+    atomic_store(&p->u, NULL);
 }
 
 void conv_buffers_free(conv_buffers *b)

@@ -12,6 +12,8 @@
 #ifndef DPSIM_FAST_CONV_FAST_H
 #define DPSIM_FAST_CONV_FAST_H
 
+#include <stdatomic.h>
+
 #include "core/error.h"
 #include "fast/gemm.h"
 #include "fast/pool.h"
@@ -25,9 +27,8 @@ typedef struct packed_conv {
     const gemm_kernel *kern;
     int k_total;       /* in_ch * k * k: the reduction length */
     float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero */
-    float *u;          /* NULL, or for Winograd (conv_wino.h): (16, ceil(out_ch / mr),
-                        * in_ch, mr), element e at e * u_stride */
-    size_t u_stride;
+    _Atomic(float *) u; /* NULL, or for Winograd (conv_wino.h): (16, ceil(out_ch / mr),
+                         * in_ch, mr), made on first use (conv_wino_weights) */
     float *bias;       /* (out_ch) */
 } packed_conv;
 

@@ -5,9 +5,9 @@
  * transforms its block of tiles into V (E, in_ch, nt) in the worker's
  * scratch, then, a few channel panels at a time, runs the E GEMMs into
  * M (E, mb, nt) and transforms M back into out, adding bias and ReLU there
- * (the GEMMs start from zero). The weights are transformed once, at pack
- * time, from the direct packing (panels of mr channels) into U (E, panels,
- * in_ch, mr), kept beside it: small inputs still run direct.
+ * (the GEMMs start from zero). The weights are transformed once, on first
+ * use, from the direct packing (panels of mr channels) into U (E, panels,
+ * in_ch, mr), kept beside it (small inputs still run direct).
  *
  * Tiles of 2x2 (points 0, 1, -1), not 4x4: F(4x4, 3x3) needs 4/9 of these
  * multiply-adds but rounds 3-4x worse than the direct convolution (its
@@ -47,24 +47,21 @@ enum {
     MIN_CH = 64,       /* fewer input or output channels: direct */
     MIN_TILES = 64,    /* fewer tiles (outputs under about 32x32): direct */
     MAX_PAIRS = 256 * 512, /* wider ones stay direct: their transformed weights
-                            * (4x the direct ones, kept besides them) would cost
-                            * more memory than the time they save (VGG conv4_2 to
-                            * conv5_3: 80% of its weights, a third of its FLOPs) */
+                            * (16/9 of the direct ones, kept besides them) would
+                            * cost more memory than the time they save (VGG conv4_2
+                            * to conv5_3: 80% of its weights, a third of its FLOPs) */
     NT_MAX = NT_PANELS * GEMM_MAX_NR,
     SKEW = 16          /* floats added to each per-element stride, so that the E
                         * streams of a transform do not alias in the cache */
 };
 
-int conv_wino_suits(const conv2d_shape *s)
-{
-    return s->kernel == 3 && s->stride == 1 && s->in_ch >= MIN_CH && s->out_ch >= MIN_CH &&
-           (long)s->in_ch * s->out_ch <= MAX_PAIRS;
-}
-
 int conv_wino_wins(const packed_conv *p, int h, int w)
 {
-    const long ho = conv2d_out_size(&p->shape, h), wo = conv2d_out_size(&p->shape, w);
-    return p->u && ho > 0 && wo > 0 && (ho + T - 1) / T * ((wo + T - 1) / T) >= MIN_TILES;
+    const conv2d_shape *s = &p->shape;
+    const long ho = conv2d_out_size(s, h), wo = conv2d_out_size(s, w);
+    return s->kernel == 3 && s->stride == 1 && s->in_ch >= MIN_CH && s->out_ch >= MIN_CH &&
+           (long)s->in_ch * s->out_ch <= MAX_PAIRS && ho > 0 && wo > 0 &&
+           (ho + T - 1) / T * ((wo + T - 1) / T) >= MIN_TILES;
 }
 
 // ---- the transforms, each on n tiles at once (contiguous, so they vectorise) ----
@@ -103,41 +100,55 @@ static void weight_1d(const double *g, size_t gs, double *r, size_t rs)
     r[3 * rs] = g2;
 }
 
-/* p->u = G g G^T of the direct packing p->a */
-static void transform_weights(packed_conv *p)
+/* Floats from one element e of a packed U to the next. */
+static size_t u_stride(const packed_conv *p)
+{
+    const int mr = p->kern->mr;
+    return (size_t)((p->shape.out_ch + mr - 1) / mr) * mr * p->shape.in_ch + SKEW;
+}
+
+/* u (E, panels, in_ch, mr) = G g G^T of the direct packing p->a */
+static void transform_weights(const packed_conv *p, float *u)
 {
     const int mr = p->kern->mr, ci = p->shape.in_ch, panels = (p->shape.out_ch + mr - 1) / mr;
+    const size_t stride = u_stride(p);
     for (int panel = 0; panel < panels; panel++)
         for (int ic = 0; ic < ci; ic++)
             for (int i = 0; i < mr; i++) {
                 const float *g = p->a + ((size_t)panel * ci + ic) * 9 * mr + i; /* (3, 3) at mr */
-                double g9[9], gg[A * 3], u[A * A]; /* g, G g (A, 3), G g G^T (A, A) */
+                double g9[9], gg[A * 3], ue[A * A]; /* g, G g (A, 3), G g G^T (A, A) */
                 for (int k = 0; k < 9; k++)
                     g9[k] = g[k * mr];
                 for (int x = 0; x < 3; x++)
                     weight_1d(g9 + x, 3, gg + x, 3);
                 for (int y = 0; y < A; y++)
-                    weight_1d(gg + y * 3, 1, u + y * A, 1);
-                float *dst = p->u + ((size_t)panel * ci + ic) * mr + i;
+                    weight_1d(gg + y * 3, 1, ue + y * A, 1);
+                float *dst = u + ((size_t)panel * ci + ic) * mr + i;
                 for (int el = 0; el < E; el++)
-                    dst[el * p->u_stride] = (float)u[el];
+                    dst[el * stride] = (float)ue[el];
             }
 }
 
-dpsim_status conv_wino_pack(packed_conv *p, errbuf *e)
+const float *conv_wino_weights(const packed_conv *p)
 {
-    const int mr = p->kern->mr;
-    p->u_stride = (size_t)((p->shape.out_ch + mr - 1) / mr) * mr * p->shape.in_ch + SKEW;
-    p->u = dp_calloc(E * p->u_stride, sizeof(float));
-    if (!p->u)
-        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
-    transform_weights(p);
-    return DPSIM_OK;
+    float *u = atomic_load(&p->u);
+    if (u)
+        return u;
+    float *fresh = dp_calloc(E * u_stride(p), sizeof(float));
+    if (!fresh)
+        return NULL;
+    transform_weights(p, fresh);
+    /* p is shared read-only but for this cache: the first thread to finish publishes */
+    if (atomic_compare_exchange_strong(&((packed_conv *)p)->u, &u, fresh))
+        return fresh;
+    dp_free(fresh); /* another thread's, the same values */
+    return u;
 }
 
 typedef struct wino_job {
     const packed_conv *p;
-    size_t v_stride, m_stride; /* floats from one element e of V, M to the next */
+    const float *u;      /* (E, panels, in_ch, mr): the transformed weights */
+    size_t u_stride, v_stride, m_stride; /* floats from one element e of U, V, M to the next */
     const float *padded; /* (in_ch, hp, wp) */
     float *out;          /* (out_ch, ho, wo) */
     int hp, wp, ho, wo, tw, n_tiles, relu;
@@ -243,7 +254,7 @@ static void run_task(const wino_job *job, int task, float *scratch)
     for (int c0 = m0; c0 < m_end; c0 += job->mb) {
         const int c1 = c0 + job->mb < m_end ? c0 + job->mb : m_end;
         for (int el = 0; el < E; el++) {
-            const float *ue = p->u + el * p->u_stride; /* U_e, packed */
+            const float *ue = job->u + el * job->u_stride; /* U_e, packed */
             const float *ve = v + el * job->v_stride;      /* V_e (ci, nt) */
             float *me = m + el * job->m_stride;            /* M_e (mb, nt) */
             for (int k0 = 0; k0 < ci; k0 += KC) {
@@ -300,6 +311,10 @@ dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int
     job.wp = job.tw * T + 2;
     job.nt = NT_PANELS * nr;
     job.mb = MB_PANELS * mr;
+    job.u = conv_wino_weights(p);
+    if (!job.u)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
+    job.u_stride = u_stride(p);
     job.v_stride = (size_t)ci * job.nt + SKEW;
     job.m_stride = (size_t)job.mb * job.nt + SKEW;
     job.scratch_per_worker = E * (job.v_stride + job.m_stride);

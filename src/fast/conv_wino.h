@@ -23,11 +23,14 @@ enum {
     WINO_ELEMS = 16 /* WINO_IN^2: transformed elements per tile */
 };
 
-/** Whether packed_conv_init adds the Winograd weights to this convolution's packing. */
-int conv_wino_suits(const conv2d_shape *s);
-
-/** Add the transformed weights p->u (any 3x3 stride-1 p) to the direct packing p->a. */
-dpsim_status conv_wino_pack(packed_conv *p, errbuf *e);
+/**
+ * The transformed weights of p (any 3x3 stride-1 p), made from its direct
+ * packing on first use and kept in p->u: only layers that meet inputs large
+ * enough for Winograd spend the memory (16/9 of their direct weights). Safe
+ * to call from several threads sharing p.
+ * @return NULL when out of memory
+ */
+const float *conv_wino_weights(const packed_conv *p);
 
 /**
  * Whether conv_fast_forward runs p on an h x w input as Winograd: packed for
@@ -36,7 +39,7 @@ dpsim_status conv_wino_pack(packed_conv *p, errbuf *e);
  */
 int conv_wino_wins(const packed_conv *p, int h, int w);
 
-/** conv_fast_forward by Winograd, for p packed by conv_wino_pack (any input size). */
+/** conv_fast_forward by Winograd, for any 3x3 stride-1 p and input size. */
 dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
 

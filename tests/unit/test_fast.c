@@ -66,12 +66,8 @@ static const conv_case wino_cases[] = {
 typedef dpsim_status (*conv_fn)(const packed_conv *p, const float *in, int h, int w, float *out,
                                 int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
 
-/*
- * max |fast - oracle| relative to the largest oracle magnitude, for conv run
- * on the packing (with the Winograd weights when wino); returns that ratio
- */
-static double check_case(const conv_case *c, const gemm_kernel *kern, uint64_t seed, conv_fn conv,
-                         int wino)
+/* max |conv - oracle| relative to the largest oracle magnitude; returns that ratio */
+static double check_case(const conv_case *c, const gemm_kernel *kern, uint64_t seed, conv_fn conv)
 {
     conv2d_shape s = {c->in_ch, c->out_ch, c->kernel, c->stride, c->pad};
     const int ho = conv2d_out_size(&s, c->h), wo = conv2d_out_size(&s, c->w);
@@ -86,8 +82,6 @@ static double check_case(const conv_case *c, const gemm_kernel *kern, uint64_t s
 
     packed_conv p;
     CHECK(packed_conv_init(&p, &s, wt, bias, kern, NULL) == DPSIM_OK);
-    if (wino && !p.u)
-        CHECK(conv_wino_pack(&p, NULL) == DPSIM_OK);
     conv_buffers cb = {0};
     CHECK(conv(&p, in, c->h, c->w, got, 0, NULL, &cb, NULL) == DPSIM_OK);
     CHECK(conv(&p, in, c->h, c->w, got_relu, 1, NULL, &cb, NULL) == DPSIM_OK);
@@ -127,7 +121,7 @@ static void test_kernels(void)
         CHECK(kern->isa == (isa_level)l);
         CHECK(kern->mr <= GEMM_MAX_MR && kern->nr <= GEMM_MAX_NR);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            check_case(&cases[i], kern, 17 + i, conv_fast_forward, 0);
+            check_case(&cases[i], kern, 17 + i, conv_fast_forward);
     }
     printf("kernels checked up to %s\n", isa_name(top));
 }
@@ -139,7 +133,7 @@ static void test_winograd(void)
     for (int l = ISA_SCALAR; l <= (int)top; l++)
         for (size_t i = 0; i < sizeof wino_cases / sizeof wino_cases[0]; i++) {
             const gemm_kernel *kern = gemm_kernel_for((isa_level)l);
-            worst = fmax(worst, check_case(&wino_cases[i], kern, 90 + i, conv_wino_forward, 1));
+            worst = fmax(worst, check_case(&wino_cases[i], kern, 90 + i, conv_wino_forward));
         }
     /* conv_fast_forward's choice: Winograd on enough tiles only */
     const conv_case *c = &wino_cases[sizeof wino_cases / sizeof wino_cases[0] - 1];
@@ -148,9 +142,12 @@ static void test_winograd(void)
     packed_conv p;
     CHECK(packed_conv_init(&p, &s, wt, NULL, gemm_kernel_for(top), NULL) == DPSIM_OK);
     CHECK(conv_wino_wins(&p, c->h, c->w) && !conv_wino_wins(&p, 9, 9));
+    CHECK(atomic_load(&p.u) == NULL); /* made on first use, then kept */
+    const float *u = conv_wino_weights(&p);
+    CHECK(u != NULL && conv_wino_weights(&p) == u);
     packed_conv_free(&p);
     free(wt);
-    check_case(c, gemm_kernel_for(top), 99, conv_fast_forward, 0);
+    check_case(c, gemm_kernel_for(top), 99, conv_fast_forward);
     printf("Winograd: worst error %.3g of the peak output, up to %s\n", worst, isa_name(top));
 }
 
