@@ -45,11 +45,12 @@ enum {
     TASKS_PER_WORKER = 4,
     IC_STEP = 32,      /* input channels per task of a shared input transform */
     MIN_CH = 64,       /* fewer input or output channels: direct */
-    MIN_TILES = 64,    /* fewer tiles (outputs under about 32x32): direct */
-    MAX_PAIRS = 256 * 512, /* wider ones stay direct: their transformed weights
-                            * (16/9 of the direct ones, kept besides them) would
-                            * cost more memory than the time they save (VGG conv4_2
-                            * to conv5_3: 80% of its weights, a third of its FLOPs) */
+    MIN_TILES = 64,    /* fewer tiles (outputs under about 16x16): direct */
+    MAX_PAIRS = 256 * 512, /* wider ones stay direct: VGG's 512x512 layers (80% of
+                            * its weights) measured no faster as Winograd on 32x32
+                            * and 16x16 maps (their 16.8 MB of transformed weights
+                            * are streamed once per block of tiles), and would keep
+                            * 84 MB more */
     NT_MAX = NT_PANELS * GEMM_MAX_NR,
     SKEW = 16          /* floats added to each per-element stride, so that the E
                         * streams of a transform do not alias in the cache */

@@ -33,9 +33,11 @@ enum {
 const float *conv_wino_weights(const packed_conv *p);
 
 /**
- * Whether conv_fast_forward runs p on an h x w input as Winograd: packed for
- * it and enough tiles. Few tiles fill few lanes of the tile kernels and reuse
- * each of the 4x larger weights on few outputs: direct is faster there.
+ * Whether conv_fast_forward runs p on an h x w input as Winograd: 3x3 stride
+ * 1, at least 64 channels each way, at most 256x512 channel pairs and at least
+ * 64 tiles. Few tiles fill few lanes of the tile kernels and reuse each of
+ * the larger weights on few outputs; narrow layers spend most of their time
+ * in the transforms: direct is faster there (measured, conv_wino.c).
  */
 int conv_wino_wins(const packed_conv *p, int h, int w);
 
