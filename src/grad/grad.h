@@ -7,6 +7,7 @@
 #ifndef DPSIM_GRAD_GRAD_H
 #define DPSIM_GRAD_GRAD_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -46,6 +47,24 @@ void l2pool_backward(const float *in, int c, int h, int w, const double *d_out, 
 
 // ---- channel normalisation (normalize_backward.c) ----
 
+/* Positions per block of the normalisation loops (a few KiB of per-position sums on the stack). */
+#define NORM_BLOCK 256
+
+/** s (n) = sum_c z^2 at n consecutive positions; z points at channel 0, planes hw apart. */
+void channel_sumsq(const double *z, int c, size_t hw, int n, double *s);
+
+/*
+ * One position's factors of the normalisation gradient, d_z = ik d_n - k z:
+ * ik = inv and k = inv^2 <d_n, z> / |z| from s = |z|^2; both zero when s is
+ * zero (see unit_norm_backward).
+ */
+static inline void norm_factors(double s, double inv, double dot, double *ik, double *k)
+{
+    const int zero = s == 0.0;
+    *ik = zero ? 0.0 : inv;
+    *k = zero ? 0.0 : inv * inv * dot / sqrt(s);
+}
+
 /**
  * n = z / (sqrt(sum_c z^2) + eps) per position, in double.
  * @param z (c, hw); n (c, hw) out; inv (hw) out: 1 / (norm + eps)
@@ -72,6 +91,7 @@ void norm_backward(const double *z, int c, size_t hw, int norm, const double *in
 typedef struct dtap_pair {
     const double *a, *b;
     int c, h, w;
+    worker_pool *workers; /* the threads spatial_grad may use (NULL: the caller only) */
 } dtap_pair;
 
 /*

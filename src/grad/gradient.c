@@ -118,7 +118,7 @@ static void to_double(const float *src, size_t n, double *dst)
 
 /* Sum of the terms over taps; each side with a tape collects its tap gradients. */
 static dpsim_status terms(const dpsim_model *m, const tap_dims *dims, side *a, side *b,
-                          double *distance, errbuf *e)
+                          worker_pool *workers, double *distance, errbuf *e)
 {
     size_t max_n = 1;
     for (int t = 0; t < m->n_taps; t++)
@@ -133,7 +133,7 @@ static dpsim_status terms(const dpsim_model *m, const tap_dims *dims, side *a, s
     for (int t = 0; t < m->n_taps && s == DPSIM_OK; t++) {
         to_double(a->tap[t], tap_numel(dims, t), da);
         to_double(b->tap[t], tap_numel(dims, t), db);
-        dtap_pair p = {da, db, dims->c[t], dims->h[t], dims->w[t]};
+        dtap_pair p = {da, db, dims->c[t], dims->h[t], dims->w[t], workers};
         double term = 0.0;
         s = tap_terms(m, t, &p, wscale, &term, a->d_tap[t], b->d_tap[t], e);
         total += term;
@@ -205,7 +205,7 @@ static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
     if (s == DPSIM_OK && !d_v)
         s = err_set(e, DPSIM_E_NOMEM, "out of memory");
     if (s == DPSIM_OK)
-        s = terms(m, &dims, &sa, &sb, &d, e);
+        s = terms(m, &dims, &sa, &sb, workers, &d, e);
     if (s == DPSIM_OK && grad_a)
         s = side_backward(m, &sa, width, height, d_v, e);
     if (s == DPSIM_OK && grad_b)
