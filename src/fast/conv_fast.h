@@ -74,12 +74,13 @@ dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
 void packed_conv_grad_free(packed_conv_grad *g);
 
 /**
- * d_in += d conv / d in applied to d_out, in float arithmetic.
+ * d_in += d conv / d in applied to d_out (d_in = when not accumulate), in
+ * float arithmetic.
  * @param d_out (out_ch, Ho, Wo)
  * @param d_in  (in_ch, h, w)
  */
-dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d_out, int h,
-                                      int w, double *d_in, worker_pool *workers,
+dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const float *d_out, int h,
+                                      int w, float *d_in, int accumulate, worker_pool *workers,
                                       conv_buffers *cb, errbuf *e);
 
 #endif

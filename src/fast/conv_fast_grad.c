@@ -41,14 +41,14 @@ void packed_conv_grad_free(packed_conv_grad *g) { packed_conv_free(&g->t); }
 
 /* d_in (ci, h, w) += the patch gradients cols (ci*k*k, ho*wo) at their input positions */
 static void scatter_patches(const conv2d_shape *s, const float *cols, int h, int w, int ho,
-                            int wo, double *d_in)
+                            int wo, float *d_in)
 {
     const int k = s->kernel, st = s->stride, pad = s->pad;
     for (int ic = 0; ic < s->in_ch; ic++)
         for (int ky = 0; ky < k; ky++)
             for (int kx = 0; kx < k; kx++) {
                 const float *row = cols + ((size_t)(ic * k + ky) * k + kx) * ho * wo;
-                double *plane = d_in + (size_t)ic * h * w;
+                float *plane = d_in + (size_t)ic * h * w;
                 for (int oy = 0; oy < ho; oy++) {
                     const int iy = oy * st - pad + ky;
                     if (iy < 0 || iy >= h)
@@ -62,24 +62,25 @@ static void scatter_patches(const conv2d_shape *s, const float *cols, int h, int
             }
 }
 
-dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d_out, int h,
-                                      int w, double *d_in, worker_pool *workers,
+dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const float *d_out, int h,
+                                      int w, float *d_in, int accumulate, worker_pool *workers,
                                       conv_buffers *cb, errbuf *e)
 {
     const conv2d_shape *s = &g->shape;
     const int ho = conv2d_out_size(s, h), wo = conv2d_out_size(s, w);
-    const size_t n_out = (size_t)s->out_ch * ho * wo;
-    const size_t n_res = g->via_patches ? (size_t)g->t.shape.out_ch * ho * wo
-                                        : (size_t)s->in_ch * h * w;
-    if (!conv_buffer_reserve((void **)&cb->grad_out, &cb->grad_out_cap, n_out, sizeof(float)) ||
-        !conv_buffer_reserve((void **)&cb->grad_res, &cb->grad_res_cap, n_res, sizeof(float)))
+    const size_t n_in = (size_t)s->in_ch * h * w;
+    /* a transposed convolution that overwrites d_in runs straight into it */
+    if (!g->via_patches && !accumulate)
+        return conv_fast_forward(&g->t, d_out, ho, wo, d_in, 0, workers, cb, e);
+    const size_t n_res = g->via_patches ? (size_t)g->t.shape.out_ch * ho * wo : n_in;
+    if (!conv_buffer_reserve((void **)&cb->grad_res, &cb->grad_res_cap, n_res, sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's input gradient");
-    float *gf = cb->grad_out, *res = cb->grad_res; /* (out_ch, ho, wo); patches or (in_ch, h, w) */
-    for (size_t i = 0; i < n_out; i++)
-        gf[i] = (float)d_out[i];
-    dpsim_status st = conv_fast_forward(&g->t, gf, ho, wo, res, 0, workers, cb, e);
+    float *res = cb->grad_res; /* patches or (in_ch, h, w) */
+    dpsim_status st = conv_fast_forward(&g->t, d_out, ho, wo, res, 0, workers, cb, e);
     if (st != DPSIM_OK)
         return st;
+    if (!accumulate)
+        memset(d_in, 0, n_in * sizeof(float));
     if (g->via_patches) {
         scatter_patches(s, res, h, w, ho, wo, d_in);
     } else {

@@ -1,7 +1,9 @@
 /*
  * grad.h - backward passes for the deep perceptual loss (SPEC section 4).
- * Forward activations stay float32 (the nn.h kernels compute them); every
- * gradient is float64. Backward functions ACCUMULATE into their d_* outputs.
+ * Forward activations stay float32 (the nn.h kernels compute them). The
+ * comparison terms and their gradients are float64; the trunk's gradients
+ * are float32, the precision its convolutions multiply in anyway. Backward
+ * functions ACCUMULATE into their d_* outputs unless they say otherwise.
  * Layout everywhere: (C, H, W) planar, row-major, one image at a time.
  */
 #ifndef DPSIM_GRAD_GRAD_H
@@ -27,23 +29,23 @@ void conv2d_backward_input(const conv2d_shape *s, const double *d_out, int h, in
                            const float *weight, double *d_in);
 
 /** d *= (y > 0) over n values: y is the ReLU output (or its input). */
-void relu_backward(const float *y, double *d, size_t n);
+void relu_backward(const float *y, float *d, size_t n, worker_pool *workers);
 
 /**
- * d_in += the max-pool gradient: each output's gradient goes to the first
- * maximum of its window in scan order (the element maxpool_forward and
- * PyTorch pick).
+ * d_in = the max-pool gradient (d_in is overwritten): each output's gradient
+ * goes to the first maximum of its window in scan order (the element
+ * maxpool_forward and PyTorch pick).
  * @param in (c, h, w) the pool's input; d_out (c, Ho, Wo); d_in (c, h, w)
  */
 void maxpool_backward(const maxpool_shape *s, const float *in, int c, int h, int w,
-                      const double *d_out, double *d_in);
+                      const float *d_out, float *d_in, worker_pool *workers);
 
 /**
  * d_in += the L2-pooling gradient, d y / d x_j = g_j x_j / y with y
  * recomputed in double from the input.
  * @param in (c, h, w); d_out (c, (h-1)/2+1, (w-1)/2+1); d_in (c, h, w)
  */
-void l2pool_backward(const float *in, int c, int h, int w, const double *d_out, double *d_in);
+void l2pool_backward(const float *in, int c, int h, int w, const float *d_out, float *d_in);
 
 // ---- channel normalisation (normalize_backward.c) ----
 

@@ -5,8 +5,8 @@
  * taps are bit-identical to dpsim_extract's) and keeps only what backward
  * needs: every tap, every ReLU output (its mask), the input of every pool,
  * and a fire module's squeeze output and output. Backward walks the layers
- * in reverse with float64 gradients (the convolutions' products in float on
- * the fast kernels), adding each tap's gradient where the tap was taken.
+ * in reverse with float32 gradients (what the fast kernels multiply in),
+ * adding each tap's float64 gradient where the tap was taken.
  */
 #include <string.h>
 
@@ -129,24 +129,52 @@ done:
     return s;
 }
 
-/* Fire backward: d_out (e1 + e3, h, w) -> d_in (in_ch, h, w) += ; d_sq (s, h, w) scratch */
+/* Fire backward: d_out (e1 + e3, h, w) -> d_in (in_ch, h, w) = ; d_sq (s, h, w) scratch */
 static dpsim_status fire_backward(const layer_params *lp, const float *out,
-                                  const float *squeezed, int h, int w, double *d_out,
-                                  double *d_sq, double *d_in, worker_pool *workers,
-                                  conv_buffers *cb, errbuf *e)
+                                  const float *squeezed, int h, int w, float *d_out, float *d_sq,
+                                  float *d_in, worker_pool *workers, conv_buffers *cb, errbuf *e)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
-    relu_backward(out, d_out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw);
-    memset(d_sq, 0, (size_t)sq->shape.out_ch * hw * sizeof(double));
-    dpsim_status s = conv_fast_backward_input(&e1->grad, d_out, h, w, d_sq, workers, cb, e);
+    relu_backward(out, d_out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw, workers);
+    dpsim_status s = conv_fast_backward_input(&e1->grad, d_out, h, w, d_sq, 0, workers, cb, e);
     if (s == DPSIM_OK)
         s = conv_fast_backward_input(&e3->grad, d_out + (size_t)e1->shape.out_ch * hw, h, w, d_sq,
-                                     workers, cb, e);
+                                     1, workers, cb, e);
     if (s != DPSIM_OK)
         return s;
-    relu_backward(squeezed, d_sq, (size_t)sq->shape.out_ch * hw);
-    return conv_fast_backward_input(&sq->grad, d_sq, h, w, d_in, workers, cb, e);
+    relu_backward(squeezed, d_sq, (size_t)sq->shape.out_ch * hw, workers);
+    return conv_fast_backward_input(&sq->grad, d_sq, h, w, d_in, 0, workers, cb, e);
+}
+
+/* Layer i's backward: d_in (slot i) = d layer / d in applied to d_out (slot i + 1) */
+static dpsim_status layer_backward(const grad_tape *t, int i, float *d_out, float *d_in,
+                                   float *d_sq, conv_buffers *cb, errbuf *e)
+{
+    const layer_def *l = &t->m->def->layers[i];
+    const layer_params *lp = &t->m->layers[i];
+    const float *in = t->act[i]; /* the layer's input, when kept */
+    const int h = t->h[i], w = t->w[i];
+    switch (l->op) {
+    case OP_CONV:
+        return conv_fast_backward_input(&lp->conv[0].grad, d_out, h, w, d_in, 0, t->workers, cb,
+                                        e);
+    case OP_MAXPOOL: {
+        maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
+        maxpool_backward(&ps, in, t->c[i], h, w, d_out, d_in, t->workers);
+        break;
+    }
+    case OP_L2POOL:
+        memset(d_in, 0, numel(t, i) * sizeof(float));
+        l2pool_backward(in, t->c[i], h, w, d_out, d_in);
+        break;
+    case OP_FIRE:
+        return fire_backward(lp, t->act[i + 1], t->squeezed[i], h, w, d_out, d_sq, d_in,
+                             t->workers, cb, e);
+    case OP_RELU: /* in place: tape_backward does it */
+        break;
+    }
+    return DPSIM_OK;
 }
 
 dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_x, errbuf *e)
@@ -159,8 +187,8 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
         if (m->def->layers[i].op == OP_FIRE &&
             (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i] > max_sq)
             max_sq = (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i];
-    double *buf[2] = {dp_malloc(max_act * sizeof(double)), dp_malloc(max_act * sizeof(double))};
-    double *d_sq = dp_malloc(max_sq * sizeof(double));
+    float *buf[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
+    float *d_sq = dp_malloc(max_sq * sizeof(float));
     conv_buffers cb = {0}; /* the convolutions' working memory, shared by every layer */
     dpsim_status s = model_grad_prepare(m, e);
     if (s != DPSIM_OK)
@@ -171,41 +199,18 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
         goto done;
     }
     int cur = 0, tap = m->n_taps - 1;
-    memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(double));
+    memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(float));
     for (int i = m->last_layer; i >= 0 && s == DPSIM_OK; i--) {
-        double *d_out = buf[cur], *d_in = buf[1 - cur];
+        float *d_out = buf[cur];
         for (; tap >= m->pixel && m->taps[tap] >= i; tap--)
             if (m->taps[tap] == i && d_taps[tap])
                 for (size_t k = 0; k < numel(t, i + 1); k++)
-                    d_out[k] += d_taps[tap][k];
-        const layer_def *l = &m->def->layers[i];
-        const layer_params *lp = &m->layers[i];
-        const float *in = t->act[i]; /* the layer's input, when kept */
-        const int h = t->h[i], w = t->w[i];
-        if (l->op == OP_RELU) {
-            relu_backward(t->act[i + 1], d_out, numel(t, i + 1));
+                    d_out[k] = (float)(d_out[k] + d_taps[tap][k]);
+        if (m->def->layers[i].op == OP_RELU) {
+            relu_backward(t->act[i + 1], d_out, numel(t, i + 1), t->workers);
             continue; /* the gradient stays in place */
         }
-        memset(d_in, 0, numel(t, i) * sizeof(double));
-        switch (l->op) {
-        case OP_CONV:
-            s = conv_fast_backward_input(&lp->conv[0].grad, d_out, h, w, d_in, t->workers, &cb, e);
-            break;
-        case OP_MAXPOOL: {
-            maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
-            maxpool_backward(&ps, in, t->c[i], h, w, d_out, d_in);
-            break;
-        }
-        case OP_L2POOL:
-            l2pool_backward(in, t->c[i], h, w, d_out, d_in);
-            break;
-        case OP_FIRE:
-            s = fire_backward(lp, t->act[i + 1], t->squeezed[i], h, w, d_out, d_sq, d_in,
-                              t->workers, &cb, e);
-            break;
-        case OP_RELU:
-            break;
-        }
+        s = layer_backward(t, i, d_out, buf[1 - cur], d_sq, &cb, e);
         cur = 1 - cur;
     }
     for (size_t k = 0; k < numel(t, 0) && s == DPSIM_OK; k++)
