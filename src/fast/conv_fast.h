@@ -58,7 +58,8 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
 /*
  * The input gradient, d_in += conv^T(d_out), on the same kernels. A stride-1
  * convolution whose padding is at most k - 1 has a transposed convolution
- * (channels swapped, kernel flipped, padding k - 1 - pad); any other runs
+ * (channels swapped, kernel flipped, padding k - 1 - pad) used unless it has
+ * fewer output channels than a kernel tile's rows; any other runs
  * W^T as a 1x1 convolution into patch gradients (in_ch*k*k, Ho*Wo) that are
  * scattered back onto the input (col2im).
  */

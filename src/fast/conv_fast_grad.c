@@ -14,7 +14,9 @@ dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
     const int k = s->kernel, kk = k * k, ci = s->in_ch, co = s->out_ch;
     memset(g, 0, sizeof *g);
     g->shape = *s;
-    g->via_patches = s->stride != 1 || s->pad > k - 1;
+    /* the transposed convolution has in_ch output rows: fewer than a tile's mr would waste
+       most of every tile (VGG's first layer: 3 of 8), the patches have in_ch * k * k */
+    g->via_patches = s->stride != 1 || s->pad > k - 1 || ci < kern->mr;
     conv2d_shape ts;
     float *wt = dp_malloc((size_t)co * ci * kk * sizeof(float));
     if (!wt)

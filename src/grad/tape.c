@@ -1,8 +1,9 @@
 /*
  * tape.c - the trunk forward pass with a tape, and its backward pass.
  * The forward runs layer by layer on the kernels of src/nets/forward.c (a
- * ReLU fused into a convolution gives the same bits as one after it, so
- * taps are bit-identical to dpsim_extract's) and keeps only what backward
+ * ReLU runs fused into its convolution unless the convolution's own output
+ * is kept; fused or not it gives the same bits, so taps are bit-identical
+ * to dpsim_extract's) and keeps only what backward
  * needs: every tap, every ReLU output (its mask), the input of every pool,
  * and a fire module's squeeze output and output. Backward walks the layers
  * in reverse with float32 gradients (what the fast kernels multiply in),
@@ -49,16 +50,25 @@ static size_t numel(const grad_tape *t, int slot)
     return (size_t)t->c[slot] * t->h[slot] * t->w[slot];
 }
 
+/* Does convolution i's ReLU (layer i + 1) run in its kernel? Only when nothing needs the
+   convolution's own output. */
+static int fuses_relu(const dpsim_model *m, int i)
+{
+    return m->def->layers[i].op == OP_CONV && i < m->last_layer &&
+           m->def->layers[i + 1].op == OP_RELU && !keep_output(m, i);
+}
+
+/* Layer i (and its ReLU when fused) on in, into out */
 static dpsim_status layer_forward(const dpsim_model *m, int i, const grad_tape *t,
-                                  const float *in, float *out, float *squeezed, conv_buffers *cb,
-                                  errbuf *e)
+                                  const float *in, float *out, int fused, float *squeezed,
+                                  conv_buffers *cb, errbuf *e)
 {
     const layer_def *l = &m->def->layers[i];
     const layer_params *lp = &m->layers[i];
     const int h = t->h[i], w = t->w[i];
     switch (l->op) {
     case OP_CONV:
-        return conv_fast_forward(&lp->conv[0].fast, in, h, w, out, 0, t->workers, cb, e);
+        return conv_fast_forward(&lp->conv[0].fast, in, h, w, out, fused, t->workers, cb, e);
     case OP_RELU:
         memcpy(out, in, numel(t, i) * sizeof(float));
         relu_forward(out, numel(t, i));
@@ -97,9 +107,10 @@ dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
     memcpy(t->act[0], x, numel(t, 0) * sizeof(float));
     const float *in = t->act[0];
     for (int i = 0, next = 0; i <= m->last_layer; i++) {
+        const int fused = fuses_relu(m, i), o = i + fused; /* o: the layer whose output it is */
         float *out = scratch[next];
-        if (keep_output(m, i)) {
-            out = t->act[i + 1] = dp_malloc(numel(t, i + 1) * sizeof(float));
+        if (keep_output(m, o)) {
+            out = t->act[o + 1] = dp_malloc(numel(t, o + 1) * sizeof(float));
             if (!out)
                 goto nomem;
         } else {
@@ -111,12 +122,13 @@ dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
             if (!t->squeezed[i])
                 goto nomem;
         }
-        s = layer_forward(m, i, t, in, out, t->squeezed[i], &cb, e);
+        s = layer_forward(m, i, t, in, out, fused, t->squeezed[i], &cb, e);
         if (s != DPSIM_OK) {
             tape_free(t);
             goto done;
         }
         in = out;
+        i = o;
     }
     goto done;
 nomem:
