@@ -89,11 +89,14 @@ void norm_backward(const double *z, int c, size_t hw, int norm, const double *in
 
 // ---- comparison terms with their gradients ----
 
-/* One tap of both images in double: a and b are (c, h, w). */
+/* One tap of both images: a and b are (c, h, w) in double. */
 typedef struct dtap_pair {
     const double *a, *b;
     int c, h, w;
     worker_pool *workers; /* the threads spatial_grad may use (NULL: the caller only) */
+    /* the same taps in float (c, h, w), or NULL: spatial_grad reads these when set, and a
+       pair for spatial_grad alone needs no a, b (each value converts exactly) */
+    const float *fa, *fb;
 } dtap_pair;
 
 /*

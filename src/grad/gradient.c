@@ -120,20 +120,24 @@ static void to_double(const float *src, size_t n, double *dst)
 static dpsim_status terms(const dpsim_model *m, const tap_dims *dims, side *a, side *b,
                           worker_pool *workers, double *distance, errbuf *e)
 {
+    /* the spatial term reads the float taps; every other term reads them in double */
+    const int doubles = m->method != DPSIM_METHOD_SPATIAL;
     size_t max_n = 1;
     for (int t = 0; t < m->n_taps; t++)
         max_n = tap_numel(dims, t) > max_n ? tap_numel(dims, t) : max_n;
-    double *da = dp_malloc(2 * max_n * sizeof(double)); // (2, max_n): tap of a, tap of b
-    if (!da)
+    double *da = doubles ? dp_malloc(2 * max_n * sizeof(double)) : NULL; // (2, max_n): a, b
+    if (doubles && !da)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
-    double *db = da + max_n;
+    double *db = doubles ? da + max_n : NULL;
     const double wscale = m->method == DPSIM_METHOD_DISTS ? dists_scale(m) : 1.0;
     double total = 0.0;
     dpsim_status s = DPSIM_OK;
     for (int t = 0; t < m->n_taps && s == DPSIM_OK; t++) {
-        to_double(a->tap[t], tap_numel(dims, t), da);
-        to_double(b->tap[t], tap_numel(dims, t), db);
-        dtap_pair p = {da, db, dims->c[t], dims->h[t], dims->w[t], workers};
+        if (doubles) {
+            to_double(a->tap[t], tap_numel(dims, t), da);
+            to_double(b->tap[t], tap_numel(dims, t), db);
+        }
+        dtap_pair p = {da, db, dims->c[t], dims->h[t], dims->w[t], workers, a->tap[t], b->tap[t]};
         double term = 0.0;
         s = tap_terms(m, t, &p, wscale, &term, a->d_tap[t], b->d_tap[t], e);
         total += term;

@@ -22,81 +22,106 @@ typedef struct spatial_job {
     double *ga, *gb; /* (c, hw) each, or NULL */
 } spatial_job;
 
-/* inv (n) = 1 / (|z| + eps) with s (n) = |z|^2 at the block's positions, or ones unnormalised */
-static void block_norms(const double *z, int c, size_t hw, int n, int norm, double *s,
-                        double *inv)
+/* Channel ch of both sides at n positions from i0, in double: ra, rb point into the double
+   taps, or at buf (2, NORM_BLOCK) holding the float taps converted. */
+static void tap_rows(const dtap_pair *p, int ch, size_t i0, int n, double *buf,
+                     const double **ra, const double **rb)
 {
-    if (!norm) {
-        for (int i = 0; i < n; i++)
-            inv[i] = 1.0;
+    const size_t o = (size_t)ch * p->h * p->w + i0;
+    if (!p->fa) {
+        *ra = p->a + o, *rb = p->b + o;
         return;
     }
-    channel_sumsq(z, c, hw, n, s);
     for (int i = 0; i < n; i++)
-        inv[i] = 1.0 / (sqrt(s[i]) + NORM_EPS);
+        buf[i] = p->fa[o + i], buf[NORM_BLOCK + i] = p->fb[o + i];
+    *ra = buf, *rb = buf + NORM_BLOCK;
 }
 
-/* One block of n positions: both sides' planes start at za, zb ((c, n) each, hw apart). */
+/* Per position of a block: the squared norms, their inverses (ones unnormalised) and <g, z>
+   of both sides. */
 typedef struct block {
-    const double *za, *zb;
+    size_t i0;
     int n;
-    double sa[NORM_BLOCK], sb[NORM_BLOCK];       /* |z|^2 */
-    double ia[NORM_BLOCK], ib[NORM_BLOCK];       /* 1 / (|z| + eps), or ones */
-    double dot_a[NORM_BLOCK], dot_b[NORM_BLOCK]; /* <g, z> of each side */
+    double sa[NORM_BLOCK], sb[NORM_BLOCK];
+    double ia[NORM_BLOCK], ib[NORM_BLOCK];
+    double dot_a[NORM_BLOCK], dot_b[NORM_BLOCK];
 } block;
 
-/* d_z (c, n planes hw apart) += ik g - k z over the block with side z's s, inv and dot; g is
-   sign times the term's gradient in n(z), recomputed as in spatial_block */
-static void block_backward(const spatial_job *j, const block *b, const double *s,
-                           const double *inv, const double *dot, double sign, const double *z,
-                           double *d_z)
+static void block_norms(const spatial_job *j, block *b, double *buf)
 {
-    const size_t hw = (size_t)j->p->h * j->p->w;
-    double ik[NORM_BLOCK], k[NORM_BLOCK]; /* without normalisation d_z += g: ik = 1, k = 0 */
-    for (int i = 0; i < b->n; i++)
-        if (j->norm)
+    const int n = b->n;
+    for (int i = 0; i < n; i++)
+        b->sa[i] = b->sb[i] = 0.0, b->ia[i] = b->ib[i] = 1.0;
+    if (!j->norm)
+        return;
+    for (int ch = 0; ch < j->p->c; ch++) {
+        const double *za, *zb;
+        tap_rows(j->p, ch, b->i0, n, buf, &za, &zb);
+        for (int i = 0; i < n; i++) {
+            b->sa[i] += za[i] * za[i];
+            b->sb[i] += zb[i] * zb[i];
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        b->ia[i] = 1.0 / (sqrt(b->sa[i]) + NORM_EPS);
+        b->ib[i] = 1.0 / (sqrt(b->sb[i]) + NORM_EPS);
+    }
+}
+
+/* d_z += ik g - k z per position, from one side's s, inv and <g, z>; unnormalised d_z += g */
+static void side_factors(int norm, int n, const double *s, const double *inv, const double *dot,
+                         double *ik, double *k)
+{
+    for (int i = 0; i < n; i++)
+        if (norm)
             norm_factors(s[i], inv[i], dot[i], &ik[i], &k[i]);
         else
             ik[i] = 1.0, k[i] = 0.0;
-    for (int ch = 0; ch < j->p->c; ch++) {
-        const size_t o = (size_t)ch * hw;
-        const double gs = j->scale * 2.0 * (j->w ? j->w[ch] : 1.0);
-        for (int i = 0; i < b->n; i++) {
-            const double d = b->za[o + i] * b->ia[i] - b->zb[o + i] * b->ib[i];
-            const double g = sign * (gs * d / (double)hw);
-            d_z[o + i] += ik[i] * g - k[i] * z[o + i];
-        }
-    }
 }
 
-/* The term and its gradients at positions [i0, i0 + n) */
-static void spatial_block(const spatial_job *j, size_t i0, int n)
+/* The term and its gradients at the block's positions */
+static void spatial_block(const spatial_job *j, block *b)
 {
     const dtap_pair *p = j->p;
     const size_t hw = (size_t)p->h * p->w;
-    block b;
-    b.za = p->a + i0, b.zb = p->b + i0, b.n = n;
-    double row[NORM_BLOCK];
-    block_norms(b.za, p->c, hw, n, j->norm, b.sa, b.ia);
-    block_norms(b.zb, p->c, hw, n, j->norm, b.sb, b.ib);
+    const int n = b->n;
+    double buf[2 * NORM_BLOCK], row[NORM_BLOCK];
+    block_norms(j, b, buf);
     for (int i = 0; i < n; i++)
-        row[i] = b.dot_a[i] = b.dot_b[i] = 0.0;
+        row[i] = b->dot_a[i] = b->dot_b[i] = 0.0;
     for (int ch = 0; ch < p->c; ch++) {
-        const double *za = b.za + (size_t)ch * hw, *zb = b.zb + (size_t)ch * hw; // (n)
+        const double *za, *zb;
+        tap_rows(p, ch, b->i0, n, buf, &za, &zb);
         const double wc = j->w ? j->w[ch] : 1.0, gs = j->scale * 2.0 * wc;
         for (int i = 0; i < n; i++) {
-            const double d = za[i] * b.ia[i] - zb[i] * b.ib[i], g = gs * d / (double)hw;
+            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d / (double)hw;
             row[i] += wc * d * d;
-            b.dot_a[i] += g * za[i];
-            b.dot_b[i] += -g * zb[i];
+            b->dot_a[i] += g * za[i];
+            b->dot_b[i] += -g * zb[i];
         }
     }
     for (int i = 0; i < n; i++)
-        j->row[i0 + i] = row[i];
-    if (j->ga)
-        block_backward(j, &b, b.sa, b.ia, b.dot_a, 1.0, b.za, j->ga + i0);
-    if (j->gb)
-        block_backward(j, &b, b.sb, b.ib, b.dot_b, -1.0, b.zb, j->gb + i0);
+        j->row[b->i0 + i] = row[i];
+    if (!j->ga && !j->gb)
+        return;
+    double ika[NORM_BLOCK], ka[NORM_BLOCK], ikb[NORM_BLOCK], kb[NORM_BLOCK];
+    side_factors(j->norm, n, b->sa, b->ia, b->dot_a, ika, ka);
+    side_factors(j->norm, n, b->sb, b->ib, b->dot_b, ikb, kb);
+    for (int ch = 0; ch < p->c; ch++) {
+        const double *za, *zb;
+        tap_rows(p, ch, b->i0, n, buf, &za, &zb);
+        const double gs = j->scale * 2.0 * (j->w ? j->w[ch] : 1.0);
+        double *ga = j->ga ? j->ga + (size_t)ch * hw + b->i0 : NULL; // (n) or NULL
+        double *gb = j->gb ? j->gb + (size_t)ch * hw + b->i0 : NULL;
+        for (int i = 0; ga && i < n; i++) {
+            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d / (double)hw;
+            ga[i] += ika[i] * g - ka[i] * za[i];
+        }
+        for (int i = 0; gb && i < n; i++) {
+            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d / (double)hw;
+            gb[i] += ikb[i] * -g - kb[i] * zb[i];
+        }
+    }
 }
 
 /* Worker w takes blocks w, w + workers, ...: every position has the same arithmetic whichever
@@ -105,8 +130,11 @@ static void spatial_worker(void *arg, int worker)
 {
     const spatial_job *j = arg;
     const size_t hw = (size_t)j->p->h * j->p->w;
-    for (size_t i0 = (size_t)worker * NORM_BLOCK; i0 < hw; i0 += (size_t)j->workers * NORM_BLOCK)
-        spatial_block(j, i0, hw - i0 < NORM_BLOCK ? (int)(hw - i0) : NORM_BLOCK);
+    block b;
+    for (b.i0 = (size_t)worker * NORM_BLOCK; b.i0 < hw; b.i0 += (size_t)j->workers * NORM_BLOCK) {
+        b.n = hw - b.i0 < NORM_BLOCK ? (int)(hw - b.i0) : NORM_BLOCK;
+        spatial_block(j, &b);
+    }
 }
 
 dpsim_status spatial_grad(const dtap_pair *p, const float *w, int norm, double scale,
@@ -157,7 +185,7 @@ dpsim_status mean_grad(const dtap_pair *p, const float *w, int norm, double scal
     double *mb = ma + c, *g_ma = mb + c, *g_mb = g_ma + c;
     channel_means(p->a, p->c, hw, ma);
     channel_means(p->b, p->c, hw, mb);
-    dtap_pair means = {ma, mb, p->c, 1, 1, NULL};
+    dtap_pair means = {ma, mb, p->c, 1, 1, NULL, NULL, NULL};
     dpsim_status s = spatial_grad(&means, w, norm, scale, value, g_ma, g_mb, e);
     if (s == DPSIM_OK && ga)
         spread_means(g_ma, p->c, hw, ga);

@@ -272,7 +272,7 @@ typedef struct term_case {
 
 static double term_value(const term_case *t, const double *x, double *ga, double *gb)
 {
-    dtap_pair p = {t->side == 0 ? x : t->a, t->side == 1 ? x : t->b, t->c, t->h, t->w, NULL};
+    dtap_pair p = {t->side == 0 ? x : t->a, t->side == 1 ? x : t->b, t->c, t->h, t->w, NULL, NULL, NULL};
     double v = 0.0;
     dpsim_status s = DPSIM_OK;
     if (!strcmp(t->name, "spatial"))
