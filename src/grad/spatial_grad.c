@@ -37,6 +37,12 @@ static void tap_rows(const dtap_pair *p, int ch, size_t i0, int n, double *buf,
     *ra = buf, *rb = buf + NORM_BLOCK;
 }
 
+/* d term / d n(a) = g = slope * (n(a) - n(b)) in a channel of weight wc */
+static double gradient_slope(const spatial_job *j, double wc)
+{
+    return j->scale * 2.0 * wc / (double)((size_t)j->p->h * j->p->w);
+}
+
 /* Per position of a block: the squared norms, their inverses (ones unnormalised) and <g, z>
    of both sides. */
 typedef struct block {
@@ -92,9 +98,9 @@ static void spatial_block(const spatial_job *j, block *b)
     for (int ch = 0; ch < p->c; ch++) {
         const double *za, *zb;
         tap_rows(p, ch, b->i0, n, buf, &za, &zb);
-        const double wc = j->w ? j->w[ch] : 1.0, gs = j->scale * 2.0 * wc;
+        const double wc = j->w ? j->w[ch] : 1.0, gs = gradient_slope(j, wc);
         for (int i = 0; i < n; i++) {
-            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d / (double)hw;
+            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d;
             row[i] += wc * d * d;
             b->dot_a[i] += g * za[i];
             b->dot_b[i] += -g * zb[i];
@@ -110,15 +116,15 @@ static void spatial_block(const spatial_job *j, block *b)
     for (int ch = 0; ch < p->c; ch++) {
         const double *za, *zb;
         tap_rows(p, ch, b->i0, n, buf, &za, &zb);
-        const double gs = j->scale * 2.0 * (j->w ? j->w[ch] : 1.0);
+        const double gs = gradient_slope(j, j->w ? j->w[ch] : 1.0);
         double *ga = j->ga ? j->ga + (size_t)ch * hw + b->i0 : NULL; // (n) or NULL
         double *gb = j->gb ? j->gb + (size_t)ch * hw + b->i0 : NULL;
         for (int i = 0; ga && i < n; i++) {
-            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d / (double)hw;
+            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d;
             ga[i] += ika[i] * g - ka[i] * za[i];
         }
         for (int i = 0; gb && i < n; i++) {
-            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d / (double)hw;
+            const double d = za[i] * b->ia[i] - zb[i] * b->ib[i], g = gs * d;
             gb[i] += ikb[i] * -g - kb[i] * zb[i];
         }
     }
