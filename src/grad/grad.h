@@ -31,6 +31,10 @@ void conv2d_backward_input(const conv2d_shape *s, const double *d_out, int h, in
 /** d *= (y > 0) over n values: y is the ReLU output (or its input). */
 void relu_backward(const float *y, float *d, size_t n, worker_pool *workers);
 
+/** d = d + tap (rounded to float), then relu_backward when y is not NULL; tap NULL adds
+    nothing. A tap's gradient where the tap was taken, in the ReLU's pass when it is one. */
+void tap_backward(const float *y, const double *tap, float *d, size_t n, worker_pool *workers);
+
 /**
  * d_in = the max-pool gradient (d_in is overwritten): each output's gradient
  * goes to the first maximum of its window in scan order (the element

@@ -214,14 +214,15 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
     memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(float));
     for (int i = m->last_layer; i >= 0 && s == DPSIM_OK; i--) {
         float *d_out = buf[cur];
+        const double *d_tap = NULL; /* the gradient of the tap taken after layer i, if any */
         for (; tap >= m->pixel && m->taps[tap] >= i; tap--)
             if (m->taps[tap] == i && d_taps[tap])
-                for (size_t k = 0; k < numel(t, i + 1); k++)
-                    d_out[k] = (float)(d_out[k] + d_taps[tap][k]);
-        if (m->def->layers[i].op == OP_RELU) {
-            relu_backward(t->act[i + 1], d_out, numel(t, i + 1), t->workers);
+                d_tap = d_taps[tap];
+        const int relu = m->def->layers[i].op == OP_RELU;
+        if (d_tap || relu)
+            tap_backward(relu ? t->act[i + 1] : NULL, d_tap, d_out, numel(t, i + 1), t->workers);
+        if (relu)
             continue; /* the gradient stays in place */
-        }
         s = layer_backward(t, i, d_out, buf[1 - cur], d_sq, &cb, e);
         cur = 1 - cur;
     }
