@@ -31,11 +31,17 @@ static void maxpool_worker(void *arg, int worker)
             int y0 = oy * s->stride, y1 = y0 + s->kernel < h ? y0 + s->kernel : h;
             for (int ox = 0; ox < wo; ox++) {
                 int x0 = ox * s->stride, x1 = x0 + s->kernel < w ? x0 + s->kernel : w;
+                /* the running maximum in a register, selects not branches: which
+                   element wins is data, a branch on it mispredicts half the time */
                 size_t best = (size_t)y0 * w + x0;
+                float m = src[best];
                 for (int y = y0; y < y1; y++)
-                    for (int x = x0; x < x1; x++)
-                        if (src[(size_t)y * w + x] > src[best])
-                            best = (size_t)y * w + x;
+                    for (int x = x0; x < x1; x++) {
+                        const size_t at = (size_t)y * w + x;
+                        const int gt = src[at] > m;
+                        m = gt ? src[at] : m;
+                        best = gt ? at : best;
+                    }
                 dst[best] += g[(size_t)oy * wo + ox];
             }
         }
