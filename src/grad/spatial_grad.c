@@ -9,8 +9,14 @@
 
 #include "compare/methods.h"
 #include "core/alloc.h"
+#include "fast/isa.h"
 #include "fast/pool.h"
 #include "grad/grad.h"
+
+/* The block's helpers are inlined into each ISA's copy of spatial_block. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+struct block;
 
 /* What every block of positions of spatial_grad shares. */
 typedef struct spatial_job {
@@ -20,11 +26,12 @@ typedef struct spatial_job {
     double scale;
     double *row;    /* (hw) out: each position's weighted squared distance */
     double *ga, *gb; /* (c, hw) each, or NULL */
+    void (*block)(const struct spatial_job *j, struct block *b); /* spatial_block for the ISA */
 } spatial_job;
 
 /* Channel ch of both sides at n positions from i0, in double: ra, rb point into the double
    taps, or at buf (2, NORM_BLOCK) holding the float taps converted. */
-static void tap_rows(const dtap_pair *p, int ch, size_t i0, int n, double *buf,
+ALWAYS_INLINE void tap_rows(const dtap_pair *p, int ch, size_t i0, int n, double *buf,
                      const double **ra, const double **rb)
 {
     const size_t o = (size_t)ch * p->h * p->w + i0;
@@ -53,7 +60,7 @@ typedef struct block {
     double dot_a[NORM_BLOCK], dot_b[NORM_BLOCK];
 } block;
 
-static void block_norms(const spatial_job *j, block *b, double *buf)
+ALWAYS_INLINE void block_norms(const spatial_job *j, block *b, double *buf)
 {
     const int n = b->n;
     for (int i = 0; i < n; i++)
@@ -75,7 +82,7 @@ static void block_norms(const spatial_job *j, block *b, double *buf)
 }
 
 /* d_z += ik g - k z per position, from one side's s, inv and <g, z>; unnormalised d_z += g */
-static void side_factors(int norm, int n, const double *s, const double *inv, const double *dot,
+ALWAYS_INLINE void side_factors(int norm, int n, const double *s, const double *inv, const double *dot,
                          double *ik, double *k)
 {
     for (int i = 0; i < n; i++)
@@ -86,7 +93,7 @@ static void side_factors(int norm, int n, const double *s, const double *inv, co
 }
 
 /* The term and its gradients at the block's positions */
-static void spatial_block(const spatial_job *j, block *b)
+ALWAYS_INLINE void spatial_block(const spatial_job *j, block *b)
 {
     const dtap_pair *p = j->p;
     const size_t hw = (size_t)p->h * p->w;
@@ -130,6 +137,30 @@ static void spatial_block(const spatial_job *j, block *b)
     }
 }
 
+/*
+ * spatial_block compiled for the baseline ISA and, on x86, for AVX2 (the body is inlined into
+ * each): the loops run across positions with no reduction reordered and no contraction (ISO
+ * C), so both give the same bits, AVX2 four positions per instruction instead of two (1.5x;
+ * AVX-512 measured no better).
+ */
+static void block_base(const spatial_job *j, block *b) { spatial_block(j, b); }
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static void block_avx2(const spatial_job *j, block *b)
+{
+    spatial_block(j, b);
+}
+#endif
+
+static void (*block_for_isa(void))(const spatial_job *j, block *b)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa_active() >= ISA_AVX2)
+        return block_avx2;
+#endif
+    return block_base;
+}
+
 /* Worker w takes blocks w, w + workers, ...: every position has the same arithmetic whichever
    worker takes it. */
 static void spatial_worker(void *arg, int worker)
@@ -139,7 +170,7 @@ static void spatial_worker(void *arg, int worker)
     block b;
     for (b.i0 = (size_t)worker * NORM_BLOCK; b.i0 < hw; b.i0 += (size_t)j->workers * NORM_BLOCK) {
         b.n = hw - b.i0 < NORM_BLOCK ? (int)(hw - b.i0) : NORM_BLOCK;
-        spatial_block(j, &b);
+        j->block(j, &b);
     }
 }
 
@@ -148,7 +179,7 @@ dpsim_status spatial_grad(const dtap_pair *p, const float *w, int norm, double s
 {
     const size_t hw = (size_t)p->h * p->w;
     spatial_job j = {p, w, norm, pool_size(p->workers), scale, dp_malloc(hw * sizeof(double)),
-                     ga, gb};
+                     ga, gb, block_for_isa()};
     if (!j.row)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%dx%d gradient", p->c, p->h,
                        p->w);
