@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "grad/grad.h"
 
 const char *dpsim_strerror(dpsim_status status)
 {
@@ -76,6 +77,7 @@ void dpsim_ctx_free(dpsim_ctx *ctx)
     if (!ctx)
         return;
     pool_free(ctx->workers);
+    grad_work_free(ctx->grad);
     dp_free(ctx);
 }
 

@@ -11,6 +11,7 @@ struct dpsim_ctx {
     dpsim_config config;
     errbuf err;    /* detail of the last failure */
     worker_pool *workers; /* config.n_threads >= 2: the threads one extraction uses; else NULL */
+    struct grad_work *grad; /* dpsim_gradient's tapes, kept between calls; NULL before one */
 };
 
 /** Set the context's last error and return status (ctx may be NULL). */

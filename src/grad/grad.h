@@ -124,7 +124,12 @@ void dists_grad(const dtap_pair *p, const float *alpha, const float *beta, doubl
 
 // ---- the trunk with a tape (tape.c) ----
 
-/* What backward needs of one forward pass through the trunk. */
+/*
+ * What backward needs of one forward pass through the trunk, and the memory
+ * both passes work in: grown on demand and kept from one pass to the next
+ * (a context keeps its tapes between calls, so a pass of the same size
+ * touches no fresh pages), freed by tape_free.
+ */
 typedef struct grad_tape {
     const dpsim_model *m;
     int c[NET_MAX_LAYERS + 1], h[NET_MAX_LAYERS + 1], w[NET_MAX_LAYERS + 1];
@@ -133,23 +138,39 @@ typedef struct grad_tape {
     float *act[NET_MAX_LAYERS + 1];
     float *squeezed[NET_MAX_LAYERS]; /* fire i: squeeze output after its ReLU */
     worker_pool *workers;            /* the threads its convolutions use (NULL: caller only) */
+    /* the memory: act and squeezed point into mem and sq_mem; scratch holds the forward's
+       unkept outputs, grad the backward's gradients, d_sq a fire module's squeeze gradient */
+    float *mem[NET_MAX_LAYERS + 1], *sq_mem[NET_MAX_LAYERS], *scratch[2], *grad[2], *d_sq;
+    size_t mem_cap[NET_MAX_LAYERS + 1], sq_cap[NET_MAX_LAYERS], scratch_cap[2], grad_cap[2];
+    size_t d_sq_cap;
+    conv_buffers cb; /* the convolutions' working memory, shared by every layer */
 } grad_tape;
 
 /**
  * Run the trunk on x (3, h, w) (copied) up to the model's last tap, keeping
- * what backward needs. Tap i of the model (not the pixel tap) is
- * t->act[m->taps[i] + 1], bit-identical to dpsim_extract's.
+ * the taps and, when backward, what backward needs. Tap i of the model (not
+ * the pixel tap) is t->act[m->taps[i] + 1], bit-identical to dpsim_extract's.
+ * t is a zeroed tape or one of an earlier pass (its memory is reused).
  */
 dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
-                          worker_pool *workers, grad_tape *t, errbuf *e);
+                          worker_pool *workers, int backward, grad_tape *t, errbuf *e);
 
 /**
  * d_x += d distance / d x, given d_taps[i] = d distance / d (tap i) for the
  * model's taps (NULL: zero; the pixel tap's entry is ignored).
  * @param d_x (3, h, w)
  */
-dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_x, errbuf *e);
+dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, errbuf *e);
 
+/** Free a tape's memory; t is zeroed, ready for another pass. */
 void tape_free(grad_tape *t);
+
+// ---- dpsim_gradient (gradient.c) ----
+
+/* The tapes and buffers dpsim_gradient keeps in a context between calls. */
+typedef struct grad_work grad_work;
+
+/** Free a context's gradient memory (NULL: nothing). */
+void grad_work_free(grad_work *w);
 
 #endif
