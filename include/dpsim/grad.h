@@ -14,8 +14,10 @@
  * (convolution, ReLU, max-pool with ceil mode, L2 pooling, fire modules)
  * and the method's term (channel normalisation, spatial mean, sort as the
  * fixed permutation of the forward pass, Gram matrices, DISTS statistics).
- * They are computed in double from the float32 activations of the same
- * forward pass dpsim_extract runs, so the distance equals dpsim_compare's.
+ * The terms and their gradients are computed in double from the float32
+ * activations of the same forward pass dpsim_extract runs, so the distance
+ * equals dpsim_compare's; through the trunk the gradient is float32, the
+ * precision its convolutions multiply in.
  *
  * All-zero feature vectors: the reference normalisation z / (|z| + 1e-10)
  * has a 0/0 in its gradient where every channel of a position is zero
@@ -28,6 +30,10 @@
  *
  * Thread safety as for dpsim_compare: one context per thread; the model is
  * shared read-only. Results do not depend on the thread count.
+ * Memory: a context keeps the working memory of its last gradients (both
+ * images' activations and their gradients, as large as the largest image
+ * so far) for the next call; dpsim_ctx_free releases it. A NULL context
+ * allocates and frees it in every call.
  */
 #ifndef DPSIM_GRAD_H
 #define DPSIM_GRAD_H

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "grad/grad.h"
 
 const char *dpsim_strerror(dpsim_status status)
 {
@@ -85,6 +86,7 @@ void dpsim_ctx_free(dpsim_ctx *ctx)
         forward_scratch_free(&ctx->scratch[i]);
     dp_free(ctx->scratch);
     pool_free(ctx->workers);
+    grad_work_free(ctx->grad);
     dp_free(ctx);
 }
 

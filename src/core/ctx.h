@@ -14,6 +14,7 @@ struct dpsim_ctx {
     errbuf err;    /* detail of the last failure */
     worker_pool *workers; /* config.n_threads >= 2: the threads one extraction uses; else NULL */
     struct forward_scratch *scratch; /* (pool_size(workers)) extraction buffers, one per worker */
+    struct grad_work *grad; /* dpsim_gradient's tapes, kept between calls; NULL before one */
 };
 
 /** Set the context's last error and return status (ctx may be NULL). */

@@ -78,7 +78,8 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
 /*
  * The input gradient, d_in += conv^T(d_out), on the same kernels. A stride-1
  * convolution whose padding is at most k - 1 has a transposed convolution
- * (channels swapped, kernel flipped, padding k - 1 - pad); any other runs
+ * (channels swapped, kernel flipped, padding k - 1 - pad) used unless it has
+ * fewer output channels than a kernel tile's rows; any other runs
  * W^T as a 1x1 convolution into patch gradients (in_ch*k*k, Ho*Wo) that are
  * scattered back onto the input (col2im).
  */
@@ -94,12 +95,13 @@ dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
 void packed_conv_grad_free(packed_conv_grad *g);
 
 /**
- * d_in += d conv / d in applied to d_out, in float arithmetic.
+ * d_in += d conv / d in applied to d_out (d_in = when not accumulate), in
+ * float arithmetic.
  * @param d_out (out_ch, Ho, Wo)
  * @param d_in  (in_ch, h, w)
  */
-dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d_out, int h,
-                                      int w, double *d_in, worker_pool *workers,
+dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const float *d_out, int h,
+                                      int w, float *d_in, int accumulate, worker_pool *workers,
                                       conv_buffers *cb, errbuf *e);
 
 #endif

@@ -14,7 +14,9 @@ dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
     const int k = s->kernel, kk = k * k, ci = s->in_ch, co = s->out_ch;
     memset(g, 0, sizeof *g);
     g->shape = *s;
-    g->via_patches = s->stride != 1 || s->pad > k - 1;
+    /* the transposed convolution has in_ch output rows: fewer than a tile's mr would waste
+       most of every tile (VGG's first layer: 3 of 8), the patches have in_ch * k * k */
+    g->via_patches = s->stride != 1 || s->pad > k - 1 || ci < kern->mr;
     conv2d_shape ts;
     float *wt = dp_malloc((size_t)co * ci * kk * sizeof(float));
     if (!wt)
@@ -39,49 +41,72 @@ dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
 
 void packed_conv_grad_free(packed_conv_grad *g) { packed_conv_free(&g->t); }
 
-/* d_in (ci, h, w) += the patch gradients cols (ci*k*k, ho*wo) at their input positions */
-static void scatter_patches(const conv2d_shape *s, const float *cols, int h, int w, int ho,
-                            int wo, double *d_in)
+/* d_in (ci, h, w) += the patch gradients cols (ci*k*k, ho*wo) at their input positions: tasks
+   of SCATTER_ROWS input rows of one channel go round the workers, and every input value
+   adds its terms in (ky, kx) order whichever worker takes it */
+typedef struct scatter_job {
+    const conv2d_shape *s;
+    const float *cols;
+    int h, w, ho, wo, workers;
+    float *d_in;
+} scatter_job;
+
+#define SCATTER_ROWS 8
+
+static void scatter_rows(const scatter_job *j, int ic, int y0, int y1)
 {
-    const int k = s->kernel, st = s->stride, pad = s->pad;
-    for (int ic = 0; ic < s->in_ch; ic++)
-        for (int ky = 0; ky < k; ky++)
-            for (int kx = 0; kx < k; kx++) {
-                const float *row = cols + ((size_t)(ic * k + ky) * k + kx) * ho * wo;
-                double *plane = d_in + (size_t)ic * h * w;
-                for (int oy = 0; oy < ho; oy++) {
-                    const int iy = oy * st - pad + ky;
-                    if (iy < 0 || iy >= h)
-                        continue;
-                    for (int ox = 0; ox < wo; ox++) {
-                        const int ix = ox * st - pad + kx;
-                        if (ix >= 0 && ix < w)
-                            plane[(size_t)iy * w + ix] += row[(size_t)oy * wo + ox];
-                    }
-                }
+    const int k = j->s->kernel, st = j->s->stride, pad = j->s->pad, w = j->w, wo = j->wo;
+    float *plane = j->d_in + (size_t)ic * j->h * w; // (h, w)
+    for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++) {
+            const float *row = j->cols + ((size_t)(ic * k + ky) * k + kx) * j->ho * wo;
+            /* ox in [lo, hi): input column ox * st - pad + kx inside [0, w) */
+            const int lo = kx >= pad ? 0 : (pad - kx + st - 1) / st;
+            const int r = w - 1 + pad - kx, last = r < 0 ? 0 : r / st + 1;
+            const int hi = last < wo ? last : wo;
+            for (int oy = 0; oy < j->ho; oy++) {
+                const int iy = oy * st - pad + ky;
+                if (iy < y0 || iy >= y1)
+                    continue;
+                float *dst = plane + (size_t)iy * w - pad + kx; // column ox at dst[ox * st]
+                for (int ox = lo; ox < hi; ox++)
+                    dst[ox * st] += row[(size_t)oy * wo + ox];
             }
+        }
 }
 
-dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const double *d_out, int h,
-                                      int w, double *d_in, worker_pool *workers,
+static void scatter_worker(void *arg, int worker)
+{
+    const scatter_job *j = arg;
+    const int blocks = (j->h + SCATTER_ROWS - 1) / SCATTER_ROWS;
+    for (int t = worker; t < j->s->in_ch * blocks; t += j->workers) {
+        const int y0 = t % blocks * SCATTER_ROWS;
+        scatter_rows(j, t / blocks, y0, y0 + SCATTER_ROWS < j->h ? y0 + SCATTER_ROWS : j->h);
+    }
+}
+
+dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const float *d_out, int h,
+                                      int w, float *d_in, int accumulate, worker_pool *workers,
                                       conv_buffers *cb, errbuf *e)
 {
     const conv2d_shape *s = &g->shape;
     const int ho = conv2d_out_size(s, h), wo = conv2d_out_size(s, w);
-    const size_t n_out = (size_t)s->out_ch * ho * wo;
-    const size_t n_res = g->via_patches ? (size_t)g->t.shape.out_ch * ho * wo
-                                        : (size_t)s->in_ch * h * w;
-    if (!conv_buffer_reserve((void **)&cb->grad_out, &cb->grad_out_cap, n_out, sizeof(float)) ||
-        !conv_buffer_reserve((void **)&cb->grad_res, &cb->grad_res_cap, n_res, sizeof(float)))
+    const size_t n_in = (size_t)s->in_ch * h * w;
+    /* a transposed convolution that overwrites d_in runs straight into it */
+    if (!g->via_patches && !accumulate)
+        return conv_fast_forward(&g->t, d_out, ho, wo, d_in, 0, workers, cb, e);
+    const size_t n_res = g->via_patches ? (size_t)g->t.shape.out_ch * ho * wo : n_in;
+    if (!conv_buffer_reserve((void **)&cb->grad_res, &cb->grad_res_cap, n_res, sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's input gradient");
-    float *gf = cb->grad_out, *res = cb->grad_res; /* (out_ch, ho, wo); patches or (in_ch, h, w) */
-    for (size_t i = 0; i < n_out; i++)
-        gf[i] = (float)d_out[i];
-    dpsim_status st = conv_fast_forward(&g->t, gf, ho, wo, res, 0, workers, cb, e);
+    float *res = cb->grad_res; /* patches or (in_ch, h, w) */
+    dpsim_status st = conv_fast_forward(&g->t, d_out, ho, wo, res, 0, workers, cb, e);
     if (st != DPSIM_OK)
         return st;
+    if (!accumulate)
+        memset(d_in, 0, n_in * sizeof(float));
     if (g->via_patches) {
-        scatter_patches(s, res, h, w, ho, wo, d_in);
+        scatter_job j = {s, res, h, w, ho, wo, pool_size(workers), d_in};
+        pool_run(workers, scatter_worker, &j);
     } else {
         for (size_t i = 0; i < n_res; i++)
             d_in[i] += res[i];

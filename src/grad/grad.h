@@ -1,12 +1,15 @@
 /*
  * grad.h - backward passes for the deep perceptual loss (SPEC section 4).
- * Forward activations stay float32 (the nn.h kernels compute them); every
- * gradient is float64. Backward functions ACCUMULATE into their d_* outputs.
+ * Forward activations stay float32 (the nn.h kernels compute them). The
+ * comparison terms and their gradients are float64; the trunk's gradients
+ * are float32, the precision its convolutions multiply in anyway. Backward
+ * functions ACCUMULATE into their d_* outputs unless they say otherwise.
  * Layout everywhere: (C, H, W) planar, row-major, one image at a time.
  */
 #ifndef DPSIM_GRAD_GRAD_H
 #define DPSIM_GRAD_GRAD_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "core/error.h"
@@ -26,25 +29,47 @@ void conv2d_backward_input(const conv2d_shape *s, const double *d_out, int h, in
                            const float *weight, double *d_in);
 
 /** d *= (y > 0) over n values: y is the ReLU output (or its input). */
-void relu_backward(const float *y, double *d, size_t n);
+void relu_backward(const float *y, float *d, size_t n, worker_pool *workers);
+
+/** d = d + tap (rounded to float), then relu_backward when y is not NULL; tap NULL adds
+    nothing. A tap's gradient where the tap was taken, in the ReLU's pass when it is one. */
+void tap_backward(const float *y, const double *tap, float *d, size_t n, worker_pool *workers);
 
 /**
- * d_in += the max-pool gradient: each output's gradient goes to the first
- * maximum of its window in scan order (the element maxpool_forward and
- * PyTorch pick).
+ * d_in = the max-pool gradient (d_in is overwritten): each output's gradient
+ * goes to the first maximum of its window in scan order (the element
+ * maxpool_forward and PyTorch pick).
  * @param in (c, h, w) the pool's input; d_out (c, Ho, Wo); d_in (c, h, w)
  */
 void maxpool_backward(const maxpool_shape *s, const float *in, int c, int h, int w,
-                      const double *d_out, double *d_in);
+                      const float *d_out, float *d_in, worker_pool *workers);
 
 /**
  * d_in += the L2-pooling gradient, d y / d x_j = g_j x_j / y with y
  * recomputed in double from the input.
  * @param in (c, h, w); d_out (c, (h-1)/2+1, (w-1)/2+1); d_in (c, h, w)
  */
-void l2pool_backward(const float *in, int c, int h, int w, const double *d_out, double *d_in);
+void l2pool_backward(const float *in, int c, int h, int w, const float *d_out, float *d_in);
 
 // ---- channel normalisation (normalize_backward.c) ----
+
+/* Positions per block of the normalisation loops (a few KiB of per-position sums on the stack). */
+#define NORM_BLOCK 256
+
+/** s (n) = sum_c z^2 at n consecutive positions; z points at channel 0, planes hw apart. */
+void channel_sumsq(const double *z, int c, size_t hw, int n, double *s);
+
+/*
+ * One position's factors of the normalisation gradient, d_z = ik d_n - k z:
+ * ik = inv and k = inv^2 <d_n, z> / |z| from s = |z|^2; both zero when s is
+ * zero (see unit_norm_backward).
+ */
+static inline void norm_factors(double s, double inv, double dot, double *ik, double *k)
+{
+    const int zero = s == 0.0;
+    *ik = zero ? 0.0 : inv;
+    *k = zero ? 0.0 : inv * inv * dot / sqrt(s);
+}
 
 /**
  * n = z / (sqrt(sum_c z^2) + eps) per position, in double.
@@ -68,10 +93,14 @@ void norm_backward(const double *z, int c, size_t hw, int norm, const double *in
 
 // ---- comparison terms with their gradients ----
 
-/* One tap of both images in double: a and b are (c, h, w). */
+/* One tap of both images: a and b are (c, h, w) in double. */
 typedef struct dtap_pair {
     const double *a, *b;
     int c, h, w;
+    worker_pool *workers; /* the threads spatial_grad may use (NULL: the caller only) */
+    /* the same taps in float (c, h, w), or NULL: spatial_grad reads these when set, and a
+       pair for spatial_grad alone needs no a, b (each value converts exactly) */
+    const float *fa, *fb;
 } dtap_pair;
 
 /*
@@ -95,7 +124,12 @@ void dists_grad(const dtap_pair *p, const float *alpha, const float *beta, doubl
 
 // ---- the trunk with a tape (tape.c) ----
 
-/* What backward needs of one forward pass through the trunk. */
+/*
+ * What backward needs of one forward pass through the trunk, and the memory
+ * both passes work in: grown on demand and kept from one pass to the next
+ * (a context keeps its tapes between calls, so a pass of the same size
+ * touches no fresh pages), freed by tape_free.
+ */
 typedef struct grad_tape {
     const dpsim_model *m;
     int c[NET_MAX_LAYERS + 1], h[NET_MAX_LAYERS + 1], w[NET_MAX_LAYERS + 1];
@@ -104,23 +138,39 @@ typedef struct grad_tape {
     float *act[NET_MAX_LAYERS + 1];
     float *squeezed[NET_MAX_LAYERS]; /* fire i: squeeze output after its ReLU */
     worker_pool *workers;            /* the threads its convolutions use (NULL: caller only) */
+    /* the memory: act and squeezed point into mem and sq_mem; scratch holds the forward's
+       unkept outputs, grad the backward's gradients, d_sq a fire module's squeeze gradient */
+    float *mem[NET_MAX_LAYERS + 1], *sq_mem[NET_MAX_LAYERS], *scratch[2], *grad[2], *d_sq;
+    size_t mem_cap[NET_MAX_LAYERS + 1], sq_cap[NET_MAX_LAYERS], scratch_cap[2], grad_cap[2];
+    size_t d_sq_cap;
+    conv_buffers cb; /* the convolutions' working memory, shared by every layer */
 } grad_tape;
 
 /**
  * Run the trunk on x (3, h, w) (copied) up to the model's last tap, keeping
- * what backward needs. Tap i of the model (not the pixel tap) is
- * t->act[m->taps[i] + 1], bit-identical to dpsim_extract's.
+ * the taps and, when backward, what backward needs. Tap i of the model (not
+ * the pixel tap) is t->act[m->taps[i] + 1], bit-identical to dpsim_extract's.
+ * t is a zeroed tape or one of an earlier pass (its memory is reused).
  */
 dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
-                          worker_pool *workers, grad_tape *t, errbuf *e);
+                          worker_pool *workers, int backward, grad_tape *t, errbuf *e);
 
 /**
  * d_x += d distance / d x, given d_taps[i] = d distance / d (tap i) for the
  * model's taps (NULL: zero; the pixel tap's entry is ignored).
  * @param d_x (3, h, w)
  */
-dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_x, errbuf *e);
+dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, errbuf *e);
 
+/** Free a tape's memory; t is zeroed, ready for another pass. */
 void tape_free(grad_tape *t);
+
+// ---- dpsim_gradient (gradient.c) ----
+
+/* The tapes and buffers dpsim_gradient keeps in a context between calls. */
+typedef struct grad_work grad_work;
+
+/** Free a context's gradient memory (NULL: nothing). */
+void grad_work_free(grad_work *w);
 
 #endif

@@ -1,9 +1,10 @@
 /*
  * gradient.c - dpsim_gradient and dpsim_gradient_to: preprocess, run the
- * trunk with a tape for each image whose gradient is wanted (the other side
- * is plain features), sum the method's terms over taps in double while
- * collecting each tap's gradient, then run the tape backward and through
- * the preprocessing to the pixels.
+ * trunk with a tape for each image (one that keeps what backward needs when
+ * its gradient is wanted, else only the taps), sum the method's terms over
+ * taps in double while collecting each tap's gradient, then run the tape
+ * backward and through the preprocessing to the pixels. A context keeps the
+ * tapes' memory between calls.
  */
 #include <string.h>
 
@@ -12,13 +13,35 @@
 #include "core/ctx.h"
 #include "grad/grad.h"
 
-/* One image: its tap activations, and when its gradient is wanted, its tape. */
-typedef struct side {
-    float *x;                            /* (3, h, w) preprocessed, with a tape */
+/* What the side of each image keeps from one call on a context to the next: its tape and
+   buffers, grown on demand (no fresh pages for a pass of the same size). */
+typedef struct side_mem {
     grad_tape tape;
-    int has_tape;
+    float *x;                             /* (3, h, w) preprocessed */
+    double *d_tap[DPSIM_MAX_TAPS];        /* (c, th, tw) each */
+    size_t x_cap, d_tap_cap[DPSIM_MAX_TAPS];
+} side_mem;
+
+struct grad_work {
+    side_mem side[2]; /* image a, image b */
+};
+
+void grad_work_free(grad_work *w)
+{
+    for (int i = 0; w && i < 2; i++) {
+        tape_free(&w->side[i].tape);
+        dp_free(w->side[i].x);
+        for (int t = 0; t < DPSIM_MAX_TAPS; t++)
+            dp_free(w->side[i].d_tap[t]);
+    }
+    dp_free(w);
+}
+
+/* One image: its tap activations, and when its gradient is wanted, their gradients. */
+typedef struct side {
+    side_mem *mem;
     const float *tap[DPSIM_MAX_TAPS];    /* (c, th, tw) each */
-    double *d_tap[DPSIM_MAX_TAPS];       /* (c, th, tw) each, with a tape */
+    double *d_tap[DPSIM_MAX_TAPS];       /* (c, th, tw) each, or NULL */
 } side;
 
 typedef struct tap_dims {
@@ -38,38 +61,33 @@ static tap_dims model_tap_dims(const dpsim_model *m, int width, int height)
     return d;
 }
 
-static dpsim_status side_open_tape(const dpsim_model *m, const float *v, int width, int height,
-                                   const tap_dims *dims, worker_pool *workers, side *s,
-                                   errbuf *e)
+/* Run image v through the trunk on mem's tape; with grad, zeroed tap gradients too */
+static dpsim_status side_open(const dpsim_model *m, const float *v, int width, int height,
+                              const tap_dims *dims, worker_pool *workers, int grad, side_mem *mem,
+                              side *s, errbuf *e)
 {
     const size_t hw = (size_t)width * height;
-    s->x = dp_malloc(3 * hw * sizeof(float));
-    if (!s->x)
+    s->mem = mem;
+    if (!conv_buffer_reserve((void **)&mem->x, &mem->x_cap, 3 * hw, sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
-    model_preprocess(m, v, hw, s->x);
-    dpsim_status st = tape_forward(m, s->x, height, width, workers, &s->tape, e);
+    model_preprocess(m, v, hw, mem->x);
+    dpsim_status st = tape_forward(m, mem->x, height, width, workers, grad, &mem->tape, e);
     if (st != DPSIM_OK)
         return st;
-    s->has_tape = 1;
     for (int t = 0; t < m->n_taps; t++) {
         if (m->taps[t] < 0)
-            s->tap[t] = m->method == DPSIM_METHOD_DISTS ? v : s->x;
+            s->tap[t] = m->method == DPSIM_METHOD_DISTS ? v : mem->x;
         else
-            s->tap[t] = s->tape.act[m->taps[t] + 1];
-        s->d_tap[t] = dp_calloc(tap_numel(dims, t), sizeof(double));
-        if (!s->d_tap[t])
+            s->tap[t] = mem->tape.act[m->taps[t] + 1];
+        if (!grad)
+            continue;
+        if (!conv_buffer_reserve((void **)&mem->d_tap[t], &mem->d_tap_cap[t],
+                                 tap_numel(dims, t), sizeof(double)))
             return err_set(e, DPSIM_E_NOMEM, "out of memory");
+        s->d_tap[t] = mem->d_tap[t];
+        memset(s->d_tap[t], 0, tap_numel(dims, t) * sizeof(double));
     }
     return DPSIM_OK;
-}
-
-static void side_close(const dpsim_model *m, side *s)
-{
-    dp_free(s->x);
-    if (s->has_tape)
-        tape_free(&s->tape);
-    for (int t = 0; t < m->n_taps; t++)
-        dp_free(s->d_tap[t]);
 }
 
 static int has_spatial(dpsim_method method)
@@ -118,22 +136,26 @@ static void to_double(const float *src, size_t n, double *dst)
 
 /* Sum of the terms over taps; each side with a tape collects its tap gradients. */
 static dpsim_status terms(const dpsim_model *m, const tap_dims *dims, side *a, side *b,
-                          double *distance, errbuf *e)
+                          worker_pool *workers, double *distance, errbuf *e)
 {
+    /* the spatial term reads the float taps; every other term reads them in double */
+    const int doubles = m->method != DPSIM_METHOD_SPATIAL;
     size_t max_n = 1;
     for (int t = 0; t < m->n_taps; t++)
         max_n = tap_numel(dims, t) > max_n ? tap_numel(dims, t) : max_n;
-    double *da = dp_malloc(2 * max_n * sizeof(double)); // (2, max_n): tap of a, tap of b
-    if (!da)
+    double *da = doubles ? dp_malloc(2 * max_n * sizeof(double)) : NULL; // (2, max_n): a, b
+    if (doubles && !da)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
-    double *db = da + max_n;
+    double *db = doubles ? da + max_n : NULL;
     const double wscale = m->method == DPSIM_METHOD_DISTS ? dists_scale(m) : 1.0;
     double total = 0.0;
     dpsim_status s = DPSIM_OK;
     for (int t = 0; t < m->n_taps && s == DPSIM_OK; t++) {
-        to_double(a->tap[t], tap_numel(dims, t), da);
-        to_double(b->tap[t], tap_numel(dims, t), db);
-        dtap_pair p = {da, db, dims->c[t], dims->h[t], dims->w[t]};
+        if (doubles) {
+            to_double(a->tap[t], tap_numel(dims, t), da);
+            to_double(b->tap[t], tap_numel(dims, t), db);
+        }
+        dtap_pair p = {da, db, dims->c[t], dims->h[t], dims->w[t], workers, a->tap[t], b->tap[t]};
         double term = 0.0;
         s = tap_terms(m, t, &p, wscale, &term, a->d_tap[t], b->d_tap[t], e);
         total += term;
@@ -151,7 +173,7 @@ static dpsim_status side_backward(const dpsim_model *m, const side *s, int width
     double *d_x = dp_calloc(3 * hw, sizeof(double));
     if (!d_x)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
-    dpsim_status st = tape_backward(&s->tape, s->d_tap, d_x, e);
+    dpsim_status st = tape_backward(&s->mem->tape, s->d_tap, d_x, e);
     const int pixel_is_v = m->pixel && m->method == DPSIM_METHOD_DISTS;
     if (m->pixel && !pixel_is_v)
         for (size_t k = 0; k < 3 * hw; k++)
@@ -173,39 +195,28 @@ static void to_float(const double *src, size_t n, float *dst)
         dst[i] = (float)src[i];
 }
 
-/* The shared body: a has a tape when grad_a; b is either pixels (tape when grad_b) or
-   the target's features. */
+/* The shared body: a and b (unless fb, the target's features) run on work's tapes, with
+   tap gradients for the gradients wanted. */
 static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
                         const dpsim_features *fb, int width, int height, worker_pool *workers,
-                        double *distance, float *grad_a, float *grad_b, errbuf *e)
+                        grad_work *work, double *distance, float *grad_a, float *grad_b,
+                        errbuf *e)
 {
     const tap_dims dims = model_tap_dims(m, width, height);
     side sa = {0}, sb = {0};
-    dpsim_features *fa = NULL, *owned_b = NULL;
-    dpsim_status s = DPSIM_OK;
-    /* a side without a wanted gradient is plain features */
-    if (grad_a) {
-        s = side_open_tape(m, a, width, height, &dims, workers, &sa, e);
-    } else {
-        s = model_extract(m, a, width, height, workers, NULL, &fa, e);
-        if (s == DPSIM_OK)
-            memcpy(sa.tap, fa->tap, sizeof sa.tap);
-    }
-    if (s == DPSIM_OK && grad_b) {
-        s = side_open_tape(m, b, width, height, &dims, workers, &sb, e);
-    } else if (s == DPSIM_OK) {
-        if (!fb && (s = model_extract(m, b, width, height, workers, NULL, &owned_b, e)) == DPSIM_OK)
-            fb = owned_b;
-        if (s == DPSIM_OK)
-            memcpy(sb.tap, fb->tap, sizeof sb.tap);
-    }
+    dpsim_status s =
+        side_open(m, a, width, height, &dims, workers, !!grad_a, &work->side[0], &sa, e);
+    if (s == DPSIM_OK && !fb)
+        s = side_open(m, b, width, height, &dims, workers, !!grad_b, &work->side[1], &sb, e);
+    else if (s == DPSIM_OK)
+        memcpy(sb.tap, fb->tap, sizeof sb.tap);
     /* both gradients in double first: outputs are written only once all succeeded */
     const size_t n = (size_t)3 * width * height;
     double d = 0.0, *d_v = s == DPSIM_OK ? dp_calloc(2 * n, sizeof(double)) : NULL; // (2, n)
     if (s == DPSIM_OK && !d_v)
         s = err_set(e, DPSIM_E_NOMEM, "out of memory");
     if (s == DPSIM_OK)
-        s = terms(m, &dims, &sa, &sb, &d, e);
+        s = terms(m, &dims, &sa, &sb, workers, &d, e);
     if (s == DPSIM_OK && grad_a)
         s = side_backward(m, &sa, width, height, d_v, e);
     if (s == DPSIM_OK && grad_b)
@@ -219,10 +230,24 @@ static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
     } else if (!e->msg[0])
         err_set(e, s, "out of memory for the features of a %dx%d image", width, height);
     dp_free(d_v);
-    side_close(m, &sa);
-    side_close(m, &sb);
-    dpsim_features_free(fa);
-    dpsim_features_free(owned_b);
+    return s;
+}
+
+/* run on the context's working memory (made at its first gradient), or without a context
+   on memory of this call */
+static dpsim_status run_on(dpsim_ctx *ctx, const dpsim_model *m, const float *a, const float *b,
+                           const dpsim_features *fb, int width, int height, double *distance,
+                           float *grad_a, float *grad_b, errbuf *e)
+{
+    grad_work *work = ctx ? ctx->grad : dp_calloc(1, sizeof *work);
+    if (ctx && !work)
+        work = ctx->grad = dp_calloc(1, sizeof *work);
+    if (!work)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    dpsim_status s = run(m, a, b, fb, width, height, ctx ? ctx->workers : NULL, work, distance,
+                         grad_a, grad_b, e);
+    if (!ctx)
+        grad_work_free(work);
     return s;
 }
 
@@ -238,7 +263,7 @@ dpsim_status dpsim_gradient(dpsim_ctx *ctx, const dpsim_model *m, const float *a
     if (s == DPSIM_OK)
         s = model_check_image(m, b, width, height, &e);
     if (s == DPSIM_OK)
-        s = run(m, a, b, NULL, width, height, ctx ? ctx->workers : NULL, distance, grad_a, grad_b, &e);
+        s = run_on(ctx, m, a, b, NULL, width, height, distance, grad_a, grad_b, &e);
     return s == DPSIM_OK ? s : ctx_fail_err(ctx, s, &e);
 }
 
@@ -261,6 +286,6 @@ dpsim_status dpsim_gradient_to(dpsim_ctx *ctx, const dpsim_model *m, const float
     errbuf e = {{0}};
     dpsim_status s = model_check_image(m, a, width, height, &e);
     if (s == DPSIM_OK)
-        s = run(m, a, NULL, target, width, height, ctx ? ctx->workers : NULL, distance, grad_a, NULL, &e);
+        s = run_on(ctx, m, a, NULL, target, width, height, distance, grad_a, NULL, &e);
     return s == DPSIM_OK ? s : ctx_fail_err(ctx, s, &e);
 }

@@ -61,7 +61,7 @@ dpsim_status sort_grad(const dtap_pair *p, const float *w, int norm, double scal
     double *sb = sa + n, *g_sa = sb + n, *g_sb = g_sa + n;
     sort_rows(p->a, p->c, hw, sa, perm, tmp);
     sort_rows(p->b, p->c, hw, sb, perm + n, tmp);
-    dtap_pair sorted = {sa, sb, p->c, p->h, p->w};
+    dtap_pair sorted = {sa, sb, p->c, p->h, p->w, p->workers, NULL, NULL};
     s = spatial_grad(&sorted, w, norm, scale, value, g_sa, g_sb, e);
     if (s == DPSIM_OK && ga)
         unsort(g_sa, perm, p->c, hw, ga);

@@ -1,12 +1,13 @@
 /*
  * tape.c - the trunk forward pass with a tape, and its backward pass.
  * The forward runs layer by layer on the kernels of src/nets/forward.c (a
- * ReLU fused into a convolution gives the same bits as one after it, so
- * taps are bit-identical to dpsim_extract's) and keeps only what backward
+ * ReLU runs fused into its convolution unless the convolution's own output
+ * is kept; fused or not it gives the same bits, so taps are bit-identical
+ * to dpsim_extract's) and keeps only what backward
  * needs: every tap, every ReLU output (its mask), the input of every pool,
  * and a fire module's squeeze output and output. Backward walks the layers
- * in reverse with float64 gradients (the convolutions' products in float on
- * the fast kernels), adding each tap's gradient where the tap was taken.
+ * in reverse with float32 gradients (what the fast kernels multiply in),
+ * adding each tap's float64 gradient where the tap was taken.
  */
 #include <string.h>
 
@@ -16,18 +17,16 @@
 
 static int is_pool(const layer_def *l) { return l->op == OP_MAXPOOL || l->op == OP_L2POOL; }
 
-/* Does backward (or a tap) need the output of layer i? */
-static int keep_output(const dpsim_model *m, int i)
+/* Does a tap (or, for a backward, backward) need the output of layer i? */
+static int keep_output(const dpsim_model *m, int i, int backward)
 {
-    const layer_def *l = &m->def->layers[i];
-    if (l->op == OP_RELU || l->op == OP_FIRE)
-        return 1;
-    if (i < m->last_layer && is_pool(&m->def->layers[i + 1]))
-        return 1;
     for (int t = 0; t < m->n_taps; t++)
         if (m->taps[t] == i)
             return 1;
-    return 0;
+    const layer_def *l = &m->def->layers[i];
+    if (backward && (l->op == OP_RELU || l->op == OP_FIRE))
+        return 1;
+    return backward && i < m->last_layer && is_pool(&m->def->layers[i + 1]);
 }
 
 /* Shapes after every layer: slot 0 is the input, slot i + 1 the output of layer i. */
@@ -49,16 +48,25 @@ static size_t numel(const grad_tape *t, int slot)
     return (size_t)t->c[slot] * t->h[slot] * t->w[slot];
 }
 
+/* Does convolution i's ReLU (layer i + 1) run in its kernel? Only when nothing needs the
+   convolution's own output. */
+static int fuses_relu(const dpsim_model *m, int i, int backward)
+{
+    return m->def->layers[i].op == OP_CONV && i < m->last_layer &&
+           m->def->layers[i + 1].op == OP_RELU && !keep_output(m, i, backward);
+}
+
+/* Layer i (and its ReLU when fused) on in, into out */
 static dpsim_status layer_forward(const dpsim_model *m, int i, const grad_tape *t,
-                                  const float *in, float *out, float *squeezed, conv_buffers *cb,
-                                  errbuf *e)
+                                  const float *in, float *out, int fused, float *squeezed,
+                                  conv_buffers *cb, errbuf *e)
 {
     const layer_def *l = &m->def->layers[i];
     const layer_params *lp = &m->layers[i];
     const int h = t->h[i], w = t->w[i];
     switch (l->op) {
     case OP_CONV:
-        return conv_fast_forward(&lp->conv[0].fast, in, h, w, out, 0, t->workers, cb, e);
+        return conv_fast_forward(&lp->conv[0].fast, in, h, w, out, fused, t->workers, cb, e);
     case OP_RELU:
         memcpy(out, in, numel(t, i) * sizeof(float));
         relu_forward(out, numel(t, i));
@@ -78,78 +86,107 @@ static dpsim_status layer_forward(const dpsim_model *m, int i, const grad_tape *
     return DPSIM_OK;
 }
 
-dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
-                          worker_pool *workers, grad_tape *t, errbuf *e)
+/* *p holds at least n floats (grown on demand, contents not kept); 0 when out of memory */
+static int reserve(float **p, size_t *cap, size_t n)
 {
-    memset(t, 0, sizeof *t);
+    return conv_buffer_reserve((void **)p, cap, n, sizeof(float));
+}
+
+dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
+                          worker_pool *workers, int backward, grad_tape *t, errbuf *e)
+{
     t->m = m;
     t->workers = workers;
+    memset(t->act, 0, sizeof t->act);
+    memset(t->squeezed, 0, sizeof t->squeezed);
     plan_shapes(m, h, w, t);
     size_t max_act = 1;
     for (int s = 0; s <= m->last_layer + 1; s++)
         max_act = numel(t, s) > max_act ? numel(t, s) : max_act;
-    float *scratch[2] = {dp_malloc(max_act * sizeof(float)), dp_malloc(max_act * sizeof(float))};
-    conv_buffers cb = {0};
-    t->act[0] = dp_malloc(numel(t, 0) * sizeof(float));
-    dpsim_status s = DPSIM_OK;
-    if (!scratch[0] || !scratch[1] || !t->act[0])
+    if (!reserve(&t->scratch[0], &t->scratch_cap[0], max_act) ||
+        !reserve(&t->scratch[1], &t->scratch_cap[1], max_act) ||
+        !reserve(&t->mem[0], &t->mem_cap[0], numel(t, 0)))
         goto nomem;
+    t->act[0] = t->mem[0];
     memcpy(t->act[0], x, numel(t, 0) * sizeof(float));
     const float *in = t->act[0];
     for (int i = 0, next = 0; i <= m->last_layer; i++) {
-        float *out = scratch[next];
-        if (keep_output(m, i)) {
-            out = t->act[i + 1] = dp_malloc(numel(t, i + 1) * sizeof(float));
-            if (!out)
+        const int fused = fuses_relu(m, i, backward), o = i + fused; /* o: whose output it is */
+        float *out = t->scratch[next];
+        if (keep_output(m, o, backward)) {
+            if (!reserve(&t->mem[o + 1], &t->mem_cap[o + 1], numel(t, o + 1)))
                 goto nomem;
+            out = t->act[o + 1] = t->mem[o + 1];
         } else {
             next = 1 - next;
         }
         if (m->def->layers[i].op == OP_FIRE) {
-            t->squeezed[i] = dp_malloc((size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i] *
-                                       sizeof(float));
-            if (!t->squeezed[i])
+            if (!reserve(&t->sq_mem[i], &t->sq_cap[i],
+                         (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i]))
                 goto nomem;
+            t->squeezed[i] = t->sq_mem[i];
         }
-        s = layer_forward(m, i, t, in, out, t->squeezed[i], &cb, e);
-        if (s != DPSIM_OK) {
-            tape_free(t);
-            goto done;
-        }
+        dpsim_status s = layer_forward(m, i, t, in, out, fused, t->squeezed[i], &t->cb, e);
+        if (s != DPSIM_OK)
+            return s;
         in = out;
+        i = o;
     }
-    goto done;
+    return DPSIM_OK;
 nomem:
-    s = err_set(e, DPSIM_E_NOMEM, "out of memory for the gradient tape of a %dx%d image", w, h);
-    tape_free(t);
-done:
-    dp_free(scratch[0]);
-    dp_free(scratch[1]);
-    conv_buffers_free(&cb);
-    return s;
+    return err_set(e, DPSIM_E_NOMEM, "out of memory for the gradient tape of a %dx%d image", w,
+                   h);
 }
 
-/* Fire backward: d_out (e1 + e3, h, w) -> d_in (in_ch, h, w) += ; d_sq (s, h, w) scratch */
+/* Fire backward: d_out (e1 + e3, h, w) -> d_in (in_ch, h, w) = ; d_sq (s, h, w) scratch */
 static dpsim_status fire_backward(const layer_params *lp, const float *out,
-                                  const float *squeezed, int h, int w, double *d_out,
-                                  double *d_sq, double *d_in, worker_pool *workers,
-                                  conv_buffers *cb, errbuf *e)
+                                  const float *squeezed, int h, int w, float *d_out, float *d_sq,
+                                  float *d_in, worker_pool *workers, conv_buffers *cb, errbuf *e)
 {
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
-    relu_backward(out, d_out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw);
-    memset(d_sq, 0, (size_t)sq->shape.out_ch * hw * sizeof(double));
-    dpsim_status s = conv_fast_backward_input(&e1->grad, d_out, h, w, d_sq, workers, cb, e);
+    relu_backward(out, d_out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw, workers);
+    dpsim_status s = conv_fast_backward_input(&e1->grad, d_out, h, w, d_sq, 0, workers, cb, e);
     if (s == DPSIM_OK)
         s = conv_fast_backward_input(&e3->grad, d_out + (size_t)e1->shape.out_ch * hw, h, w, d_sq,
-                                     workers, cb, e);
+                                     1, workers, cb, e);
     if (s != DPSIM_OK)
         return s;
-    relu_backward(squeezed, d_sq, (size_t)sq->shape.out_ch * hw);
-    return conv_fast_backward_input(&sq->grad, d_sq, h, w, d_in, workers, cb, e);
+    relu_backward(squeezed, d_sq, (size_t)sq->shape.out_ch * hw, workers);
+    return conv_fast_backward_input(&sq->grad, d_sq, h, w, d_in, 0, workers, cb, e);
 }
 
-dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_x, errbuf *e)
+/* Layer i's backward: d_in (slot i) = d layer / d in applied to d_out (slot i + 1) */
+static dpsim_status layer_backward(const grad_tape *t, int i, float *d_out, float *d_in,
+                                   float *d_sq, conv_buffers *cb, errbuf *e)
+{
+    const layer_def *l = &t->m->def->layers[i];
+    const layer_params *lp = &t->m->layers[i];
+    const float *in = t->act[i]; /* the layer's input, when kept */
+    const int h = t->h[i], w = t->w[i];
+    switch (l->op) {
+    case OP_CONV:
+        return conv_fast_backward_input(&lp->conv[0].grad, d_out, h, w, d_in, 0, t->workers, cb,
+                                        e);
+    case OP_MAXPOOL: {
+        maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
+        maxpool_backward(&ps, in, t->c[i], h, w, d_out, d_in, t->workers);
+        break;
+    }
+    case OP_L2POOL:
+        memset(d_in, 0, numel(t, i) * sizeof(float));
+        l2pool_backward(in, t->c[i], h, w, d_out, d_in);
+        break;
+    case OP_FIRE:
+        return fire_backward(lp, t->act[i + 1], t->squeezed[i], h, w, d_out, d_sq, d_in,
+                             t->workers, cb, e);
+    case OP_RELU: /* in place: tape_backward does it */
+        break;
+    }
+    return DPSIM_OK;
+}
+
+dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, errbuf *e)
 {
     const dpsim_model *m = t->m;
     size_t max_act = 1, max_sq = 1;
@@ -159,70 +196,44 @@ dpsim_status tape_backward(const grad_tape *t, double *const *d_taps, double *d_
         if (m->def->layers[i].op == OP_FIRE &&
             (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i] > max_sq)
             max_sq = (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i];
-    double *buf[2] = {dp_malloc(max_act * sizeof(double)), dp_malloc(max_act * sizeof(double))};
-    double *d_sq = dp_malloc(max_sq * sizeof(double));
-    conv_buffers cb = {0}; /* the convolutions' working memory, shared by every layer */
     dpsim_status s = model_grad_prepare(m, e);
     if (s != DPSIM_OK)
-        goto done;
-    if (!buf[0] || !buf[1] || !d_sq) {
-        s = err_set(e, DPSIM_E_NOMEM, "out of memory for the backward pass of a %dx%d image",
-                    t->w[0], t->h[0]);
-        goto done;
-    }
+        return s;
+    if (!reserve(&t->grad[0], &t->grad_cap[0], max_act) ||
+        !reserve(&t->grad[1], &t->grad_cap[1], max_act) || !reserve(&t->d_sq, &t->d_sq_cap, max_sq))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for the backward pass of a %dx%d image",
+                       t->w[0], t->h[0]);
+    float **buf = t->grad;
     int cur = 0, tap = m->n_taps - 1;
-    memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(double));
+    memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(float));
     for (int i = m->last_layer; i >= 0 && s == DPSIM_OK; i--) {
-        double *d_out = buf[cur], *d_in = buf[1 - cur];
+        float *d_out = buf[cur];
+        const double *d_tap = NULL; /* the gradient of the tap taken after layer i, if any */
         for (; tap >= m->pixel && m->taps[tap] >= i; tap--)
             if (m->taps[tap] == i && d_taps[tap])
-                for (size_t k = 0; k < numel(t, i + 1); k++)
-                    d_out[k] += d_taps[tap][k];
-        const layer_def *l = &m->def->layers[i];
-        const layer_params *lp = &m->layers[i];
-        const float *in = t->act[i]; /* the layer's input, when kept */
-        const int h = t->h[i], w = t->w[i];
-        if (l->op == OP_RELU) {
-            relu_backward(t->act[i + 1], d_out, numel(t, i + 1));
+                d_tap = d_taps[tap];
+        const int relu = m->def->layers[i].op == OP_RELU;
+        if (d_tap || relu)
+            tap_backward(relu ? t->act[i + 1] : NULL, d_tap, d_out, numel(t, i + 1), t->workers);
+        if (relu)
             continue; /* the gradient stays in place */
-        }
-        memset(d_in, 0, numel(t, i) * sizeof(double));
-        switch (l->op) {
-        case OP_CONV:
-            s = conv_fast_backward_input(&lp->conv[0].grad, d_out, h, w, d_in, t->workers, &cb, e);
-            break;
-        case OP_MAXPOOL: {
-            maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
-            maxpool_backward(&ps, in, t->c[i], h, w, d_out, d_in);
-            break;
-        }
-        case OP_L2POOL:
-            l2pool_backward(in, t->c[i], h, w, d_out, d_in);
-            break;
-        case OP_FIRE:
-            s = fire_backward(lp, t->act[i + 1], t->squeezed[i], h, w, d_out, d_sq, d_in,
-                              t->workers, &cb, e);
-            break;
-        case OP_RELU:
-            break;
-        }
+        s = layer_backward(t, i, d_out, buf[1 - cur], t->d_sq, &t->cb, e);
         cur = 1 - cur;
     }
     for (size_t k = 0; k < numel(t, 0) && s == DPSIM_OK; k++)
         d_x[k] += buf[cur][k];
-done:
-    dp_free(buf[0]);
-    dp_free(buf[1]);
-    dp_free(d_sq);
-    conv_buffers_free(&cb);
     return s;
 }
 
 void tape_free(grad_tape *t)
 {
     for (int i = 0; i <= NET_MAX_LAYERS; i++)
-        dp_free(t->act[i]);
+        dp_free(t->mem[i]);
     for (int i = 0; i < NET_MAX_LAYERS; i++)
-        dp_free(t->squeezed[i]);
+        dp_free(t->sq_mem[i]);
+    for (int i = 0; i < 2; i++)
+        dp_free(t->scratch[i]), dp_free(t->grad[i]);
+    dp_free(t->d_sq);
+    conv_buffers_free(&t->cb);
     memset(t, 0, sizeof *t);
 }

@@ -3,7 +3,8 @@
  * constant images give finite gradients for every method and normalisation
  * (the reference LPIPS gives NaN there); the chain agrees with a
  * directional finite difference of dpsim_compare; d/db of d(a, b) equals
- * d/da of d(b, a); argument errors leave outputs untouched.
+ * d/da of d(b, a); argument errors leave outputs untouched; the distance
+ * and both gradients are bit-identical for 1, 2 and 3 threads.
  * Needs $DPSIM_WEIGHTS (exits 77 without it).
  */
 #include "gradtest.h"
@@ -134,6 +135,30 @@ static void test_errors(dpsim_ctx *ctx, dpsim_model *m, dpsim_model *other)
     dpsim_features_free(fb);
 }
 
+/* dpsim_gradient with 2 and 3 threads against 1, byte for byte; the image is large enough
+   that every parallel loop (positions, values, channels, tiles) splits among the workers */
+static void test_threads(dpsim_model *m, const char *what)
+{
+    enum { TW = 67, TH = 53, TN = 3 * TW * TH };
+    static float a[TN], b[TN], g1[2][TN], g[2][TN];
+    grad_image(3, TW, TH, a);
+    grad_image(4, TW, TH, b);
+    double d1 = 0.0, d = 0.0;
+    for (int t = 1; t <= 3; t++) {
+        dpsim_config cfg;
+        dpsim_config_init(&cfg);
+        cfg.n_threads = t;
+        dpsim_ctx *ctx = NULL;
+        CHECK(dpsim_ctx_create(&ctx, &cfg) == DPSIM_OK);
+        CHECK(dpsim_gradient(ctx, m, a, b, TW, TH, t == 1 ? &d1 : &d, t == 1 ? g1[0] : g[0],
+                             t == 1 ? g1[1] : g[1]) == DPSIM_OK);
+        dpsim_ctx_free(ctx);
+        if (t > 1)
+            CHECK_MSG(!memcmp(&d, &d1, sizeof d) && !memcmp(g, g1, sizeof g),
+                      "%s: %d threads give another distance or gradient than 1", what, t);
+    }
+}
+
 int main(void)
 {
     if (!getenv("DPSIM_WEIGHTS")) {
@@ -160,6 +185,20 @@ int main(void)
     if (dists) {
         test_constant_images(ctx, dists, "dists");
         test_symmetry(ctx, dists, "dists");
+        test_threads(dists, "dists");
+    }
+    static const struct {
+        dpsim_net net;
+        dpsim_method method;
+        const char *trunk, *what;
+    } threaded[] = {{DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, "real", "squeeze spatial"},
+                    {DPSIM_NET_ALEX, DPSIM_METHOD_SPATIAL_SORT, "random:1", "alex spatial+sort"},
+                    {DPSIM_NET_VGG16, DPSIM_METHOD_SPATIAL, "random:1", "vgg spatial"}};
+    for (size_t i = 0; i < sizeof threaded / sizeof threaded[0]; i++) {
+        dpsim_model *m = load(ctx, threaded[i].net, threaded[i].method, 1, threaded[i].trunk);
+        if (m)
+            test_threads(m, threaded[i].what);
+        dpsim_model_free(m);
     }
     dpsim_model *sq = load(ctx, DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, -1, "real");
     if (sq && other)

@@ -1,8 +1,10 @@
 /*
  * test_grad_alloc_failure.c - allocation-failure injection on the gradient
  * API (built only with -Dalloc_failure_injection=true, like
- * test_alloc_failure.c): dpsim_gradient (both images) and dpsim_gradient_to
- * run once per n with the n-th and every later allocation failing, for each
+ * test_alloc_failure.c): dpsim_gradient (both images; on a context, which
+ * keeps its memory between calls, and without one, which starts cold) and
+ * dpsim_gradient_to run once per n with the n-th and every later
+ * allocation failing, for each
  * method family (spatial with the pixel layer, mean, sort, gram, dists; the
  * spatial+X sums add no allocation of their own) on a pseudo-random trunk. Each failing run must return
  * DPSIM_E_NOMEM with a message and leave the distance and gradients
@@ -25,15 +27,22 @@ static int untouched(double d)
     return d == -1.0 && ga[0] == -1.0f && gb[0] == -1.0f;
 }
 
-static dpsim_status op_gradient(void)
+static dpsim_status gradient_on(dpsim_ctx *c)
 {
     double d = -1.0;
     ga[0] = gb[0] = -1.0f;
-    dpsim_status s = dpsim_gradient(ctx, model, a, b, W, H, &d, ga, gb);
+    dpsim_status s = dpsim_gradient(c, model, a, b, W, H, &d, ga, gb);
     if (s != DPSIM_OK)
         CHECK(untouched(d));
     return s;
 }
+
+/* The context keeps what its calls reserved, so its sweep fails the allocations a warm
+   context still makes; without one every call starts from nothing, so every allocation of
+   a cold call fails once. */
+static dpsim_status op_gradient(void) { return gradient_on(ctx); }
+
+static dpsim_status op_gradient_cold(void) { return gradient_on(NULL); }
 
 static dpsim_status op_gradient_to(void)
 {
@@ -68,6 +77,8 @@ int main(void)
         char what[64];
         snprintf(what, sizeof what, "gradient %s", dpsim_method_name(method));
         alloc_sweep(ctx, what, op_gradient, DPSIM_OK);
+        snprintf(what, sizeof what, "gradient %s, no context", dpsim_method_name(method));
+        alloc_sweep(NULL, what, op_gradient_cold, DPSIM_OK);
         snprintf(what, sizeof what, "gradient_to %s", dpsim_method_name(method));
         alloc_sweep(ctx, what, op_gradient_to, DPSIM_OK);
         dpsim_features_free(target);

@@ -193,26 +193,29 @@ static void test_pool(int kind, int k, int stride, int ceil_mode, int c, int h, 
     /* distinct values at least 2 FD_H apart from each other's reach: random floats do */
     double *x = rnd_array(nx, kind == 0 ? 1e-3 : 0), *r = rnd_array(ny, 0);
     p.r = r;
-    float *xf = to_float(x, nx);
-    double *g = calloc(nx, sizeof *g);
+    float *xf = to_float(x, nx), *rf = to_float(r, ny); /* r is exact in float (rnd) */
+    float *gf = calloc(nx, sizeof *gf);
+    double *g = malloc(nx * sizeof *g);
     char what[80];
     if (kind == 0) {
-        memcpy(g, r, nx * sizeof *g);
+        memcpy(gf, rf, nx * sizeof *gf);
         float *y = to_float(x, nx);
         relu_forward(y, nx);
-        relu_backward(y, g, nx);
+        relu_backward(y, gf, nx, NULL);
         free(y);
         snprintf(what, sizeof what, "relu %dx%dx%d", c, h, w);
     } else if (kind == 1) {
-        maxpool_backward(&p.ps, xf, c, h, w, r, g);
+        maxpool_backward(&p.ps, xf, c, h, w, rf, gf, NULL);
         snprintf(what, sizeof what, "maxpool k%d s%d%s %dx%dx%d", k, stride,
                  ceil_mode ? " ceil" : "", c, h, w);
     } else {
-        l2pool_backward(xf, c, h, w, r, g);
+        l2pool_backward(xf, c, h, w, rf, gf);
         snprintf(what, sizeof what, "l2pool %dx%dx%d", c, h, w);
     }
+    for (size_t i = 0; i < nx; i++)
+        g[i] = gf[i];
     check_fd(what, pool_loss, &p, x, nx, g);
-    free(x), free(r), free(xf), free(g);
+    free(x), free(r), free(xf), free(rf), free(gf), free(g);
 }
 
 // ---- channel normalisation: L = <r, n(z)> ----
@@ -269,7 +272,7 @@ typedef struct term_case {
 
 static double term_value(const term_case *t, const double *x, double *ga, double *gb)
 {
-    dtap_pair p = {t->side == 0 ? x : t->a, t->side == 1 ? x : t->b, t->c, t->h, t->w};
+    dtap_pair p = {t->side == 0 ? x : t->a, t->side == 1 ? x : t->b, t->c, t->h, t->w, NULL, NULL, NULL};
     double v = 0.0;
     dpsim_status s = DPSIM_OK;
     if (!strcmp(t->name, "spatial"))
