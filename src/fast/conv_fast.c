@@ -22,6 +22,7 @@
 
 #include "core/alloc.h"
 #include "fast/conv_fast.h"
+#include "fast/conv_wino.h"
 
 enum {
     KC = CONV_KC,      /* reduction steps per block */
@@ -54,22 +55,19 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     p->shape = *s;
     p->kern = kern;
     p->k_total = kt;
+    atomic_init(&p->u, NULL);
     return DPSIM_OK;
 }
 
-int conv_fast_direct(const packed_conv *p, int h, int w)
-{
-    (void)p;
-    (void)h;
-    (void)w;
-    return 1;
-}
+int conv_fast_direct(const packed_conv *p, int h, int w) { return !conv_wino_wins(p, h, w); }
 
 void packed_conv_free(packed_conv *p)
 {
     dp_free(p->a);
+    dp_free(atomic_load(&p->u));
     dp_free(p->bias);
     p->a = p->bias = NULL;
+    atomic_store(&p->u, NULL);
 }
 
 void conv_buffers_free(conv_buffers *b)
@@ -236,17 +234,17 @@ static void conv_worker(void *arg, int worker)
         run_task(job, t, scratch);
 }
 
-/* The zero-padded input (in_ch, h + 2 pad, w + 2 pad), whole rows written (borders too). */
+/* The zero-padded input (c, hp, wp): in at rows and columns from pad, zeros elsewhere. */
 typedef struct pad_job {
     const float *in;
     float *padded;
-    int c, h, w, pad, workers;
+    int c, h, w, pad, hp, wp, workers;
 } pad_job;
 
 static void pad_worker(void *arg, int worker)
 {
     const pad_job *pj = arg;
-    const int hp = pj->h + 2 * pj->pad, wp = pj->w + 2 * pj->pad, pad = pj->pad;
+    const int hp = pj->hp, wp = pj->wp, pad = pj->pad;
     for (int c = worker; c < pj->c; c += pj->workers)
         for (int y = 0; y < hp; y++) {
             float *dst = pj->padded + ((size_t)c * hp + y) * wp; /* (wp) */
@@ -257,8 +255,23 @@ static void pad_worker(void *arg, int worker)
             memset(dst, 0, (size_t)pad * sizeof(float));
             memcpy(dst + pad, pj->in + ((size_t)c * pj->h + y - pad) * pj->w,
                    (size_t)pj->w * sizeof(float));
-            memset(dst + pad + pj->w, 0, (size_t)pad * sizeof(float));
+            memset(dst + pad + pj->w, 0, (size_t)(wp - pad - pj->w) * sizeof(float));
         }
+}
+
+void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int wp, float *padded,
+                    worker_pool *workers)
+{
+    pad_job pj = {in, padded, c, h, w, pad, hp, wp, pool_size(workers)};
+    pool_run(workers, pad_worker, &pj);
+}
+
+int conv_channel_block(int oc_n, int mr, int mc_max, int mc_min, int other_tasks, int want)
+{
+    int mc = ((oc_n < mc_max ? oc_n : mc_max) + mr - 1) / mr * mr;
+    while (mc > mc_min && other_tasks * ((oc_n + mc - 1) / mc) < want)
+        mc = (mc / 2 + mr - 1) / mr * mr;
+    return mc;
 }
 
 /* The input of a stride-1 convolution as job->in, with the offsets of B's rows. */
@@ -283,8 +296,7 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
     }
     if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap, job->in_floats, sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
-    pad_job pj = {in, buf->padded, s->in_ch, job->h, job->w, pad, pool_size(workers)};
-    pool_run(workers, pad_worker, &pj);
+    conv_pad_input(in, s->in_ch, job->h, job->w, pad, hp, wp, buf->padded, workers);
     job->in = buf->padded;
     return DPSIM_OK;
 }
@@ -292,6 +304,8 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
 dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e)
 {
+    if (!conv_fast_direct(p, h, w))
+        return conv_wino_forward(p, in, h, w, out, relu, workers, buf, e);
     const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr;
     conv_job job = {.p = p, .in = in, .out = out, .h = h, .w = w, .relu = relu};
     job.ho = conv2d_out_size(&p->shape, h);
@@ -315,9 +329,7 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
 
     const int oc_n = p->shape.out_ch, want = TASKS_PER_WORKER * pool_size(workers);
     job.pix_tasks = (job.n_pix + nc - 1) / nc;
-    job.mc = ((oc_n < MC_MAX ? oc_n : MC_MAX) + mr - 1) / mr * mr;
-    while (job.mc > MC_MIN && job.pix_tasks * ((oc_n + job.mc - 1) / job.mc) < want)
-        job.mc = (job.mc / 2 + mr - 1) / mr * mr;
+    job.mc = conv_channel_block(oc_n, mr, MC_MAX, MC_MIN, job.pix_tasks, want);
     job.tasks = job.pix_tasks * ((oc_n + job.mc - 1) / job.mc);
     atomic_init(&job.next, 0);
     pool_run(workers, conv_worker, &job);

@@ -12,6 +12,8 @@
 #ifndef DPSIM_FAST_CONV_FAST_H
 #define DPSIM_FAST_CONV_FAST_H
 
+#include <stdatomic.h>
+
 #include "core/error.h"
 #include "fast/gemm.h"
 #include "fast/pool.h"
@@ -25,6 +27,8 @@ typedef struct packed_conv {
     const gemm_kernel *kern;
     int k_total;       /* in_ch * k * k: the reduction length */
     float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero */
+    _Atomic(float *) u; /* NULL, or for Winograd (conv_wino.h): (16, ceil(out_ch / mr),
+                         * in_ch, mr), made on first use (conv_wino_weights) */
     float *bias;       /* (out_ch) */
 } packed_conv;
 
@@ -48,6 +52,16 @@ void conv_buffers_free(conv_buffers *b);
 
 /** Make *ptr hold at least n elements of size bytes (contents not kept); 0 when out of memory. */
 int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size);
+
+/** The zero-padded input padded (c, hp, wp): in (c, h, w) at rows and columns from pad. */
+void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int wp, float *padded,
+                    worker_pool *workers);
+
+/**
+ * Output channels per task (a multiple of mr): all (at most mc_max), halved
+ * while other_tasks * channel blocks < want, down to mc_min.
+ */
+int conv_channel_block(int oc_n, int mr, int mc_max, int mc_min, int other_tasks, int want);
 
 /** 1 when conv_fast_forward computes p on an h x w input as the direct GEMM below. */
 int conv_fast_direct(const packed_conv *p, int h, int w);

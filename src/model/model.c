@@ -444,7 +444,7 @@ dpsim_status model_grad_prepare(const dpsim_model *cm, errbuf *e)
     for (int i = 0; i <= m->last_layer && !m->grad_ready && s == DPSIM_OK; i++)
         for (int j = 0; j < 3 && s == DPSIM_OK; j++) {
             conv_params *p = &m->layers[i].conv[j];
-            if (p->weight && !p->grad.t.a)
+            if (p->weight && !p->grad.t.kern)
                 s = packed_conv_grad_init(&p->grad, &p->shape, p->weight, m->kernel, e);
         }
     if (s == DPSIM_OK)

@@ -13,6 +13,7 @@
 #include "check.h"
 #include "core/alloc.h"
 #include "fast/conv_fast.h"
+#include "fast/conv_wino.h"
 #include "fast/pool_fast.h"
 #include "model/model.h"
 #include "modeltest.h"
@@ -47,8 +48,26 @@ static float *random_floats(uint64_t seed, size_t n, float lo, float hi)
     return x;
 }
 
-/* max |fast - oracle| relative to the largest oracle magnitude */
-static void check_case(const conv_case *c, const gemm_kernel *kern, uint64_t seed)
+/*
+ * 3x3 stride-1 shapes run by conv_wino_forward whatever conv_fast_forward
+ * would choose: odd sizes, partial tiles on both edges, one pixel, channels
+ * off every panel size, a reduction of several blocks, more tiles than one
+ * task holds, padding 0 and 2; the last one conv_fast_forward also runs as
+ * Winograd (enough channels and tiles). Worst error measured: 6.3e-7 of the
+ * peak output (F(4x4, 3x3), tried before, reached 3.4e-6).
+ */
+static const conv_case wino_cases[] = {
+    {16, 64, 3, 1, 1, 7, 9},    {17, 23, 3, 1, 1, 13, 5},  {33, 19, 3, 1, 1, 1, 1},
+    {64, 70, 3, 1, 1, 2, 3},    {200, 45, 3, 1, 1, 9, 11}, {40, 37, 3, 1, 1, 41, 38},
+    {24, 16, 3, 1, 0, 11, 10},  {19, 21, 3, 1, 2, 6, 7},   {385, 16, 3, 1, 1, 4, 4},
+    {64, 67, 3, 1, 1, 33, 35},
+};
+
+typedef dpsim_status (*conv_fn)(const packed_conv *p, const float *in, int h, int w, float *out,
+                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
+
+/* max |conv - oracle| relative to the largest oracle magnitude; returns that ratio */
+static double check_case(const conv_case *c, const gemm_kernel *kern, uint64_t seed, conv_fn conv)
 {
     conv2d_shape s = {c->in_ch, c->out_ch, c->kernel, c->stride, c->pad};
     const int ho = conv2d_out_size(&s, c->h), wo = conv2d_out_size(&s, c->w);
@@ -64,8 +83,8 @@ static void check_case(const conv_case *c, const gemm_kernel *kern, uint64_t see
     packed_conv p;
     CHECK(packed_conv_init(&p, &s, wt, bias, kern, NULL) == DPSIM_OK);
     conv_buffers cb = {0};
-    CHECK(conv_fast_forward(&p, in, c->h, c->w, got, 0, NULL, &cb, NULL) == DPSIM_OK);
-    CHECK(conv_fast_forward(&p, in, c->h, c->w, got_relu, 1, NULL, &cb, NULL) == DPSIM_OK);
+    CHECK(conv(&p, in, c->h, c->w, got, 0, NULL, &cb, NULL) == DPSIM_OK);
+    CHECK(conv(&p, in, c->h, c->w, got_relu, 1, NULL, &cb, NULL) == DPSIM_OK);
     double peak = 0, worst = 0;
     int relu_ok = 1;
     for (size_t i = 0; i < n_out; i++) {
@@ -83,7 +102,7 @@ static void check_case(const conv_case *c, const gemm_kernel *kern, uint64_t see
         worker_pool *workers;
         CHECK(pool_create(n, &workers) == DPSIM_OK);
         memset(got_t, 0xff, n_out * sizeof *got_t);
-        CHECK(conv_fast_forward(&p, in, c->h, c->w, got_t, 0, workers, &cb, NULL) == DPSIM_OK);
+        CHECK(conv(&p, in, c->h, c->w, got_t, 0, workers, &cb, NULL) == DPSIM_OK);
         CHECK_MSG(!memcmp(got, got_t, n_out * sizeof *got), "%s, %d threads: bits differ",
                   isa_name(kern->isa), n);
         pool_free(workers);
@@ -91,6 +110,7 @@ static void check_case(const conv_case *c, const gemm_kernel *kern, uint64_t see
     packed_conv_free(&p);
     free(in), free(wt), free(bias), free(want), free(got), free(got_relu), free(got_t), free(acc);
     conv_buffers_free(&cb);
+    return worst / peak;
 }
 
 static void test_kernels(void)
@@ -101,9 +121,34 @@ static void test_kernels(void)
         CHECK(kern->isa == (isa_level)l);
         CHECK(kern->mr <= GEMM_MAX_MR && kern->nr <= GEMM_MAX_NR);
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            check_case(&cases[i], kern, 17 + i);
+            check_case(&cases[i], kern, 17 + i, conv_fast_forward);
     }
     printf("kernels checked up to %s\n", isa_name(top));
+}
+
+static void test_winograd(void)
+{
+    const isa_level top = isa_detected();
+    double worst = 0;
+    for (int l = ISA_SCALAR; l <= (int)top; l++)
+        for (size_t i = 0; i < sizeof wino_cases / sizeof wino_cases[0]; i++) {
+            const gemm_kernel *kern = gemm_kernel_for((isa_level)l);
+            worst = fmax(worst, check_case(&wino_cases[i], kern, 90 + i, conv_wino_forward));
+        }
+    /* conv_fast_forward's choice: Winograd on enough tiles only */
+    const conv_case *c = &wino_cases[sizeof wino_cases / sizeof wino_cases[0] - 1];
+    conv2d_shape s = {c->in_ch, c->out_ch, 3, 1, 1};
+    float *wt = random_floats(5, (size_t)c->in_ch * c->out_ch * 9, -0.5f, 0.5f);
+    packed_conv p;
+    CHECK(packed_conv_init(&p, &s, wt, NULL, gemm_kernel_for(top), NULL) == DPSIM_OK);
+    CHECK(conv_wino_wins(&p, c->h, c->w) && !conv_wino_wins(&p, 9, 9));
+    CHECK(atomic_load(&p.u) == NULL); /* made on first use, then kept */
+    const float *u = conv_wino_weights(&p);
+    CHECK(u != NULL && conv_wino_weights(&p) == u);
+    packed_conv_free(&p);
+    free(wt);
+    check_case(c, gemm_kernel_for(top), 99, conv_fast_forward);
+    printf("Winograd: worst error %.3g of the peak output, up to %s\n", worst, isa_name(top));
 }
 
 static void test_isa_override(void)
@@ -212,6 +257,7 @@ static void test_extract_threads(void)
 int main(void)
 {
     test_kernels();
+    test_winograd();
     test_isa_override();
     test_maxpool();
     test_pool();

@@ -1,0 +1,344 @@
+/*
+ * conv_wino.c - Winograd F(2x2, 3x3) convolution (conv_wino.h).
+ *
+ * The input is zero-padded to whole tiles (in_ch, 2 th + 2, 2 tw + 2). A task
+ * transforms its block of tiles into V (E, in_ch, nt) in the worker's
+ * scratch, then, a few channel panels at a time, runs the E GEMMs into
+ * M (E, mb, nt) and transforms M back into out, adding bias and ReLU there
+ * (the GEMMs start from zero). The weights are transformed once, on first
+ * use, from the direct packing (panels of mr channels) into U (E, panels,
+ * in_ch, mr), kept beside it (small inputs still run direct).
+ *
+ * Tiles of 2x2 (points 0, 1, -1), not 4x4: F(4x4, 3x3) needs 4/9 of these
+ * multiply-adds but rounds 3-4x worse than the direct convolution (its
+ * transforms cancel large terms; with the best points, 0, +-1, 1/2, -2, the
+ * error was still 3.4e-6 of the peak output against ~1e-6 in test_fast.c),
+ * which put a deep VGG tap past 1e-5 of PyTorch (vgg_rnd_sort_64x64 in
+ * tests/vectors/methods.txt: 1.02e-5, direct 4.95e-6). F(2x2, 3x3) rounds no
+ * worse than the direct convolution.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "fast/conv_wino.h"
+
+/* the transforms are plain C, compiled for each vector width the CPU may have */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define TRANSFORM __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef TRANSFORM
+#define TRANSFORM
+#endif
+
+enum {
+    T = WINO_OUT,
+    A = WINO_IN,
+    E = WINO_ELEMS,
+    KC = CONV_KC,      /* reduction steps (input channels) per block */
+    NT_PANELS = 2,     /* tile panels (of nr tiles) per task */
+    MB_PANELS = 4,     /* channel panels (of mr) per pass over a task's V */
+    MC_MIN = 32,       /* fewest output channels per task */
+    MC_MAX = 512,      /* most output channels per task */
+    TASKS_PER_WORKER = 4,
+    IC_STEP = 32,      /* input channels per task of a shared input transform */
+    MIN_CH = 64,       /* fewer input or output channels: direct */
+    MIN_TILES = 64,    /* fewer tiles (outputs under about 16x16): direct */
+    MAX_PAIRS = 256 * 512, /* wider ones stay direct, for memory: with VGG's
+                            * 512x512 layers (80% of its weights) as Winograd too,
+                            * VGG 256x256 ran ~20% faster still (272-284 against
+                            * 349-353 ms a pair, 2 threads) but its peak RSS grew
+                            * from 278 to 381 MB */
+    NT_MAX = NT_PANELS * GEMM_MAX_NR,
+    SKEW = 16          /* floats added to each per-element stride, so that the E
+                        * streams of a transform do not alias in the cache */
+};
+
+int conv_wino_wins(const packed_conv *p, int h, int w)
+{
+    const conv2d_shape *s = &p->shape;
+    const long ho = conv2d_out_size(s, h), wo = conv2d_out_size(s, w);
+    return s->kernel == 3 && s->stride == 1 && s->in_ch >= MIN_CH && s->out_ch >= MIN_CH &&
+           (long)s->in_ch * s->out_ch <= MAX_PAIRS && ho > 0 && wo > 0 &&
+           (ho + T - 1) / T * ((wo + T - 1) / T) >= MIN_TILES;
+}
+
+// ---- the transforms, each on n tiles at once (contiguous, so they vectorise) ----
+
+/* r (4 rows of n at stride rs) = B^T d, d (4 rows of n at stride ds) */
+static inline void input_1d(const float *restrict d, size_t ds, float *restrict r, size_t rs,
+                            int n)
+{
+    for (int q = 0; q < n; q++) {
+        const float d1 = d[ds + q], d2 = d[2 * ds + q];
+        r[q] = d[q] - d2;
+        r[rs + q] = d1 + d2;
+        r[2 * rs + q] = d2 - d1;
+        r[3 * rs + q] = d1 - d[3 * ds + q];
+    }
+}
+
+/* r (2 rows of n at stride rs) = A^T m, m (4 rows of n at stride ms) */
+static inline void output_1d(const float *restrict m, size_t ms, float *restrict r, size_t rs,
+                             int n)
+{
+    for (int q = 0; q < n; q++) {
+        const float m1 = m[ms + q], m2 = m[2 * ms + q];
+        r[q] = m[q] + m1 + m2;
+        r[rs + q] = m1 - m2 - m[3 * ms + q];
+    }
+}
+
+/* r (4, stride rs) = G g, g (3, stride gs), in double (pack time only) */
+static void weight_1d(const double *g, size_t gs, double *r, size_t rs)
+{
+    const double g0 = g[0], g1 = g[gs], g2 = g[2 * gs];
+    r[0] = g0;
+    r[rs] = 0.5 * (g0 + g1 + g2);
+    r[2 * rs] = 0.5 * (g0 - g1 + g2);
+    r[3 * rs] = g2;
+}
+
+/* Floats from one element e of a packed U to the next. */
+static size_t u_stride(const packed_conv *p)
+{
+    const int mr = p->kern->mr;
+    return (size_t)((p->shape.out_ch + mr - 1) / mr) * mr * p->shape.in_ch + SKEW;
+}
+
+/* u (E, panels, in_ch, mr) = G g G^T of the direct packing p->a */
+static void transform_weights(const packed_conv *p, float *u)
+{
+    const int mr = p->kern->mr, ci = p->shape.in_ch, panels = (p->shape.out_ch + mr - 1) / mr;
+    const size_t stride = u_stride(p);
+    for (int panel = 0; panel < panels; panel++)
+        for (int ic = 0; ic < ci; ic++)
+            for (int i = 0; i < mr; i++) {
+                const float *g = p->a + ((size_t)panel * ci + ic) * 9 * mr + i; /* (3, 3) at mr */
+                double g9[9], gg[A * 3], ue[A * A]; /* g, G g (A, 3), G g G^T (A, A) */
+                for (int k = 0; k < 9; k++)
+                    g9[k] = g[k * mr];
+                for (int x = 0; x < 3; x++)
+                    weight_1d(g9 + x, 3, gg + x, 3);
+                for (int y = 0; y < A; y++)
+                    weight_1d(gg + y * 3, 1, ue + y * A, 1);
+                float *dst = u + ((size_t)panel * ci + ic) * mr + i;
+                for (int el = 0; el < E; el++)
+                    dst[el * stride] = (float)ue[el];
+            }
+}
+
+const float *conv_wino_weights(const packed_conv *p)
+{
+    float *u = atomic_load(&p->u);
+    if (u)
+        return u;
+    float *fresh = dp_calloc(E * u_stride(p), sizeof(float));
+    if (!fresh)
+        return NULL;
+    transform_weights(p, fresh);
+    /* p is shared read-only but for this cache: the first thread to finish publishes */
+    if (atomic_compare_exchange_strong(&((packed_conv *)p)->u, &u, fresh))
+        return fresh;
+    dp_free(fresh); /* another thread's, the same values */
+    return u;
+}
+
+typedef struct wino_job {
+    const packed_conv *p;
+    const float *u;      /* (E, panels, in_ch, mr): the transformed weights */
+    size_t u_stride, v_stride, m_stride; /* floats from one element e of U, V, M to the next */
+    const float *padded; /* (in_ch, hp, wp) */
+    float *out;          /* (out_ch, ho, wo) */
+    int hp, wp, ho, wo, tw, n_tiles, relu;
+    int nt, mb;          /* tiles per task, channels per pass */
+    int mc, tile_tasks, tasks, workers;
+    float *shared_v;     /* NULL, or the inputs of every block of tiles, transformed once
+                          * for all its tasks: (tile_tasks, E, in_ch, nt) */
+    atomic_int next;
+    float *scratch;
+    size_t scratch_per_worker;
+} wino_job;
+
+/* The length of the run of tiles from t (of n left) along its row of tw tiles. */
+static inline int tile_run(int t, int n, int tw)
+{
+    return tw - t % tw < n ? tw - t % tw : n;
+}
+
+/*
+ * v (E, in_ch, nt) = B^T d B of tiles [t0, t0 + n), input channels [ic0, ic1);
+ * slots [n, n_up) zero
+ */
+TRANSFORM static void transform_input(const wino_job *job, int t0, int n, int n_up, int ic0,
+                                      int ic1, float *v)
+{
+    const int nt = job->nt, wp = job->wp, tw = job->tw;
+    const size_t elem_stride = job->v_stride;
+    float d[E * NT_MAX], c[E * NT_MAX]; /* (A, A, nt): the patches, then B^T d */
+    memset(d, 0, sizeof d);
+    for (int ic = ic0; ic < ic1; ic++) {
+        const float *plane = job->padded + (size_t)ic * job->hp * wp; /* (hp, wp) */
+        for (int q = 0, len; q < n; q += len) {
+            const int t = t0 + q;
+            len = tile_run(t, n - q, tw);
+            const float *src = plane + (size_t)(t / tw * T) * wp + t % tw * T;
+            for (int y = 0; y < A; y++)
+                for (int x = 0; x < A; x++)
+                    for (int k = 0; k < len; k++)
+                        d[(y * A + x) * nt + q + k] = src[(size_t)y * wp + x + k * T];
+        }
+        for (int x = 0; x < A; x++)
+            input_1d(d + x * nt, (size_t)A * nt, c + x * nt, (size_t)A * nt, n_up);
+        for (int y = 0; y < A; y++)
+            input_1d(c + y * A * nt, (size_t)nt, v + y * A * elem_stride + (size_t)ic * nt,
+                     elem_stride, n_up);
+    }
+}
+
+static inline float finish(float val, float bias, int relu)
+{
+    val += bias;
+    return relu && val < 0.0f ? 0.0f : val;
+}
+
+/* out channels [c0, c1), tiles [t0, t0 + n) = A^T M A + bias (ReLU), m (E, mb, nt) */
+TRANSFORM static void transform_output(const wino_job *job, int c0, int c1, int t0, int n,
+                                       const float *m)
+{
+    const int nt = job->nt, ho = job->ho, wo = job->wo, tw = job->tw, relu = job->relu;
+    const size_t elem_stride = job->m_stride;
+    float r[T * A * NT_MAX], y[T * T * NT_MAX]; /* (T, A, nt): A^T M, then (T, T, nt) */
+    for (int oc = c0; oc < c1; oc++) {
+        const float bias = job->p->bias[oc];
+        float *plane = job->out + (size_t)oc * ho * wo; /* (ho, wo) */
+        const float *mc = m + (size_t)(oc - c0) * nt;  /* element (i, j) at (i A + j) elem_stride */
+        for (int x = 0; x < A; x++)
+            output_1d(mc + x * elem_stride, A * elem_stride, r + x * nt, (size_t)A * nt, n);
+        for (int i = 0; i < T; i++)
+            output_1d(r + i * A * nt, (size_t)nt, y + i * T * nt, (size_t)nt, n);
+        for (int q = 0, len; q < n; q += len) {
+            const int t = t0 + q, oy = t / tw * T, ox = t % tw * T;
+            len = tile_run(t, n - q, tw);
+            const int whole = ox + len * T <= wo ? len : len - 1; /* tiles not cut by the edge */
+            for (int i = 0; i < T && oy + i < ho; i++) {
+                float *row = plane + (size_t)(oy + i) * wo + ox;
+                const float *yi = y + i * T * nt + q; /* (4 of nt): column j at j nt */
+                for (int k = 0; k < whole; k++)
+                    for (int j = 0; j < T; j++)
+                        row[k * T + j] = finish(yi[j * nt + k], bias, relu);
+                for (int j = 0; whole < len && ox + whole * T + j < wo; j++)
+                    row[whole * T + j] = finish(yi[j * nt + whole], bias, relu);
+            }
+        }
+    }
+}
+
+static void run_task(const wino_job *job, int task, float *scratch)
+{
+    static const float zeros[GEMM_MAX_MR];
+    const packed_conv *p = job->p;
+    const gemm_kernel *kern = p->kern;
+    const int mr = kern->mr, nr = kern->nr, ci = p->shape.in_ch, oc_n = p->shape.out_ch;
+    const int nt = job->nt, t0 = task % job->tile_tasks * nt;
+    const int n = job->n_tiles - t0 < nt ? job->n_tiles - t0 : nt;
+    const int m0 = task / job->tile_tasks * job->mc;
+    const int m_end = m0 + job->mc < oc_n ? m0 + job->mc : oc_n;
+    float *v = scratch;                            /* (E, ci, nt) */
+    float *m = scratch + E * job->v_stride;        /* (E, mb, nt) */
+    if (job->shared_v)
+        v = job->shared_v + task % job->tile_tasks * E * job->v_stride;
+    else
+        transform_input(job, t0, n, (n + nr - 1) / nr * nr, 0, ci, v);
+    for (int c0 = m0; c0 < m_end; c0 += job->mb) {
+        const int c1 = c0 + job->mb < m_end ? c0 + job->mb : m_end;
+        for (int el = 0; el < E; el++) {
+            const float *ue = job->u + el * job->u_stride; /* U_e, packed */
+            const float *ve = v + el * job->v_stride;      /* V_e (ci, nt) */
+            float *me = m + el * job->m_stride;            /* M_e (mb, nt) */
+            for (int k0 = 0; k0 < ci; k0 += KC) {
+                const int kc = ci - k0 < KC ? ci - k0 : KC;
+                for (int q = 0; q < n; q += nr)
+                    for (int c = c0; c < c1; c += mr)
+                        kern->tile(kc, ue + (size_t)(c / mr) * ci * mr + (size_t)k0 * mr,
+                                   ve + (size_t)k0 * nt + q, (size_t)nt, NULL,
+                                   me + (size_t)(c - c0) * nt + q, (size_t)nt,
+                                   c1 - c < mr ? c1 - c : mr, n - q < nr ? n - q : nr, zeros,
+                                   k0 == 0 ? GEMM_FIRST : 0);
+            }
+        }
+        transform_output(job, c0, c1, t0, n, m);
+    }
+}
+
+/* shared_v: the blocks of tiles x IC_STEP input channels with index % workers == worker */
+static void shared_input_worker(void *arg, int worker)
+{
+    const wino_job *job = arg;
+    const int ci = job->p->shape.in_ch, nr = job->p->kern->nr, steps = (ci + IC_STEP - 1) / IC_STEP;
+    for (int k = worker; k < job->tile_tasks * steps; k += job->workers) {
+        const int t0 = k / steps * job->nt, ic0 = k % steps * IC_STEP;
+        const int n = job->n_tiles - t0 < job->nt ? job->n_tiles - t0 : job->nt;
+        transform_input(job, t0, n, (n + nr - 1) / nr * nr, ic0,
+                        ic0 + IC_STEP < ci ? ic0 + IC_STEP : ci,
+                        job->shared_v + k / steps * E * job->v_stride);
+    }
+}
+
+static void wino_worker(void *arg, int worker)
+{
+    wino_job *job = arg;
+    float *scratch = job->scratch + (size_t)worker * job->scratch_per_worker;
+    for (int t; (t = atomic_fetch_add(&job->next, 1)) < job->tasks;)
+        run_task(job, t, scratch);
+}
+
+dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
+                               int relu, worker_pool *workers, conv_buffers *buf, errbuf *e)
+{
+    const conv2d_shape *s = &p->shape;
+    const int mr = p->kern->mr, nr = p->kern->nr, ci = s->in_ch;
+    wino_job job = {.p = p, .out = out, .relu = relu};
+    job.ho = conv2d_out_size(s, h);
+    job.wo = conv2d_out_size(s, w);
+    if (job.ho <= 0 || job.wo <= 0)
+        return DPSIM_OK;
+    const int th = (job.ho + T - 1) / T;
+    job.tw = (job.wo + T - 1) / T;
+    job.n_tiles = th * job.tw;
+    job.hp = th * T + 2;
+    job.wp = job.tw * T + 2;
+    job.nt = NT_PANELS * nr;
+    job.mb = MB_PANELS * mr;
+    job.u = conv_wino_weights(p);
+    if (!job.u)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
+    job.u_stride = u_stride(p);
+    job.v_stride = (size_t)ci * job.nt + SKEW;
+    job.m_stride = (size_t)job.mb * job.nt + SKEW;
+    job.scratch_per_worker = E * (job.v_stride + job.m_stride);
+    job.workers = pool_size(workers);
+    job.tile_tasks = (job.n_tiles + job.nt - 1) / job.nt;
+    job.mc = conv_channel_block(s->out_ch, mr, MC_MAX, MC_MIN, job.tile_tasks,
+                                TASKS_PER_WORKER * job.workers);
+    job.tasks = job.tile_tasks * ((s->out_ch + job.mc - 1) / job.mc);
+    /* blocks of tiles shared by several tasks transform their inputs once, beforehand */
+    const size_t n_shared = job.mc < s->out_ch ? (size_t)job.tile_tasks * E * job.v_stride : 0;
+    if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap,
+                             (size_t)ci * job.hp * job.wp, sizeof(float)) ||
+        !conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,
+                             job.workers * job.scratch_per_worker + n_shared, sizeof(float)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a Winograd convolution");
+    conv_pad_input(in, ci, h, w, s->pad, job.hp, job.wp, buf->padded, workers);
+    job.padded = buf->padded;
+    job.scratch = buf->scratch;
+    if (n_shared) {
+        job.shared_v = buf->scratch + job.workers * job.scratch_per_worker;
+        pool_run(workers, shared_input_worker, &job);
+    }
+    atomic_init(&job.next, 0);
+    pool_run(workers, wino_worker, &job);
+    return DPSIM_OK;
+}

@@ -1,0 +1,48 @@
+/*
+ * conv_wino.h - 3x3 stride-1 convolutions by Winograd F(2x2, 3x3), a path
+ * inside packed_conv (conv_fast.h). Each 2x2 block of outputs ("tile") is
+ * computed from its 4x4 input patch d as Y = A^T [U (.) V] A + bias, with
+ * V = B^T d B per input channel and U = G g G^T per (out, in) channel pair;
+ * summed over the input channels, the 16 elements e of U (.) V become 16
+ * matrix products M_e (out_ch, tiles) = U_e (out_ch, in_ch) V_e (in_ch,
+ * tiles), run on the GEMM tile kernels (gemm.h). That is 16 multiply-adds
+ * per channel pair for 4 outputs, against 36 for the direct convolution.
+ *
+ * A task is (block of tiles) x (block of output channels); the reduction over
+ * in_ch runs in fixed blocks in one chain per output, so the result does not
+ * depend on the number of threads.
+ */
+#ifndef DPSIM_FAST_CONV_WINO_H
+#define DPSIM_FAST_CONV_WINO_H
+
+#include "fast/conv_fast.h"
+
+enum {
+    WINO_OUT = 2,  /* tile side (outputs) */
+    WINO_IN = 4,   /* input patch side */
+    WINO_ELEMS = 16 /* WINO_IN^2: transformed elements per tile */
+};
+
+/**
+ * The transformed weights of p (any 3x3 stride-1 p), made from its direct
+ * packing on first use and kept in p->u: only layers that meet inputs large
+ * enough for Winograd spend the memory (16/9 of their direct weights). Safe
+ * to call from several threads sharing p.
+ * @return NULL when out of memory
+ */
+const float *conv_wino_weights(const packed_conv *p);
+
+/**
+ * Whether conv_fast_forward runs p on an h x w input as Winograd: 3x3 stride
+ * 1, at least 64 channels each way, at most 256x512 channel pairs and at least
+ * 64 tiles. Few tiles fill few lanes of the tile kernels and reuse each of
+ * the larger weights on few outputs; narrow layers spend most of their time
+ * in the transforms: direct is faster there (measured, conv_wino.c).
+ */
+int conv_wino_wins(const packed_conv *p, int h, int w);
+
+/** conv_fast_forward by Winograd, for any 3x3 stride-1 p and input size. */
+dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
+                               int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
+
+#endif
