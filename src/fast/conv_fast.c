@@ -75,7 +75,6 @@ void conv_buffers_free(conv_buffers *b)
     dp_free(b->padded);
     dp_free(b->offsets);
     dp_free(b->scratch);
-    dp_free(b->grad_out);
     dp_free(b->grad_res);
     memset(b, 0, sizeof *b);
 }

@@ -43,9 +43,8 @@ typedef struct conv_buffers {
     float *padded;      /* a stride-1 convolution's zero-padded input */
     ptrdiff_t *offsets; /* (in_ch*k*k) where row k of the patch matrix starts in it */
     float *scratch;     /* per worker: a packed panel and the task's outputs */
-    float *grad_out;    /* conv_fast_backward_input: d_out in float */
     float *grad_res;    /* conv_fast_backward_input: its convolution's result */
-    size_t padded_cap, offsets_cap, scratch_cap, grad_out_cap, grad_res_cap;
+    size_t padded_cap, offsets_cap, scratch_cap, grad_res_cap;
 } conv_buffers;
 
 void conv_buffers_free(conv_buffers *b);

@@ -58,7 +58,7 @@ void forward_scratch_trim(forward_scratch *s)
 {
     const conv_buffers *b = &s->cb;
     size_t bytes = (s->x_cap + s->buf_cap[0] + s->buf_cap[1] + s->squeezed_cap + b->padded_cap +
-                    b->scratch_cap + b->grad_out_cap + b->grad_res_cap) * sizeof(float) +
+                    b->scratch_cap + b->grad_res_cap) * sizeof(float) +
                    b->offsets_cap * sizeof(ptrdiff_t);
     if (bytes > FORWARD_SCRATCH_KEEP)
         forward_scratch_free(s);
