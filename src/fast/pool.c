@@ -1,8 +1,12 @@
 /*
  * pool.c - the worker pool: threads wait on a generation counter, run the
- * posted function once per generation and count themselves out.
+ * posted function once per generation and count themselves out. A thread
+ * that finished spins a little before it sleeps, and so does the caller
+ * waiting for the others: a forward pass posts a generation per layer, and
+ * waking a sleeping thread took longer than a small layer's work.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "core/alloc.h"
 #include "fast/pool.h"
@@ -11,14 +15,35 @@ struct worker_pool {
     pthread_mutex_t lock;
     pthread_cond_t start, done;
     unsigned long generation; /* bumped by each pool_run */
-    int running;              /* threads still in the current generation */
-    int stop;
+    atomic_ulong posted;      /* the same, for spinning without the lock */
+    atomic_int running;       /* threads still in the current generation */
+    atomic_int stop;
     pool_fn fn;
     void *arg;
     int n;                    /* workers, the caller included */
     int n_started;            /* threads created */
     pthread_t *threads;       /* (n - 1) */
 };
+
+enum { SPINS = 20000 }; /* polls (a few tens of microseconds) before sleeping */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Poll until *value differs from old (1) or SPINS polls have passed (0). */
+static int spin_while_ulong(const atomic_ulong *value, unsigned long old)
+{
+    for (int i = 0; i < SPINS; i++) {
+        if (atomic_load_explicit(value, memory_order_acquire) != old)
+            return 1;
+        cpu_relax();
+    }
+    return 0;
+}
 
 typedef struct worker_start {
     worker_pool *p;
@@ -30,24 +55,27 @@ static void *worker_main(void *raw)
     worker_pool *p = ((worker_start *)raw)->p;
     const int index = ((worker_start *)raw)->index;
     unsigned long seen = 0; /* pool_create posts generation 1 after starting every thread */
-    pthread_mutex_lock(&p->lock);
     for (;;) {
+        spin_while_ulong(&p->posted, seen);
+        pthread_mutex_lock(&p->lock);
         while (!p->stop && p->generation == seen)
             pthread_cond_wait(&p->start, &p->lock);
-        if (p->stop)
-            break;
+        if (p->stop) {
+            pthread_mutex_unlock(&p->lock);
+            return NULL;
+        }
         seen = p->generation;
         pool_fn fn = p->fn;
         void *arg = p->arg;
         pthread_mutex_unlock(&p->lock);
         if (fn)
             fn(arg, index);
-        pthread_mutex_lock(&p->lock);
-        if (--p->running == 0)
+        if (atomic_fetch_sub(&p->running, 1) == 1) {
+            pthread_mutex_lock(&p->lock); /* the caller may be about to wait */
             pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    pthread_mutex_unlock(&p->lock);
-    return NULL;
 }
 
 dpsim_status pool_create(int n_threads, worker_pool **out)
@@ -99,14 +127,17 @@ void pool_run(worker_pool *p, pool_fn fn, void *arg)
     pthread_mutex_lock(&p->lock);
     p->fn = fn;
     p->arg = arg;
-    p->running = p->n_started;
+    atomic_store(&p->running, p->n_started);
     p->generation++;
+    atomic_store_explicit(&p->posted, p->generation, memory_order_release);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
     if (fn)
         fn(arg, 0);
+    for (int i = 0; i < SPINS && atomic_load(&p->running) > 0; i++)
+        cpu_relax();
     pthread_mutex_lock(&p->lock);
-    while (p->running > 0)
+    while (atomic_load(&p->running) > 0)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
 }
@@ -118,7 +149,7 @@ void pool_free(worker_pool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->lock);
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->lock);
     for (int i = 0; i < p->n_started; i++)

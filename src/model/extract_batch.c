@@ -28,7 +28,8 @@ typedef struct batch_job {
     const float *const *pixels;
     const int *widths, *heights;
     dpsim_features **out;
-    forward_scratch *scratch; /* (workers) or NULL */
+    worker_pool *workers;
+    forward_scratch *scratch; /* (pool_size(workers)) or NULL */
     atomic_int next;          /* the next image to take */
     dpsim_status *status;     /* (n) */
     errbuf *errs;             /* (n) */
@@ -70,17 +71,29 @@ static int together(const batch_job *j)
     return 1;
 }
 
-/* Chunks of NET_MAX_BATCH images, each one forward pass over all the workers. */
-static void run_together(batch_job *j, worker_pool *workers)
+/*
+ * Worker w of the pool's W takes its share of the images, [w n / W,
+ * (w + 1) n / W), and runs them through the net together on its own, in
+ * chunks of NET_MAX_BATCH: no handoff between threads per layer, and tiles
+ * filled by the pixels of several images.
+ */
+static void together_worker(void *arg, int worker)
 {
-    for (int off = 0; off < j->n; off += NET_MAX_BATCH) {
-        const int count = j->n - off < NET_MAX_BATCH ? j->n - off : NET_MAX_BATCH;
+    batch_job *j = arg;
+    const int groups = pool_size(j->workers) < j->n ? pool_size(j->workers) : j->n;
+    if (worker >= groups)
+        return;
+    const int first = (int)((long)worker * j->n / groups);
+    const int end = (int)((long)(worker + 1) * j->n / groups);
+    for (int off = first; off < end; off += NET_MAX_BATCH) {
+        const int count = end - off < NET_MAX_BATCH ? end - off : NET_MAX_BATCH;
         int failed = 0;
         dpsim_status s = model_extract_same_size(
-            j->m, count, j->pixels + off, j->widths[0], j->heights[0], workers,
-            j->scratch ? &j->scratch[0] : NULL, j->out + off, &failed, &j->errs[off + failed]);
+            j->m, count, j->pixels + off, j->widths[0], j->heights[0], NULL,
+            j->scratch ? &j->scratch[worker] : NULL, j->out + off, &failed, &j->errs[off]);
         if (s != DPSIM_OK) {
             j->status[off + failed] = s;
+            j->errs[off + failed] = j->errs[off];
             return;
         }
     }
@@ -99,7 +112,8 @@ dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *m, int n,
             return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_extract_batch: image %d is NULL", i);
     }
     batch_job j = {.m = m, .n = n, .pixels = pixels, .widths = widths, .heights = heights,
-                   .out = out, .scratch = ctx ? ctx->scratch : NULL};
+                   .out = out, .workers = ctx ? ctx->workers : NULL,
+                   .scratch = ctx ? ctx->scratch : NULL};
     atomic_init(&j.next, 0);
     j.status = dp_calloc(n ? (size_t)n : 1, sizeof *j.status);
     j.errs = dp_calloc(n ? (size_t)n : 1, sizeof *j.errs);
@@ -110,7 +124,7 @@ dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *m, int n,
     }
     worker_pool *workers = ctx ? ctx->workers : NULL;
     if (together(&j))
-        run_together(&j, workers);
+        pool_run(workers, together_worker, &j);
     else if (side_by_side(&j, workers))
         pool_run(workers, side_by_side_worker, &j);
     else
