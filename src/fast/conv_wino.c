@@ -46,11 +46,10 @@ enum {
     IC_STEP = 32,      /* input channels per task of a shared input transform */
     MIN_CH = 64,       /* fewer input or output channels: direct */
     MIN_TILES = 64,    /* fewer tiles (outputs under about 16x16): direct */
-    MAX_PAIRS = 256 * 512, /* wider ones stay direct, for memory: with VGG's
-                            * 512x512 layers (80% of its weights) as Winograd too,
-                            * VGG 256x256 ran ~20% faster still (272-284 against
-                            * 349-353 ms a pair, 2 threads) but its peak RSS grew
-                            * from 278 to 381 MB */
+    MAX_PAIRS = 512 * 512, /* every VGG layer: its 512x512 layers (80% of its
+                            * weights) as Winograd made VGG 256x256 ~20% faster
+                            * (252-261 against 312-322 ms a pair, 2 threads, quiet
+                            * machine) for 100 MB more peak RSS (381 against 278) */
     NT_MAX = NT_PANELS * GEMM_MAX_NR,
     SKEW = 16          /* floats added to each per-element stride, so that the E
                         * streams of a transform do not alias in the cache */

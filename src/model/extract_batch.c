@@ -19,8 +19,13 @@
 
 /* Images of one size up to this many pixels go through the net together. */
 #define TOGETHER_MAX_PIXELS (128 * 128)
-/* Other images up to this many pixels are extracted one per worker. */
-#define SIDE_BY_SIDE_MAX_PIXELS (256 * 256)
+/*
+ * Other images up to this many pixels are extracted one per worker (quiet
+ * machine, 2 threads, one pair per call at 512x512: SqueezeNet 76-83 against
+ * 93-124 ms, AlexNet 66-68 against 78-82, for 16 MB more; at 1024x1024 AlexNet
+ * gained nothing and SqueezeNet 15% for 70 MB more).
+ */
+#define SIDE_BY_SIDE_MAX_PIXELS (512 * 512)
 
 typedef struct batch_job {
     const dpsim_model *m;

@@ -62,8 +62,8 @@ static void check_batches(const dpsim_model *m)
 {
     int widths[N] = {64, 67, 40, 96, 33}, heights[N] = {64, 53, 90, 80, 33};
     check_batch(m, N, widths, heights, "several small sizes");
-    widths[2] = 300;
-    heights[2] = 260;
+    widths[2] = 600;
+    heights[2] = 520;
     check_batch(m, N, widths, heights, "with a large image");
     enum { MANY = NET_MAX_BATCH + 3 };
     int same_w[MANY], same_h[MANY];
