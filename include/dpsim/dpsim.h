@@ -213,8 +213,9 @@ DPSIM_API dpsim_status dpsim_extract(dpsim_ctx *ctx, const dpsim_model *model,
  * dpsim_extract gives. Images of one size up to 128x128 go through the net
  * together, 32 at a time, each convolution one GEMM over all their pixels
  * (a small image's layers are too small to fill the kernels alone). Other
- * images of up to 512x512 are extracted side by side, one per thread of the
- * context; larger ones one after another over all threads. On failure every
+ * images whose activations take at most 32 MB (SqueezeNet and AlexNet up to
+ * 512x512, VGG-16 up to 256x256) are extracted side by side, one per thread
+ * of the context; larger ones one after another over all threads. On failure every
  * out[i] is NULL and the error names the first image that failed ("image 3
  * of the batch: ...").
  */

@@ -197,6 +197,57 @@ static void to_float(const double *src, size_t n, float *dst)
 
 /* The shared body: a and b (unless fb, the target's features) run on work's tapes, with
    tap gradients for the gradients wanted. */
+/* The two sides of a gradient opened side by side, one per worker, each on one thread. */
+typedef struct open_job {
+    const dpsim_model *m;
+    const float *v[2];
+    int width, height, grad[2];
+    const tap_dims *dims;
+    side_mem *mem[2];
+    side *s[2];
+    dpsim_status status[2];
+    errbuf err[2];
+} open_job;
+
+static void open_worker(void *arg, int worker)
+{
+    open_job *j = arg;
+    if (worker < 2)
+        j->status[worker] = side_open(j->m, j->v[worker], j->width, j->height, j->dims, NULL,
+                                      j->grad[worker], j->mem[worker], j->s[worker],
+                                      &j->err[worker]);
+}
+
+/*
+ * Both sides' forward passes: side by side when the pool has two workers
+ * and the images are small enough (as dpsim_extract_batch does; a small
+ * image's layers are too small to split), else one after the other over
+ * all the workers. The tapes' backward passes use all the workers either way.
+ */
+static dpsim_status open_sides(const dpsim_model *m, const float *a, const float *b, int width,
+                               int height, const tap_dims *dims, worker_pool *workers,
+                               const int grad[2], grad_work *work, side *sa, side *sb, errbuf *e)
+{
+    if (pool_size(workers) < 2 ||
+        net_largest_activation(m, height, width, NULL) > SIDE_BY_SIDE_MAX_ACTIVATION) {
+        dpsim_status s =
+            side_open(m, a, width, height, dims, workers, grad[0], &work->side[0], sa, e);
+        return s != DPSIM_OK ? s : side_open(m, b, width, height, dims, workers, grad[1],
+                                             &work->side[1], sb, e);
+    }
+    open_job j = {m, {a, b}, width, height, {grad[0], grad[1]}, dims,
+                  {&work->side[0], &work->side[1]}, {sa, sb}, {DPSIM_OK, DPSIM_OK}, {{""}}};
+    pool_run(workers, open_worker, &j);
+    for (int i = 0; i < 2; i++) {
+        if (j.status[i] != DPSIM_OK) {
+            *e = j.err[i];
+            return j.status[i];
+        }
+        work->side[i].tape.workers = workers;
+    }
+    return DPSIM_OK;
+}
+
 static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
                         const dpsim_features *fb, int width, int height, worker_pool *workers,
                         grad_work *work, double *distance, float *grad_a, float *grad_b,
@@ -204,12 +255,14 @@ static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
 {
     const tap_dims dims = model_tap_dims(m, width, height);
     side sa = {0}, sb = {0};
-    dpsim_status s =
-        side_open(m, a, width, height, &dims, workers, !!grad_a, &work->side[0], &sa, e);
-    if (s == DPSIM_OK && !fb)
-        s = side_open(m, b, width, height, &dims, workers, !!grad_b, &work->side[1], &sb, e);
-    else if (s == DPSIM_OK)
+    const int grad[2] = {!!grad_a, !!grad_b};
+    dpsim_status s;
+    if (!fb) {
+        s = open_sides(m, a, b, width, height, &dims, workers, grad, work, &sa, &sb, e);
+    } else {
+        s = side_open(m, a, width, height, &dims, workers, grad[0], &work->side[0], &sa, e);
         memcpy(sb.tap, fb->tap, sizeof sb.tap);
+    }
     /* both gradients in double first: outputs are written only once all succeeded */
     const size_t n = (size_t)3 * width * height;
     double d = 0.0, *d_v = s == DPSIM_OK ? dp_calloc(2 * n, sizeof(double)) : NULL; // (2, n)

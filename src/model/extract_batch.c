@@ -5,9 +5,11 @@
  * image's layers alone leave most of each tile empty. Other small images
  * are extracted side by side, one image per worker, each extraction on one
  * thread: whole images split over threads without the handoff per layer
- * that costs more than it saves on small layers. Large images go one after
- * another, each over all the workers, so memory holds one image's
- * activations at a time. Every image's features are bit-identical to
+ * that costs more than it saves on small layers (up to
+ * SIDE_BY_SIDE_MAX_ACTIVATION: SqueezeNet 512x512 pairs took 76-83 ms so
+ * against 93-124, AlexNet 66-68 against 78-82, quiet machine, 2 threads).
+ * Large images go one after another, each over all the workers, so memory
+ * holds one image's activations at a time. Every image's features are bit-identical to
  * dpsim_extract's whichever way: the kernels' arithmetic does not depend on
  * the partition.
  */
@@ -19,14 +21,6 @@
 
 /* Images of one size up to this many pixels go through the net together. */
 #define TOGETHER_MAX_PIXELS (128 * 128)
-/*
- * Other images up to this many pixels are extracted one per worker (quiet
- * machine, 2 threads, one pair per call at 512x512: SqueezeNet 76-83 against
- * 93-124 ms, AlexNet 66-68 against 78-82, for 16 MB more; at 1024x1024 AlexNet
- * gained nothing and SqueezeNet 15% for 70 MB more).
- */
-#define SIDE_BY_SIDE_MAX_PIXELS (512 * 512)
-
 typedef struct batch_job {
     const dpsim_model *m;
     int n;
@@ -60,7 +54,9 @@ static int side_by_side(const batch_job *j, const worker_pool *workers)
         return 0;
     for (int i = 0; i < j->n; i++)
         if (j->widths[i] > 0 && j->heights[i] > 0 &&
-            (size_t)j->widths[i] * (size_t)j->heights[i] > SIDE_BY_SIDE_MAX_PIXELS)
+            (j->widths[i] > DPSIM_MAX_SIDE || j->heights[i] > DPSIM_MAX_SIDE ||
+             net_largest_activation(j->m, j->heights[i], j->widths[i], NULL) >
+                 SIDE_BY_SIDE_MAX_ACTIVATION))
             return 0;
     return 1;
 }

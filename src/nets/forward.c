@@ -112,6 +112,30 @@ static dpsim_status layer_forward(const layer_def *l, const layer_params *lp, in
     return DPSIM_OK;
 }
 
+size_t net_largest_activation(const dpsim_model *m, int h, int w, size_t *squeeze)
+{
+    const net_def *def = m->def;
+    size_t largest = (size_t)3 * h * w, sq = 1;
+    act_size s = {3, h, w};
+    for (int i = 0; i <= m->last_layer; i++) {
+        const layer_def *l = &def->layers[i];
+        if (l->op == OP_CONV || l->op == OP_MAXPOOL || l->op == OP_L2POOL) {
+            s.h = net_side_after(def, i, h);
+            s.w = net_side_after(def, i, w);
+        }
+        if (l->op == OP_CONV || l->op == OP_FIRE)
+            s.c = l->out_ch;
+        const size_t plane = (size_t)s.h * s.w;
+        if (plane * s.c > largest)
+            largest = plane * s.c;
+        if (l->op == OP_FIRE && plane * l->squeeze > sq)
+            sq = plane * l->squeeze;
+    }
+    if (squeeze)
+        *squeeze = sq;
+    return largest;
+}
+
 /* Where the running activation is: a ping-pong buffer (0, 1) or tap t's buffer (2 + t). */
 static float *located(int loc, int image, float *const buf[2], size_t act, float **const *out)
 {
@@ -123,23 +147,8 @@ dpsim_status net_forward(const dpsim_model *m, int n, const float *x, int h, int
                          errbuf *e)
 {
     const net_def *def = m->def;
-    /* plan: largest activation and squeeze output */
-    size_t max_act = (size_t)3 * h * w, max_sq = 1;
-    act_size s = {3, h, w};
-    for (int i = 0; i <= m->last_layer; i++) {
-        const layer_def *l = &def->layers[i];
-        if (l->op == OP_CONV || l->op == OP_MAXPOOL || l->op == OP_L2POOL) {
-            s.h = net_side_after(def, i, h);
-            s.w = net_side_after(def, i, w);
-        }
-        if (l->op == OP_CONV || l->op == OP_FIRE)
-            s.c = l->out_ch;
-        size_t plane = (size_t)s.h * s.w;
-        if (plane * s.c > max_act)
-            max_act = plane * s.c;
-        if (l->op == OP_FIRE && plane * l->squeeze > max_sq)
-            max_sq = plane * l->squeeze;
-    }
+    size_t max_sq;
+    const size_t max_act = net_largest_activation(m, h, w, &max_sq);
     if (!reserve(scratch, (size_t)n * max_act, (size_t)n * max_sq))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w, h);
     float *const buf[2] = {scratch->buf[0], scratch->buf[1]};
@@ -152,7 +161,7 @@ dpsim_status net_forward(const dpsim_model *m, int n, const float *x, int h, int
     for (int i = 0; i < n; i++)
         memcpy(buf[0] + (size_t)i * max_act, x + (size_t)i * 3 * h * w,
                (size_t)3 * h * w * sizeof(float));
-    s = (act_size){3, h, w};
+    act_size s = {3, h, w};
     /*
      * loc: where the running activation is, the same place for every image:
      * a ping-pong buffer, or the tap buffer it is kept in. A layer whose
