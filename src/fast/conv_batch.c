@@ -13,23 +13,13 @@
 
 #include "fast/conv_batch.h"
 
-enum {
-    NC_PANELS = 8,      /* pixel panels (of nr) per task */
-    MC_MIN = 32,        /* fewest output channels per task */
-    MC_MAX = 512,       /* most output channels per task */
-    TASKS_PER_WORKER = 4
-};
-
 typedef struct batch_job {
     const packed_conv *p;
     const float *const *in; /* n inputs (in_ch, h, w), zero-padded: (in_ch, h + 2p, w + 2p) */
     float *const *out;      /* n outputs (out_ch, ho, wo) */
     int n, h, w, ho, wo, relu; /* h, w: of the padded inputs */
-    int n_pix;              /* n * ho * wo: the GEMM's columns */
-    int mc, pix_tasks, tasks;
+    conv_plan plan;         /* over n * ho * wo columns */
     atomic_int next;
-    float *scratch;
-    size_t scratch_per_worker;
 } batch_job;
 
 /* A run of a panel's columns inside one image: slots [slot, slot+len) are pixels j.. of image. */
@@ -115,41 +105,27 @@ static void pad_input(const float *in, int c, int h, int w, int pad, float *padd
                    (size_t)w * sizeof(float));
 }
 
-static void run_task(const batch_job *job, int task, float *scratch)
+static void run_task(const batch_job *job, int task, int worker)
 {
     const packed_conv *p = job->p;
-    const gemm_kernel *kern = p->kern;
-    const int mr = kern->mr, nr = kern->nr, kt = p->k_total, oc_n = p->shape.out_ch;
-    const int nc = NC_PANELS * nr;
-    const int g0 = task % job->pix_tasks * nc, m0 = task / job->pix_tasks * job->mc;
-    const int n_pix = job->n_pix - g0 < nc ? job->n_pix - g0 : nc;
-    const int m_end = m0 + job->mc < oc_n ? m0 + job->mc : oc_n;
-    const int n_panels = (n_pix + nr - 1) / nr;
-    float *panel = scratch;                        /* (CONV_KC, nr) */
-    float *block = scratch + (size_t)CONV_KC * nr; /* (mc, nc): the task's outputs */
+    const int nr = p->kern->nr, kt = p->k_total;
+    const conv_task t = conv_task_at(p, &job->plan, task, worker);
     for (int k0 = 0; k0 < kt; k0 += CONV_KC) {
         const int kc = kt - k0 < CONV_KC ? kt - k0 : CONV_KC;
-        int flags = k0 == 0 ? GEMM_FIRST : 0;
-        if (k0 + kc == kt && job->relu)
-            flags |= GEMM_RELU;
-        for (int q = 0; q < n_panels; q++) {
-            const int valid = n_pix - q * nr < nr ? n_pix - q * nr : nr;
-            pack_panel(job, g0 + q * nr, valid, k0, kc, panel);
-            for (int m = m0; m < m_end; m += mr)
-                kern->tile(kc, p->a + (size_t)(m / mr) * mr * kt + (size_t)k0 * mr, panel,
-                           (size_t)nr, NULL, block + (size_t)(m - m0) * nc + q * nr, (size_t)nc,
-                           m_end - m < mr ? m_end - m : mr, valid, p->bias + m, flags);
+        for (int q = 0; q < t.n_panels; q++) {
+            const int valid = t.n_pix - q * nr < nr ? t.n_pix - q * nr : nr;
+            pack_panel(job, t.j0 + q * nr, valid, k0, kc, t.panel);
+            conv_task_tiles(p, &t, q, k0, kc, t.panel, NULL, job->relu);
         }
     }
-    scatter(job, block, nc, m0, m_end, g0, n_pix);
+    scatter(job, t.block, CONV_NC_PANELS * nr, t.m0, t.m_end, t.j0, t.n_pix);
 }
 
 static void batch_worker(void *arg, int worker)
 {
     batch_job *job = arg;
-    float *scratch = job->scratch + (size_t)worker * job->scratch_per_worker;
-    for (int t; (t = atomic_fetch_add(&job->next, 1)) < job->tasks;)
-        run_task(job, t, scratch);
+    for (int t; (t = atomic_fetch_add(&job->next, 1)) < job->plan.tasks;)
+        run_task(job, t, worker);
 }
 
 dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *const *in, int h,
@@ -162,7 +138,7 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
             s = conv_fast_forward(p, in[b], h, w, out[b], relu, workers, buf, e);
         return s;
     }
-    const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr, pad = p->shape.pad;
+    const int pad = p->shape.pad;
     batch_job job = {.p = p, .in = in, .out = out, .n = n, .h = h + 2 * pad, .w = w + 2 * pad,
                      .relu = relu};
     job.ho = conv2d_out_size(&p->shape, h);
@@ -181,19 +157,9 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
         }
         job.in = padded;
     }
-    job.n_pix = n * job.ho * job.wo;
-    const int mc_cap = (MC_MAX + mr - 1) / mr * mr;
-    job.scratch_per_worker = (size_t)CONV_KC * nr + (size_t)mc_cap * nc;
-    if (!conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,
-                             (size_t)pool_size(workers) * job.scratch_per_worker, sizeof(float)))
-        return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
-    job.scratch = buf->scratch;
-    const int oc_n = p->shape.out_ch, want = TASKS_PER_WORKER * pool_size(workers);
-    job.pix_tasks = (job.n_pix + nc - 1) / nc;
-    job.mc = ((oc_n < MC_MAX ? oc_n : MC_MAX) + mr - 1) / mr * mr;
-    while (job.mc > MC_MIN && job.pix_tasks * ((oc_n + job.mc - 1) / job.mc) < want)
-        job.mc = (job.mc / 2 + mr - 1) / mr * mr;
-    job.tasks = job.pix_tasks * ((oc_n + job.mc - 1) / job.mc);
+    dpsim_status s = conv_plan_make(p, n * job.ho * job.wo, workers, buf, &job.plan, e);
+    if (s != DPSIM_OK)
+        return s;
     atomic_init(&job.next, 0);
     pool_run(workers, batch_worker, &job);
     return DPSIM_OK;

@@ -24,13 +24,7 @@
 #include "fast/conv_fast.h"
 #include "fast/conv_wino.h"
 
-enum {
-    KC = CONV_KC,      /* reduction steps per block */
-    NC_PANELS = 8,     /* pixel panels (of nr) per task */
-    MC_MIN = 32,       /* fewest output channels per task (rounded up to a multiple of mr) */
-    MC_MAX = 512,      /* most output channels per task */
-    TASKS_PER_WORKER = 4
-};
+enum { KC = CONV_KC };
 
 dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
                               const float *bias, const gemm_kernel *kern, errbuf *e)
@@ -104,13 +98,10 @@ typedef struct conv_job {
     int h, w, ho, wo, relu;
     int in_place;             /* stride 1: B read from `in` through offsets */
     int row;                  /* virtual pixels per output row: the padded width, or wo */
-    int n_pix;                /* virtual pixels: ho * row */
     size_t in_floats;         /* of `in`: reads past it are packed instead */
     const ptrdiff_t *offsets; /* (k_total), in_place only */
-    int mc, pix_tasks, tasks;
+    conv_plan plan;           /* over ho * row virtual pixels */
     atomic_int next;
-    float *scratch;
-    size_t scratch_per_worker;
 } conv_job;
 
 /* The runs of pixels [j0, j0 + n) of an output with wo columns. */
@@ -175,48 +166,36 @@ static void pack_in_place(const conv_job *job, int j, int k0, int kc, float *dst
     }
 }
 
-static void run_task(const conv_job *job, int task, float *scratch)
+static void run_task(const conv_job *job, int task, int worker)
 {
     const packed_conv *p = job->p;
-    const gemm_kernel *kern = p->kern;
-    const int mr = kern->mr, nr = kern->nr, kt = p->k_total, oc_n = p->shape.out_ch;
-    const int nc = NC_PANELS * nr;
-    const int j0 = task % job->pix_tasks * nc, m0 = task / job->pix_tasks * job->mc;
-    const int n_pix = job->n_pix - j0 < nc ? job->n_pix - j0 : nc;
-    const int m_end = m0 + job->mc < oc_n ? m0 + job->mc : oc_n;
-    const int n_panels = (n_pix + nr - 1) / nr;
-    float *panel = scratch;                   /* (KC, nr) */
-    float *block = scratch + (size_t)KC * nr; /* (mc, nc): the task's outputs */
+    const int nr = p->kern->nr, kt = p->k_total;
+    const conv_task t = conv_task_at(p, &job->plan, task, worker);
     for (int k0 = 0; k0 < kt; k0 += KC) {
         const int kc = kt - k0 < KC ? kt - k0 : KC;
-        int flags = k0 == 0 ? GEMM_FIRST : 0;
-        if (k0 + kc == kt && job->relu)
-            flags |= GEMM_RELU;
-        for (int q = 0; q < n_panels; q++) {
-            const int j = j0 + q * nr, valid = n_pix - q * nr < nr ? n_pix - q * nr : nr;
-            const float *b = panel;
+        for (int q = 0; q < t.n_panels; q++) {
+            const int j = t.j0 + q * nr, valid = t.n_pix - q * nr < nr ? t.n_pix - q * nr : nr;
+            const float *b = t.panel;
             const ptrdiff_t *boff = NULL;
             if (!job->in_place) {
-                pack_panel(job, j, valid, k0, kc, panel);
+                pack_panel(job, j, valid, k0, kc, t.panel);
             } else if ((size_t)(job->offsets[k0 + kc - 1] + j + nr) <= job->in_floats) {
                 b = job->in + j;
                 boff = job->offsets + k0;
             } else {
-                pack_in_place(job, j, k0, kc, panel);
+                pack_in_place(job, j, k0, kc, t.panel);
             }
-            for (int m = m0; m < m_end; m += mr)
-                kern->tile(kc, p->a + (size_t)(m / mr) * mr * kt + (size_t)k0 * mr, b,
-                           (size_t)nr, boff, block + (size_t)(m - m0) * nc + q * nr, (size_t)nc,
-                           m_end - m < mr ? m_end - m : mr, valid, p->bias + m, flags);
+            conv_task_tiles(p, &t, q, k0, kc, b, boff, job->relu);
         }
     }
     /* the real pixels of the block to out */
-    for (int m = m0; m < m_end; m++) {
-        const float *src = block + (size_t)(m - m0) * nc;
+    const int nc = CONV_NC_PANELS * nr;
+    for (int m = t.m0; m < t.m_end; m++) {
+        const float *src = t.block + (size_t)(m - t.m0) * nc;
         float *dst = job->out + (size_t)m * job->ho * job->wo;
-        for (int v = 0; v < n_pix;) {
-            const int oy = (j0 + v) / job->row, ox = (j0 + v) % job->row;
-            int len = job->row - ox < n_pix - v ? job->row - ox : n_pix - v;
+        for (int v = 0; v < t.n_pix;) {
+            const int oy = (t.j0 + v) / job->row, ox = (t.j0 + v) % job->row;
+            int len = job->row - ox < t.n_pix - v ? job->row - ox : t.n_pix - v;
             if (ox < job->wo)
                 memcpy(dst + (size_t)oy * job->wo + ox, src + v,
                        (size_t)(len < job->wo - ox ? len : job->wo - ox) * sizeof(float));
@@ -228,9 +207,56 @@ static void run_task(const conv_job *job, int task, float *scratch)
 static void conv_worker(void *arg, int worker)
 {
     conv_job *job = arg;
-    float *scratch = job->scratch + (size_t)worker * job->scratch_per_worker;
-    for (int t; (t = atomic_fetch_add(&job->next, 1)) < job->tasks;)
-        run_task(job, t, scratch);
+    for (int t; (t = atomic_fetch_add(&job->next, 1)) < job->plan.tasks;)
+        run_task(job, t, worker);
+}
+
+dpsim_status conv_plan_make(const packed_conv *p, int n_pix, worker_pool *workers,
+                            conv_buffers *buf, conv_plan *plan, errbuf *e)
+{
+    const int mr = p->kern->mr, nc = CONV_NC_PANELS * p->kern->nr, oc_n = p->shape.out_ch;
+    const int mc_cap = (CONV_MC_MAX + mr - 1) / mr * mr; /* the largest block of channels */
+    plan->n_pix = n_pix;
+    plan->scratch_per_worker = (size_t)KC * p->kern->nr + (size_t)mc_cap * nc;
+    if (!conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,
+                             (size_t)pool_size(workers) * plan->scratch_per_worker,
+                             sizeof(float)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
+    plan->scratch = buf->scratch;
+    plan->pix_tasks = (n_pix + nc - 1) / nc;
+    plan->mc = conv_channel_block(oc_n, mr, CONV_MC_MAX, CONV_MC_MIN, plan->pix_tasks,
+                                  CONV_TASKS_PER_WORKER * pool_size(workers));
+    plan->tasks = plan->pix_tasks * ((oc_n + plan->mc - 1) / plan->mc);
+    return DPSIM_OK;
+}
+
+conv_task conv_task_at(const packed_conv *p, const conv_plan *plan, int task, int worker)
+{
+    const int nr = p->kern->nr, nc = CONV_NC_PANELS * nr, oc_n = p->shape.out_ch;
+    conv_task t;
+    t.j0 = task % plan->pix_tasks * nc;
+    t.n_pix = plan->n_pix - t.j0 < nc ? plan->n_pix - t.j0 : nc;
+    t.n_panels = (t.n_pix + nr - 1) / nr;
+    t.m0 = task / plan->pix_tasks * plan->mc;
+    t.m_end = t.m0 + plan->mc < oc_n ? t.m0 + plan->mc : oc_n;
+    t.panel = plan->scratch + (size_t)worker * plan->scratch_per_worker;
+    t.block = t.panel + (size_t)KC * nr;
+    return t;
+}
+
+void conv_task_tiles(const packed_conv *p, const conv_task *t, int q, int k0, int kc,
+                     const float *b, const ptrdiff_t *boff, int relu)
+{
+    const gemm_kernel *kern = p->kern;
+    const int mr = kern->mr, nr = kern->nr, kt = p->k_total, nc = CONV_NC_PANELS * nr;
+    const int valid = t->n_pix - q * nr < nr ? t->n_pix - q * nr : nr;
+    int flags = k0 == 0 ? GEMM_FIRST : 0;
+    if (k0 + kc == kt && relu)
+        flags |= GEMM_RELU;
+    for (int m = t->m0; m < t->m_end; m += mr)
+        kern->tile(kc, p->a + (size_t)(m / mr) * mr * kt + (size_t)k0 * mr, b, (size_t)nr, boff,
+                   t->block + (size_t)(m - t->m0) * nc + q * nr, (size_t)nc,
+                   t->m_end - m < mr ? t->m_end - m : mr, valid, p->bias + m, flags);
 }
 
 /* The zero-padded input (c, hp, wp): in at rows and columns from pad, zeros elsewhere. */
@@ -305,7 +331,6 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
 {
     if (!conv_fast_direct(p, h, w))
         return conv_wino_forward(p, in, h, w, out, relu, workers, buf, e);
-    const int mr = p->kern->mr, nr = p->kern->nr, nc = NC_PANELS * nr;
     conv_job job = {.p = p, .in = in, .out = out, .h = h, .w = w, .relu = relu};
     job.ho = conv2d_out_size(&p->shape, h);
     job.wo = conv2d_out_size(&p->shape, w);
@@ -318,18 +343,9 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
         if (s != DPSIM_OK)
             return s;
     }
-    job.n_pix = job.ho * job.row;
-    const int mc_cap = (MC_MAX + mr - 1) / mr * mr; /* the largest block of channels */
-    job.scratch_per_worker = (size_t)KC * nr + (size_t)mc_cap * nc;
-    if (!conv_buffer_reserve((void **)&buf->scratch, &buf->scratch_cap,
-                 (size_t)pool_size(workers) * job.scratch_per_worker, sizeof(float)))
-        return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
-    job.scratch = buf->scratch;
-
-    const int oc_n = p->shape.out_ch, want = TASKS_PER_WORKER * pool_size(workers);
-    job.pix_tasks = (job.n_pix + nc - 1) / nc;
-    job.mc = conv_channel_block(oc_n, mr, MC_MAX, MC_MIN, job.pix_tasks, want);
-    job.tasks = job.pix_tasks * ((oc_n + job.mc - 1) / job.mc);
+    dpsim_status s = conv_plan_make(p, job.ho * job.row, workers, buf, &job.plan, e);
+    if (s != DPSIM_OK)
+        return s;
     atomic_init(&job.next, 0);
     pool_run(workers, conv_worker, &job);
     return DPSIM_OK;

@@ -62,6 +62,41 @@ void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int w
  */
 int conv_channel_block(int oc_n, int mr, int mc_max, int mc_min, int other_tasks, int want);
 
+/*
+ * The blocking of a direct GEMM convolution over n_pix pixel columns, shared
+ * by conv_fast.c (one image) and conv_batch.c (several): tasks of
+ * (CONV_NC_PANELS panels of nr columns) x (mc channels), each with its own
+ * packed panel (CONV_KC, nr) and output block (mc, nc) in the worker's scratch.
+ */
+enum { CONV_NC_PANELS = 8, CONV_MC_MIN = 32, CONV_MC_MAX = 512, CONV_TASKS_PER_WORKER = 4 };
+
+typedef struct conv_plan {
+    int n_pix, mc, pix_tasks, tasks;
+    float *scratch; /* (workers, scratch_per_worker) */
+    size_t scratch_per_worker;
+} conv_plan;
+
+/** Plan p over n_pix columns for the workers, scratch from buf; DPSIM_E_NOMEM when it cannot. */
+dpsim_status conv_plan_make(const packed_conv *p, int n_pix, worker_pool *workers,
+                            conv_buffers *buf, conv_plan *plan, errbuf *e);
+
+/* One task of a plan: columns [j0, j0 + n_pix), channels [m0, m_end). */
+typedef struct conv_task {
+    int j0, n_pix, n_panels, m0, m_end;
+    float *panel; /* (CONV_KC, nr): a packed panel */
+    float *block; /* (mc, CONV_NC_PANELS nr): the task's outputs */
+} conv_task;
+
+conv_task conv_task_at(const packed_conv *p, const conv_plan *plan, int task, int worker);
+
+/**
+ * The task's channel tiles over its panel q for reduction steps [k0, k0 + kc):
+ * B's rows as in gemm_tile_fn (b at row stride nr, or b + boff[k]); bias on
+ * the first block, ReLU (when relu) on the last.
+ */
+void conv_task_tiles(const packed_conv *p, const conv_task *t, int q, int k0, int kc,
+                     const float *b, const ptrdiff_t *boff, int relu);
+
 /** 1 when conv_fast_forward computes p on an h x w input as the direct GEMM below. */
 int conv_fast_direct(const packed_conv *p, int h, int w);
 
