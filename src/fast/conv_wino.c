@@ -23,15 +23,13 @@
 #include "core/alloc.h"
 #include "fast/conv_wino.h"
 
-/* the transforms are plain C, compiled for each vector width the CPU may have */
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define TRANSFORM __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef TRANSFORM
-#define TRANSFORM
-#endif
+/*
+ * The transforms are plain C, inlined into one copy per vector width
+ * (transform_input_avx512, ..._avx2, or the body itself), picked by the kernel's
+ * level, so $DPSIM_ISA forces them too. Not target_clones: its ifunc
+ * resolvers run before a sanitizer's runtime is up and crash TSan builds.
+ */
+#define INLINE static inline __attribute__((always_inline))
 
 enum {
     T = WINO_OUT,
@@ -67,7 +65,7 @@ int conv_wino_wins(const packed_conv *p, int h, int w)
 // ---- the transforms, each on n tiles at once (contiguous, so they vectorise) ----
 
 /* r (4 rows of n at stride rs) = B^T d, d (4 rows of n at stride ds) */
-static inline void input_1d(const float *restrict d, size_t ds, float *restrict r, size_t rs,
+INLINE void input_1d(const float *restrict d, size_t ds, float *restrict r, size_t rs,
                             int n)
 {
     for (int q = 0; q < n; q++) {
@@ -80,7 +78,7 @@ static inline void input_1d(const float *restrict d, size_t ds, float *restrict 
 }
 
 /* r (2 rows of n at stride rs) = A^T m, m (4 rows of n at stride ms) */
-static inline void output_1d(const float *restrict m, size_t ms, float *restrict r, size_t rs,
+INLINE void output_1d(const float *restrict m, size_t ms, float *restrict r, size_t rs,
                              int n)
 {
     for (int q = 0; q < n; q++) {
@@ -162,7 +160,7 @@ typedef struct wino_job {
 } wino_job;
 
 /* The length of the run of tiles from t (of n left) along its row of tw tiles. */
-static inline int tile_run(int t, int n, int tw)
+INLINE int tile_run(int t, int n, int tw)
 {
     return tw - t % tw < n ? tw - t % tw : n;
 }
@@ -171,8 +169,8 @@ static inline int tile_run(int t, int n, int tw)
  * v (E, in_ch, nt) = B^T d B of tiles [t0, t0 + n), input channels [ic0, ic1);
  * slots [n, n_up) zero
  */
-TRANSFORM static void transform_input(const wino_job *job, int t0, int n, int n_up, int ic0,
-                                      int ic1, float *v)
+INLINE void transform_input_body(const wino_job *job, int t0, int n, int n_up, int ic0,
+                                 int ic1, float *v)
 {
     const int nt = job->nt, wp = job->wp, tw = job->tw;
     const size_t elem_stride = job->v_stride;
@@ -197,15 +195,15 @@ TRANSFORM static void transform_input(const wino_job *job, int t0, int n, int n_
     }
 }
 
-static inline float finish(float val, float bias, int relu)
+INLINE float finish(float val, float bias, int relu)
 {
     val += bias;
     return relu && val < 0.0f ? 0.0f : val;
 }
 
 /* out channels [c0, c1), tiles [t0, t0 + n) = A^T M A + bias (ReLU), m (E, mb, nt) */
-TRANSFORM static void transform_output(const wino_job *job, int c0, int c1, int t0, int n,
-                                       const float *m)
+INLINE void transform_output_body(const wino_job *job, int c0, int c1, int t0, int n,
+                                  const float *m)
 {
     const int nt = job->nt, ho = job->ho, wo = job->wo, tw = job->tw, relu = job->relu;
     const size_t elem_stride = job->m_stride;
@@ -233,6 +231,63 @@ TRANSFORM static void transform_output(const wino_job *job, int c0, int c1, int 
             }
         }
     }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx512f"))) static void
+transform_input_avx512(const wino_job *job, int t0, int n, int n_up, int ic0, int ic1, float *v)
+{
+    transform_input_body(job, t0, n, n_up, ic0, ic1, v);
+}
+
+__attribute__((target("avx2"))) static void
+transform_input_avx2(const wino_job *job, int t0, int n, int n_up, int ic0, int ic1, float *v)
+{
+    transform_input_body(job, t0, n, n_up, ic0, ic1, v);
+}
+
+__attribute__((target("avx512f"))) static void
+transform_output_avx512(const wino_job *job, int c0, int c1, int t0, int n, const float *m)
+{
+    transform_output_body(job, c0, c1, t0, n, m);
+}
+
+__attribute__((target("avx2"))) static void
+transform_output_avx2(const wino_job *job, int c0, int c1, int t0, int n, const float *m)
+{
+    transform_output_body(job, c0, c1, t0, n, m);
+}
+#endif
+
+static void transform_input(const wino_job *job, int t0, int n, int n_up, int ic0, int ic1,
+                            float *v)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (job->p->kern->isa == ISA_AVX512) {
+        transform_input_avx512(job, t0, n, n_up, ic0, ic1, v);
+        return;
+    }
+    if (job->p->kern->isa == ISA_AVX2) {
+        transform_input_avx2(job, t0, n, n_up, ic0, ic1, v);
+        return;
+    }
+#endif
+    transform_input_body(job, t0, n, n_up, ic0, ic1, v);
+}
+
+static void transform_output(const wino_job *job, int c0, int c1, int t0, int n, const float *m)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (job->p->kern->isa == ISA_AVX512) {
+        transform_output_avx512(job, c0, c1, t0, n, m);
+        return;
+    }
+    if (job->p->kern->isa == ISA_AVX2) {
+        transform_output_avx2(job, c0, c1, t0, n, m);
+        return;
+    }
+#endif
+    transform_output_body(job, c0, c1, t0, n, m);
 }
 
 static void run_task(const wino_job *job, int task, float *scratch)
