@@ -146,11 +146,11 @@ static dpsim_status run_extract(const dpsim_model *m, int n, const float *const 
     }
     if (s == DPSIM_OK)
         s = net_forward(m, n, scratch->x, height, width, taps, workers, scratch, e);
-    for (int b = 0; b < n; b++) {
-        if (s != DPSIM_OK)
+    for (int b = 0; b < n; b++) /* out untouched on failure */
+        if (s == DPSIM_OK)
+            out[b] = f[b];
+        else
             dpsim_features_free(f[b]);
-        out[b] = s == DPSIM_OK ? f[b] : NULL;
-    }
     return s;
 }
 

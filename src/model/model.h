@@ -144,7 +144,7 @@ dpsim_status model_extract(const dpsim_model *m, const float *pixels, int width,
 
 /**
  * model_extract on n <= NET_MAX_BATCH images of one size, their convolutions
- * run together; on failure every out[b] is NULL and *failed is the image
+ * run together; on failure out is untouched and *failed is the image
  * that failed (0 when it was none in particular: out of memory).
  */
 dpsim_status model_extract_same_size(const dpsim_model *m, int n, const float *const *pixels,
