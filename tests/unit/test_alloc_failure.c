@@ -61,6 +61,39 @@ static int temporary_left(void)
     return found;
 }
 
+/*
+ * dpsim_extract_batch of three images on a context of one thread (its
+ * allocations all on this thread, so the count is the same every run): of one
+ * size, run through the net together; of two sizes, one after another. On
+ * failure every out is NULL.
+ */
+static dpsim_ctx *ctx_1;
+
+static dpsim_status extract_batch_of(const int *widths, const int *heights)
+{
+    const float *px[3] = {pixels_a, pixels_b, pixels_a};
+    dpsim_features *out[3] = {alloc_untouched(), alloc_untouched(), alloc_untouched()};
+    dpsim_status s = dpsim_extract_batch(ctx_1, model, 3, px, widths, heights, out);
+    for (int i = 0; i < 3; i++) {
+        CHECK(s == DPSIM_OK ? out[i] != NULL : out[i] == NULL);
+        if (s == DPSIM_OK)
+            dpsim_features_free(out[i]);
+    }
+    return s;
+}
+
+static dpsim_status op_extract_batch_same(void)
+{
+    static const int side[3] = {64, 64, 64};
+    return extract_batch_of(side, side);
+}
+
+static dpsim_status op_extract_batch_mixed(void)
+{
+    static const int widths[3] = {64, 48, 64}, heights[3] = {64, 40, 64};
+    return extract_batch_of(widths, heights);
+}
+
 static dpsim_status op_png_write(void)
 {
     static uint8_t rgb[3 * 40 * 30];
@@ -208,6 +241,13 @@ int main(void)
     gen_image(2, 64, 64, pixels_b);
     if (model) {
         alloc_sweep(ctx, "extract", op_extract, DPSIM_OK);
+        dpsim_config one;
+        dpsim_config_init(&one);
+        one.n_threads = 1;
+        CHECK(dpsim_ctx_create(&ctx_1, &one) == DPSIM_OK);
+        alloc_sweep(ctx_1, "extract batch, one size", op_extract_batch_same, DPSIM_OK);
+        alloc_sweep(ctx_1, "extract batch, two sizes", op_extract_batch_mixed, DPSIM_OK);
+        dpsim_ctx_free(ctx_1);
         CHECK(dpsim_extract(ctx, model, pixels_a, 64, 64, &feat_a) == DPSIM_OK);
         CHECK(dpsim_extract(ctx, model, pixels_b, 64, 64, &feat_b) == DPSIM_OK);
         if (feat_a && feat_b) {
