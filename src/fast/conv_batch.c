@@ -94,17 +94,6 @@ static void scatter(const batch_job *job, const float *block, int nc, int m0, in
     }
 }
 
-/* padded (c, h + 2 pad, w + 2 pad): in (c, h, w) inside a border of zeros */
-static void pad_input(const float *in, int c, int h, int w, int pad, float *padded)
-{
-    const int hp = h + 2 * pad, wp = w + 2 * pad;
-    memset(padded, 0, (size_t)c * hp * wp * sizeof(float));
-    for (int ch = 0; ch < c; ch++)
-        for (int y = 0; y < h; y++)
-            memcpy(padded + ((size_t)ch * hp + y + pad) * wp + pad, in + ((size_t)ch * h + y) * w,
-                   (size_t)w * sizeof(float));
-}
-
 static void run_task(const batch_job *job, int task, int worker)
 {
     const packed_conv *p = job->p;
@@ -152,7 +141,8 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
                                  sizeof(float)))
             return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
         for (int b = 0; b < n; b++) {
-            pad_input(in[b], p->shape.in_ch, h, w, pad, buf->padded + b * each);
+            conv_pad_input(in[b], p->shape.in_ch, h, w, pad, job.h, job.w, buf->padded + b * each,
+                           workers);
             padded[b] = buf->padded + b * each;
         }
         job.in = padded;

@@ -224,8 +224,7 @@ dpsim_status conv_plan_make(const packed_conv *p, int n_pix, worker_pool *worker
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution");
     plan->scratch = buf->scratch;
     plan->pix_tasks = (n_pix + nc - 1) / nc;
-    plan->mc = conv_channel_block(oc_n, mr, CONV_MC_MAX, CONV_MC_MIN, plan->pix_tasks,
-                                  CONV_TASKS_PER_WORKER * pool_size(workers));
+    plan->mc = conv_channel_block(oc_n, mr, plan->pix_tasks, pool_size(workers));
     plan->tasks = plan->pix_tasks * ((oc_n + plan->mc - 1) / plan->mc);
     return DPSIM_OK;
 }
@@ -291,10 +290,11 @@ void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int w
     pool_run(workers, pad_worker, &pj);
 }
 
-int conv_channel_block(int oc_n, int mr, int mc_max, int mc_min, int other_tasks, int want)
+int conv_channel_block(int oc_n, int mr, int other_tasks, int workers)
 {
-    int mc = ((oc_n < mc_max ? oc_n : mc_max) + mr - 1) / mr * mr;
-    while (mc > mc_min && other_tasks * ((oc_n + mc - 1) / mc) < want)
+    const int want = CONV_TASKS_PER_WORKER * workers;
+    int mc = ((oc_n < CONV_MC_MAX ? oc_n : CONV_MC_MAX) + mr - 1) / mr * mr;
+    while (mc > CONV_MC_MIN && other_tasks * ((oc_n + mc - 1) / mc) < want)
         mc = (mc / 2 + mr - 1) / mr * mr;
     return mc;
 }

@@ -56,12 +56,6 @@ int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size);
 void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int wp, float *padded,
                     worker_pool *workers);
 
-/**
- * Output channels per task (a multiple of mr): all (at most mc_max), halved
- * while other_tasks * channel blocks < want, down to mc_min.
- */
-int conv_channel_block(int oc_n, int mr, int mc_max, int mc_min, int other_tasks, int want);
-
 /*
  * The blocking of a direct GEMM convolution over n_pix pixel columns, shared
  * by conv_fast.c (one image) and conv_batch.c (several): tasks of
@@ -75,6 +69,13 @@ typedef struct conv_plan {
     float *scratch; /* (workers, scratch_per_worker) */
     size_t scratch_per_worker;
 } conv_plan;
+
+/**
+ * Output channels per task (a multiple of mr): all (at most CONV_MC_MAX),
+ * halved while other_tasks * channel blocks < CONV_TASKS_PER_WORKER * workers,
+ * down to CONV_MC_MIN.
+ */
+int conv_channel_block(int oc_n, int mr, int other_tasks, int workers);
 
 /** Plan p over n_pix columns for the workers, scratch from buf; DPSIM_E_NOMEM when it cannot. */
 dpsim_status conv_plan_make(const packed_conv *p, int n_pix, worker_pool *workers,

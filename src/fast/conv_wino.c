@@ -38,9 +38,6 @@ enum {
     KC = CONV_KC,      /* reduction steps (input channels) per block */
     NT_PANELS = 2,     /* tile panels (of nr tiles) per task */
     MB_PANELS = 4,     /* channel panels (of mr) per pass over a task's V */
-    MC_MIN = 32,       /* fewest output channels per task */
-    MC_MAX = 512,      /* most output channels per task */
-    TASKS_PER_WORKER = 4,
     IC_STEP = 32,      /* input channels per task of a shared input transform */
     MIN_CH = 64,       /* fewer input or output channels: direct */
     MIN_TILES = 64,    /* fewer tiles (outputs under about 16x16): direct */
@@ -375,8 +372,7 @@ dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int
     job.scratch_per_worker = E * (job.v_stride + job.m_stride);
     job.workers = pool_size(workers);
     job.tile_tasks = (job.n_tiles + job.nt - 1) / job.nt;
-    job.mc = conv_channel_block(s->out_ch, mr, MC_MAX, MC_MIN, job.tile_tasks,
-                                TASKS_PER_WORKER * job.workers);
+    job.mc = conv_channel_block(s->out_ch, mr, job.tile_tasks, job.workers);
     job.tasks = job.tile_tasks * ((s->out_ch + job.mc - 1) / job.mc);
     /* blocks of tiles shared by several tasks transform their inputs once, beforehand */
     const size_t n_shared = job.mc < s->out_ch ? (size_t)job.tile_tasks * E * job.v_stride : 0;

@@ -34,15 +34,11 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Poll until *value differs from old (1) or SPINS polls have passed (0). */
-static int spin_while_ulong(const atomic_ulong *value, unsigned long old)
+/* Poll until *value differs from old or SPINS polls have passed. */
+static void spin_while_ulong(const atomic_ulong *value, unsigned long old)
 {
-    for (int i = 0; i < SPINS; i++) {
-        if (atomic_load_explicit(value, memory_order_acquire) != old)
-            return 1;
+    for (int i = 0; i < SPINS && atomic_load_explicit(value, memory_order_acquire) == old; i++)
         cpu_relax();
-    }
-    return 0;
 }
 
 typedef struct worker_start {
