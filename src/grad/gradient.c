@@ -228,8 +228,7 @@ static dpsim_status open_sides(const dpsim_model *m, const float *a, const float
                                int height, const tap_dims *dims, worker_pool *workers,
                                const int grad[2], grad_work *work, side *sa, side *sb, errbuf *e)
 {
-    if (pool_size(workers) < 2 ||
-        net_largest_activation(m, height, width, NULL) > SIDE_BY_SIDE_MAX_ACTIVATION) {
+    if (pool_size(workers) < 2 || !net_side_by_side(m, width, height)) {
         dpsim_status s =
             side_open(m, a, width, height, dims, workers, grad[0], &work->side[0], sa, e);
         return s != DPSIM_OK ? s : side_open(m, b, width, height, dims, workers, grad[1],

@@ -21,6 +21,7 @@
 
 /* Images of one size up to this many pixels go through the net together. */
 #define TOGETHER_MAX_PIXELS (128 * 128)
+
 typedef struct batch_job {
     const dpsim_model *m;
     int n;
@@ -48,15 +49,12 @@ static void side_by_side_worker(void *arg, int worker)
         extract_one(j, i, NULL, worker);
 }
 
-static int side_by_side(const batch_job *j, const worker_pool *workers)
+static int side_by_side(const batch_job *j)
 {
-    if (pool_size(workers) < 2 || j->n < 2)
+    if (pool_size(j->workers) < 2 || j->n < 2)
         return 0;
     for (int i = 0; i < j->n; i++)
-        if (j->widths[i] > 0 && j->heights[i] > 0 &&
-            (j->widths[i] > DPSIM_MAX_SIDE || j->heights[i] > DPSIM_MAX_SIDE ||
-             net_largest_activation(j->m, j->heights[i], j->widths[i], NULL) >
-                 SIDE_BY_SIDE_MAX_ACTIVATION))
+        if (!net_side_by_side(j->m, j->widths[i], j->heights[i]))
             return 0;
     return 1;
 }
@@ -123,14 +121,13 @@ dpsim_status dpsim_extract_batch(dpsim_ctx *ctx, const dpsim_model *m, int n,
         dp_free(j.errs);
         return ctx_fail(ctx, DPSIM_E_NOMEM, "out of memory for a batch of %d images", n);
     }
-    worker_pool *workers = ctx ? ctx->workers : NULL;
     if (together(&j))
-        pool_run(workers, together_worker, &j);
-    else if (side_by_side(&j, workers))
-        pool_run(workers, side_by_side_worker, &j);
+        pool_run(j.workers, together_worker, &j);
+    else if (side_by_side(&j))
+        pool_run(j.workers, side_by_side_worker, &j);
     else
         for (int i = 0; i < n && (i == 0 || j.status[i - 1] == DPSIM_OK); i++)
-            extract_one(&j, i, workers, 0);
+            extract_one(&j, i, j.workers, 0);
     dpsim_status s = DPSIM_OK;
     for (int i = 0; i < n && s == DPSIM_OK; i++)
         if (j.status[i] != DPSIM_OK) {

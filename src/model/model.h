@@ -88,18 +88,15 @@ void forward_scratch_free(forward_scratch *s);
 /** Free s's buffers when they hold more than FORWARD_SCRATCH_KEEP bytes. */
 void forward_scratch_trim(forward_scratch *s);
 
-/**
- * The largest activation (floats) of a forward pass of m on an h x w image;
- * with squeeze, the largest fire squeeze output too (1 when none).
- */
-size_t net_largest_activation(const dpsim_model *m, int h, int w, size_t *squeeze);
-
 /*
  * Images whose largest activation is at most this many floats (32 MB) may be
  * run side by side, one per thread: SqueezeNet and AlexNet up to 512x512 and
  * more, VGG-16 up to 256x256 (its 512x512 activations are 64 MB each).
  */
 #define SIDE_BY_SIDE_MAX_ACTIVATION ((size_t)8 << 20)
+
+/** 1 when a width x height image may run side by side with others (see above). */
+int net_side_by_side(const dpsim_model *m, int width, int height);
 
 /* The most images one net_forward runs together. */
 #define NET_MAX_BATCH CONV_BATCH_MAX

@@ -112,7 +112,8 @@ static dpsim_status layer_forward(const layer_def *l, const layer_params *lp, in
     return DPSIM_OK;
 }
 
-size_t net_largest_activation(const dpsim_model *m, int h, int w, size_t *squeeze)
+/* The largest activation (floats) of m on an h x w image, and the largest fire squeeze output. */
+static size_t largest_activation(const dpsim_model *m, int h, int w, size_t *squeeze)
 {
     const net_def *def = m->def;
     size_t largest = (size_t)3 * h * w, sq = 1;
@@ -131,9 +132,15 @@ size_t net_largest_activation(const dpsim_model *m, int h, int w, size_t *squeez
         if (l->op == OP_FIRE && plane * l->squeeze > sq)
             sq = plane * l->squeeze;
     }
-    if (squeeze)
-        *squeeze = sq;
+    *squeeze = sq;
     return largest;
+}
+
+int net_side_by_side(const dpsim_model *m, int width, int height)
+{
+    size_t unused;
+    return width > 0 && height > 0 && width <= DPSIM_MAX_SIDE && height <= DPSIM_MAX_SIDE &&
+           largest_activation(m, height, width, &unused) <= SIDE_BY_SIDE_MAX_ACTIVATION;
 }
 
 /* Where the running activation is: a ping-pong buffer (0, 1) or tap t's buffer (2 + t). */
@@ -148,7 +155,7 @@ dpsim_status net_forward(const dpsim_model *m, int n, const float *x, int h, int
 {
     const net_def *def = m->def;
     size_t max_sq;
-    const size_t max_act = net_largest_activation(m, h, w, &max_sq);
+    const size_t max_act = largest_activation(m, h, w, &max_sq);
     if (!reserve(scratch, (size_t)n * max_act, (size_t)n * max_sq))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a %dx%d forward pass", w, h);
     float *const buf[2] = {scratch->buf[0], scratch->buf[1]};
