@@ -145,7 +145,7 @@ dpsim_status dpsim_compare(dpsim_ctx *ctx, const dpsim_model *m, const dpsim_fea
     ctx_clear(ctx);
     if (!m || !a || !b || !distance)
         return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_compare: NULL argument");
-    if (a->fingerprint != m->fingerprint || b->fingerprint != m->fingerprint)
+    if (a->fingerprint != model_fingerprint(m) || b->fingerprint != model_fingerprint(m))
         return ctx_fail(ctx, DPSIM_E_INVAL,
                         "features were extracted with another model (net, taps, version or "
                         "weights differ), expected features of this model");

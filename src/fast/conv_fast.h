@@ -38,6 +38,13 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
 
 void packed_conv_free(packed_conv *p);
 
+/** Weight (oc, r) of p, r = (ic * k + ky) * k + kx: the layout packed_conv_init took. */
+static inline float packed_conv_weight(const packed_conv *p, int oc, int r)
+{
+    const int mr = p->kern->mr;
+    return p->a[((size_t)(oc / mr) * p->k_total + (size_t)r) * mr + (size_t)(oc % mr)];
+}
+
 /** Working memory of conv_fast_forward, grown on demand; one per caller thread. */
 typedef struct conv_buffers {
     float *padded;      /* a stride-1 convolution's zero-padded input */
@@ -124,8 +131,8 @@ typedef struct packed_conv_grad {
     int via_patches;    /* 1: the second form */
 } packed_conv_grad;
 
-dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
-                                   const float *weight, const gemm_kernel *kern, errbuf *e);
+dpsim_status packed_conv_grad_init(packed_conv_grad *g, const packed_conv *fwd,
+                                   const gemm_kernel *kern, errbuf *e);
 
 void packed_conv_grad_free(packed_conv_grad *g);
 

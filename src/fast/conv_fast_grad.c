@@ -8,9 +8,10 @@
 #include "core/alloc.h"
 #include "fast/conv_fast.h"
 
-dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
-                                   const float *weight, const gemm_kernel *kern, errbuf *e)
+dpsim_status packed_conv_grad_init(packed_conv_grad *g, const packed_conv *fwd,
+                                   const gemm_kernel *kern, errbuf *e)
 {
+    const conv2d_shape *s = &fwd->shape;
     const int k = s->kernel, kk = k * k, ci = s->in_ch, co = s->out_ch;
     memset(g, 0, sizeof *g);
     g->shape = *s;
@@ -25,14 +26,14 @@ dpsim_status packed_conv_grad_init(packed_conv_grad *g, const conv2d_shape *s,
         ts = (conv2d_shape){co, ci * kk, 1, 1, 0};
         for (int oc = 0; oc < co; oc++) /* wt (ci*kk, co) = W^T */
             for (int r = 0; r < ci * kk; r++)
-                wt[(size_t)r * co + oc] = weight[(size_t)oc * ci * kk + r];
+                wt[(size_t)r * co + oc] = packed_conv_weight(fwd, oc, r);
     } else {
         ts = (conv2d_shape){co, ci, k, 1, k - 1 - s->pad};
         for (int oc = 0; oc < co; oc++) /* wt (ci, co, k, k), flipped */
             for (int ic = 0; ic < ci; ic++)
                 for (int q = 0; q < kk; q++)
                     wt[((size_t)ic * co + oc) * kk + q] =
-                        weight[((size_t)oc * ci + ic) * kk + kk - 1 - q];
+                        packed_conv_weight(fwd, oc, ic * kk + kk - 1 - q);
     }
     dpsim_status st = packed_conv_init(&g->t, &ts, wt, NULL, kern, e);
     dp_free(wt);

@@ -125,7 +125,7 @@ dpsim_status dpsim_featfile_writer_add(dpsim_ctx *ctx, dpsim_featfile_writer *w,
     if (len < 1 || len > DPSIM_FEATFILE_MAX_NAME)
         return ctx_fail(ctx, DPSIM_E_LIMIT, "features '%s': record name of %zu bytes, expected "
                         "1 to %d", w->file.final_path, len, DPSIM_FEATFILE_MAX_NAME);
-    if (f->fingerprint != w->model->fingerprint)
+    if (f->fingerprint != model_fingerprint(w->model))
         return ctx_fail(ctx, DPSIM_E_INVAL, "features '%s': record '%s' was extracted with "
                         "another model than the file's", w->file.final_path, name);
     uint8_t b[8];

@@ -326,7 +326,7 @@ dpsim_status dpsim_gradient_to(dpsim_ctx *ctx, const dpsim_model *m, const float
     ctx_clear(ctx);
     if (!m || !a || !target || !distance)
         return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_gradient_to: NULL argument");
-    if (target->fingerprint != m->fingerprint)
+    if (target->fingerprint != model_fingerprint(m))
         return ctx_fail(ctx, DPSIM_E_INVAL,
                         "target features were extracted with another model (net, taps, "
                         "version or weights differ), expected features of this model");

@@ -91,7 +91,6 @@ static dpsim_status features_new(const dpsim_model *m, int width, int height,
     dpsim_features *f = dp_calloc(1, sizeof *f);
     if (!f)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
-    f->fingerprint = m->fingerprint;
     f->width = width;
     f->height = height;
     f->n_taps = m->n_taps;
@@ -146,6 +145,8 @@ static dpsim_status run_extract(const dpsim_model *m, int n, const float *const 
     }
     if (s == DPSIM_OK)
         s = net_forward(m, n, scratch->x, height, width, taps, workers, scratch, e);
+    for (int b = 0; b < n && s == DPSIM_OK; b++) /* after the pass, which ran beside hashing */
+        f[b]->fingerprint = model_fingerprint(m);
     for (int b = 0; b < n; b++) /* out untouched on failure */
         if (s == DPSIM_OK)
             out[b] = f[b];

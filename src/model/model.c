@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -84,50 +85,72 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
 // ---- reading weights files ----
 
 /*
- * A weights file read into memory and being hashed on a thread of its own
- * while the caller parses and packs it (hashing 58 MB took as long as the
- * rest of loading VGG-16).
+ * A weights file read into memory and hashed on a thread of its own while
+ * the loader parses and packs it (hashing VGG-16's 58 MB takes longer than
+ * the rest of loading). Nothing waits for the digest until something reads
+ * it (model_await_hashes): the first extraction runs beside the hasher. The
+ * bytes are freed by whichever of the hasher and the loader lets go last.
  */
 typedef struct weights_file {
     uint8_t *buf;
     size_t len;
-    char *sha;        /* hex digest, complete after weights_file_close */
+    char *sha;          /* hex digest, complete after weights_file_join */
+    atomic_int holders; /* of buf: the hasher and the loader */
     pthread_t hasher;
-    int threaded;     /* 0: hashed inline (the thread could not start) */
+    int threaded;       /* 0: hashed inline (the thread could not start) */
 } weights_file;
+
+static void weights_file_let_go(weights_file *wf)
+{
+    if (atomic_fetch_sub(&wf->holders, 1) == 1) {
+        dp_free(wf->buf);
+        wf->buf = NULL;
+    }
+}
 
 static void *hash_thread(void *arg)
 {
     weights_file *wf = arg;
     sha256_hex(wf->buf, wf->len, wf->sha);
+    weights_file_let_go(wf);
     return NULL;
 }
 
-/* Wait for the hash and free the file's bytes. */
-static void weights_file_close(weights_file *wf)
+/* Wait for the digest and free wf (NULL: nothing). */
+static void weights_file_join(weights_file *wf)
 {
+    if (!wf)
+        return;
     if (wf->threaded)
         pthread_join(wf->hasher, NULL);
-    wf->threaded = 0;
-    dp_free(wf->buf);
-    wf->buf = NULL;
+    dp_free(wf);
 }
 
-/* Read a weights file (PyTorch checkpoint or safetensors), start hashing it into sha. */
-static dpsim_status read_weights(const char *path, tensor_list *list, weights_file *wf,
+/*
+ * Read a weights file (PyTorch checkpoint or safetensors) into *list, its
+ * float32 tensors left in the file's bytes, and start hashing it into sha.
+ * *wf: the file once read (also on a parse error; else NULL): the caller
+ * lets go of it when done with list, then joins it.
+ */
+static dpsim_status read_weights(const char *path, tensor_list *list, weights_file **wf,
                                  char sha[65], errbuf *e)
 {
-    memset(wf, 0, sizeof *wf);
-    wf->sha = sha;
-    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &wf->buf, &wf->len, e);
+    weights_file *f = *wf = dp_calloc(1, sizeof *f);
+    if (!f)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory");
+    f->sha = sha;
+    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &f->buf, &f->len, e);
     if (s != DPSIM_OK) {
+        dp_free(f);
+        *wf = NULL;
         err_prefix(e, "weights");
         return s;
     }
-    wf->threaded = pthread_create(&wf->hasher, NULL, hash_thread, wf) == 0;
-    if (!wf->threaded)
-        hash_thread(wf);
-    s = weights_read_memory(wf->buf, wf->len, list, e);
+    atomic_init(&f->holders, 2);
+    f->threaded = pthread_create(&f->hasher, NULL, hash_thread, f) == 0;
+    if (!f->threaded)
+        hash_thread(f);
+    s = weights_view_memory(f->buf, f->len, list, e);
     if (s != DPSIM_OK)
         weights_error_name_file(e, path);
     return s;
@@ -153,12 +176,9 @@ static dpsim_status check_finite(const char *path, const tensor *t, errbuf *e)
     return DPSIM_OK;
 }
 
-/*
- * Find `key` or `features.key`; check its shape is exactly dims[0..ndim);
- * move its data out of the list into *out (no copy: VGG-16 has 58 MB).
- */
-static dpsim_status take_tensor(tensor_list *list, const char *path, const char *key,
-                                int ndim, const int64_t *dims, float **out, errbuf *e)
+/* Find `key` or `features.key`, check its shape is exactly dims[0..ndim) and its values finite. */
+static dpsim_status find_tensor(const tensor_list *list, const char *path, const char *key,
+                                int ndim, const int64_t *dims, const tensor **out, errbuf *e)
 {
     char prefixed[160];
     snprintf(prefixed, sizeof prefixed, "features.%s", key);
@@ -185,30 +205,29 @@ static dpsim_status take_tensor(tensor_list *list, const char *path, const char 
                        path, t->name, got, want);
     }
     dpsim_status s = check_finite(path, t, e);
-    if (s != DPSIM_OK)
-        return s;
-    tensor *owned = &list->items[t - list->items];
-    *out = owned->data;
-    owned->data = NULL;
-    return DPSIM_OK;
+    if (s == DPSIM_OK)
+        *out = t;
+    return s;
 }
 
-static dpsim_status take_conv(tensor_list *list, const char *path, const char *stem,
+/* Pack the convolution `stem` (weight and bias) of the file's tensors into p->fast. */
+static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
                               int in_ch, int out_ch, int k, int stride, int pad,
                               const gemm_kernel *kern, conv_params *p, errbuf *e)
 {
     char key[128];
     p->shape = (conv2d_shape){in_ch, out_ch, k, stride, pad};
     int64_t wdims[4] = {out_ch, in_ch, k, k}, bdims[1] = {out_ch};
+    const tensor *weight = NULL, *bias = NULL;
     snprintf(key, sizeof key, "%s.weight", stem);
-    dpsim_status s = take_tensor(list, path, key, 4, wdims, &p->weight, e);
+    dpsim_status s = find_tensor(list, path, key, 4, wdims, &weight, e);
     if (s != DPSIM_OK)
         return s;
     snprintf(key, sizeof key, "%s.bias", stem);
-    s = take_tensor(list, path, key, 1, bdims, &p->bias, e);
+    s = find_tensor(list, path, key, 1, bdims, &bias, e);
     if (s != DPSIM_OK)
         return s;
-    return packed_conv_init(&p->fast, &p->shape, p->weight, p->bias, kern, e);
+    return packed_conv_init(&p->fast, &p->shape, weight->data, bias->data, kern, e);
 }
 
 /* Is `name` (after an optional "features." prefix) a tensor this net expects? */
@@ -336,6 +355,27 @@ static void set_fingerprint(dpsim_model *m)
     m->fingerprint = fnv1a(h, m->lin_sha256);
 }
 
+void model_await_hashes(const dpsim_model *cm)
+{
+    dpsim_model *m = (dpsim_model *)cm; /* the lazily completed part, under its lock */
+    if (atomic_load_explicit(&m->hashed, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&m->hash_lock);
+    if (!atomic_load_explicit(&m->hashed, memory_order_relaxed)) {
+        weights_file_join(m->trunk_hashing);
+        m->trunk_hashing = NULL;
+        set_fingerprint(m);
+        atomic_store_explicit(&m->hashed, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&m->hash_lock);
+}
+
+uint64_t model_fingerprint(const dpsim_model *m)
+{
+    model_await_hashes(m);
+    return m->fingerprint;
+}
+
 dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dpsim_model **out)
 {
     ctx_clear(ctx);
@@ -368,6 +408,7 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     if (!m)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
     pthread_mutex_init(&m->grad_lock, NULL);
+    pthread_mutex_init(&m->hash_lock, NULL);
     m->def = opt->method == DPSIM_METHOD_DISTS ? net_def_dists() : def;
     m->version = opt->version;
     m->method = opt->method;
@@ -389,29 +430,33 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     m->min_side = net_min_side(m->def, m->last_layer);
 
     tensor_list list = {0};
-    weights_file wf = {0};
+    weights_file *wf = NULL;
     s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
     if (s == DPSIM_OK)
         s = read_weights(m->trunk_path, &list, &wf, m->trunk_sha256, e);
     if (s == DPSIM_OK)
         s = load_trunk(m, &list, e);
     tensor_list_free(&list);
-    weights_file_close(&wf);
+    if (wf)
+        weights_file_let_go(wf);
+    m->trunk_hashing = wf;
     if (s == DPSIM_OK && m->use_lin) {
         memset(&list, 0, sizeof list);
+        wf = NULL;
         s = resolve_path(kind, opt, opt->lin_path, &m->lin_path, e);
         if (s == DPSIM_OK)
             s = read_weights(m->lin_path, &list, &wf, m->lin_sha256, e);
         if (s == DPSIM_OK)
             s = term_weights_load(m, &list, m->lin_path, e);
         tensor_list_free(&list);
-        weights_file_close(&wf);
+        if (wf)
+            weights_file_let_go(wf);
+        weights_file_join(wf); /* small: no reason to keep its thread */
     }
     if (s != DPSIM_OK) {
         dpsim_model_free(m);
         return s;
     }
-    set_fingerprint(m);
     *out = m;
     return DPSIM_OK;
 }
@@ -422,12 +467,12 @@ void dpsim_model_free(dpsim_model *m)
         return;
     for (int i = 0; i < NET_MAX_LAYERS; i++)
         for (int j = 0; j < 3; j++) {
-            dp_free(m->layers[i].conv[j].weight);
-            dp_free(m->layers[i].conv[j].bias);
             packed_conv_free(&m->layers[i].conv[j].fast);
             packed_conv_grad_free(&m->layers[i].conv[j].grad);
         }
+    weights_file_join(m->trunk_hashing);
     pthread_mutex_destroy(&m->grad_lock);
+    pthread_mutex_destroy(&m->hash_lock);
     for (int k = 0; k < TERM_KINDS; k++)
         for (int i = 0; i < DPSIM_MAX_TAPS; i++)
             dp_free(m->weight[k][i]);
@@ -444,8 +489,8 @@ dpsim_status model_grad_prepare(const dpsim_model *cm, errbuf *e)
     for (int i = 0; i <= m->last_layer && !m->grad_ready && s == DPSIM_OK; i++)
         for (int j = 0; j < 3 && s == DPSIM_OK; j++) {
             conv_params *p = &m->layers[i].conv[j];
-            if (p->weight && !p->grad.t.kern)
-                s = packed_conv_grad_init(&p->grad, &p->shape, p->weight, m->kernel, e);
+            if (p->fast.a && !p->grad.t.kern)
+                s = packed_conv_grad_init(&p->grad, &p->fast, m->kernel, e);
         }
     if (s == DPSIM_OK)
         m->grad_ready = 1;
@@ -478,6 +523,7 @@ const char *dpsim_model_weights_path(const dpsim_model *m, int which)
 
 const char *dpsim_model_weights_sha256(const dpsim_model *m, int which)
 {
+    model_await_hashes(m);
     if (which == 0)
         return m->trunk_sha256;
     return which == 1 && m->lin_path ? m->lin_sha256 : NULL;
@@ -497,6 +543,7 @@ void model_taps_str(const dpsim_model *m, char *out, size_t len)
 
 size_t dpsim_model_provenance(const dpsim_model *m, char *buf, size_t len)
 {
+    model_await_hashes(m);
     char taps[DPSIM_MAX_TAPS * 6 + 1];
     model_taps_str(m, taps, sizeof taps);
     const int dists = m->method == DPSIM_METHOD_DISTS;

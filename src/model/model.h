@@ -6,6 +6,7 @@
 #define DPSIM_MODEL_MODEL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "core/error.h"
@@ -17,9 +18,7 @@
 
 typedef struct conv_params {
     conv2d_shape shape;
-    float *weight; /* (out_ch, in_ch, k, k) */
-    float *bias;   /* (out_ch) */
-    packed_conv fast;      /* the same weights in the fast kernel's layout */
+    packed_conv fast;      /* the weights in the fast kernel's layout */
     packed_conv_grad grad; /* for the input gradient; built by model_grad_prepare */
 } conv_params;
 
@@ -56,8 +55,13 @@ struct dpsim_model {
     int grad_ready;
     float *weight[TERM_KINDS][DPSIM_MAX_TAPS]; /* (tap_channels[t]) each; NULL = all ones */
     char *trunk_path, *lin_path;
+    /* The trunk's digest is computed beside loading and the first extraction:
+       read these three after model_await_hashes (or through model_fingerprint). */
     char trunk_sha256[65], lin_sha256[65];
     uint64_t fingerprint;             /* identifies settings + weights; stamped on features */
+    struct weights_file *trunk_hashing; /* the trunk file being hashed, until awaited */
+    pthread_mutex_t hash_lock;
+    atomic_int hashed;                /* 1: the three above are complete */
 };
 
 struct dpsim_features {
@@ -130,6 +134,12 @@ dpsim_status fire_forward_batch(const layer_params *lp, int n, const float *cons
  * model; safe to call from several threads.
  */
 dpsim_status model_grad_prepare(const dpsim_model *m, errbuf *e);
+
+/** Wait for the weights' digests (see dpsim_model), once; safe from several threads. */
+void model_await_hashes(const dpsim_model *m);
+
+/** m's fingerprint, after model_await_hashes: what features of m are stamped with. */
+uint64_t model_fingerprint(const dpsim_model *m);
 
 /**
  * dpsim_extract without a context: errors go to e, the convolutions use

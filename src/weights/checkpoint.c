@@ -112,21 +112,23 @@ static dpsim_status check_extent(const source *src, const char *name, const pk_t
     return DPSIM_OK;
 }
 
-/* Gather t's numel (> 0) elements in row-major order into dst, converting to float32. */
+/* Whether t's elements are one run in C order (the usual case). */
+static int contiguous(const pk_tensor *t)
+{
+    int64_t dense = 1;
+    int run = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        run &= t->shape[d] == 1 || t->stride[d] == dense;
+        dense *= t->shape[d];
+    }
+    return run;
+}
+
+/* Gather strided t's numel (> 0) elements in row-major order into dst, converting to float32. */
 static void gather(float *dst, const uint8_t *base, const pk_tensor *t, size_t numel,
                    tensor_dtype dt)
 {
     size_t es = tensor_dtype_size(dt);
-    int64_t dense = 1; /* C-order strides: one run of numel elements */
-    int contiguous = 1;
-    for (int d = t->ndim - 1; d >= 0; d--) {
-        contiguous &= t->shape[d] == 1 || t->stride[d] == dense;
-        dense *= t->shape[d];
-    }
-    if (contiguous) {
-        tensor_convert(dst, base + (size_t)t->offset * es, numel, dt);
-        return;
-    }
     int outer = t->ndim ? t->ndim - 1 : 0;
     size_t inner = t->ndim ? (size_t)t->shape[t->ndim - 1] : 1;
     size_t inner_stride = t->ndim ? (size_t)t->stride[t->ndim - 1] : 0;
@@ -178,14 +180,16 @@ static dpsim_status add_tensor(source *src, tensor_list *list, const pk_node *ke
         return fail(src, DPSIM_E_NOMEM, "out of memory");
     memcpy(name, key->u.s.p, key->u.s.n);
     name[key->u.s.n] = '\0';
-    s = tensor_list_add(list, name, t->ndim, t->shape, NULL, src->e);
-    dp_free(name);
-    if (s)
-        return relabel(src, s);
     const uint8_t *base = src->bytes[si] + (size_t)st->view_offset * (size_t)st->type->elem_size;
-    if (numel)
-        gather(list->items[list->count - 1].data, base, t, numel, st->type->dtype);
-    return DPSIM_OK;
+    const tensor_dtype dt = st->type->dtype;
+    if (numel && contiguous(t))
+        s = tensor_list_add_data(list, name, t->ndim, t->shape,
+                                 base + (size_t)t->offset * tensor_dtype_size(dt), dt, src->e);
+    else if ((s = tensor_list_add(list, name, t->ndim, t->shape, NULL, src->e)) == DPSIM_OK &&
+             numel)
+        gather(list->items[list->count - 1].data, base, t, numel, dt);
+    dp_free(name);
+    return s ? relabel(src, s) : DPSIM_OK;
 }
 
 /* The object pickle's top-level dict, in its order, with its storages resolved. */
@@ -196,7 +200,7 @@ static dpsim_status build_list(source *src, tensor_list *out)
     if (root->kind != PK_DICT)
         return fail(src, DPSIM_E_FORMAT, "top-level object is %s, expected a dict of tensors",
                     pickle_kind_name(doc, doc->root));
-    tensor_list list = {0};
+    tensor_list list = {.views = out->views};
     dpsim_status s = DPSIM_OK;
     for (uint32_t k = 0; !s && k < root->len; k += 2) {
         const pk_node *key = &doc->nodes[root->u.items[k]];

@@ -358,14 +358,11 @@ static dpsim_status add_tensor(json *j, tensor_list *list, const char *name, con
                        "%s: tensor '%s' overlaps others: the tensors so far take %llu bytes of "
                        "a %zu-byte data section", j->label, shown,
                        (unsigned long long)j->claimed, data_len);
-    dpsim_status s = tensor_list_add(list, name, in->ndim, in->shape, NULL, j->e);
-    if (s) {
+    dpsim_status s = tensor_list_add_data(list, name, in->ndim, in->shape, data + in->begin,
+                                          in->dtype, j->e);
+    if (s)
         err_prefix(j->e, "%s", j->label);
-        return s;
-    }
-    tensor_convert(list->items[list->count - 1].data, data + in->begin, (size_t)numel,
-                   in->dtype);
-    return DPSIM_OK;
+    return s;
 }
 
 /* One "name": value entry of the header's top-level object, into list. */
@@ -439,7 +436,7 @@ static dpsim_status read_labeled(const char *label, const uint8_t *buf, size_t l
     json j = {.label = label, .start = (const char *)buf + 8, .base = 8, .e = e};
     j.p = j.start;
     j.end = j.start + n;
-    tensor_list list = {0};
+    tensor_list list = {.views = out->views};
     dpsim_status s = parse_header(&j, &list, buf + 8 + n, len - 8 - (size_t)n);
     if (!s && (s = tensor_list_check_unique(&list, e)))
         err_prefix(e, "%s", label);

@@ -1,7 +1,8 @@
 /*
  * tensors.c - the named tensor list every weights reader fills, the dtype
  * conversions they share, and format detection for weights_read_file.
- * A tensor's data is always numel contiguous float32 values owned by the list.
+ * A tensor's data is always numel contiguous float32 values, owned by the
+ * list or (tensor.view) lying in the buffer the list was read from.
  */
 #include "weights/tensors.h"
 
@@ -22,7 +23,8 @@ void tensor_list_free(tensor_list *list)
         return;
     for (size_t i = 0; i < list->count; i++) {
         dp_free(list->items[i].name);
-        dp_free(list->items[i].data);
+        if (!list->items[i].view)
+            dp_free(list->items[i].data);
     }
     dp_free(list->items);
     dp_free(list->metadata);
@@ -37,8 +39,9 @@ const tensor *tensor_list_find(const tensor_list *list, const char *name)
     return NULL;
 }
 
-dpsim_status tensor_list_add(tensor_list *list, const char *name, int ndim, const int64_t *shape,
-                             const float *data, errbuf *e)
+/* Append (name, shape) holding data (copied), zeros (data NULL) or, with view, data itself. */
+static dpsim_status add(tensor_list *list, const char *name, int ndim, const int64_t *shape,
+                        const float *data, int view, errbuf *e)
 {
     char shown[NAME_MSG_LEN];
     name_for_msg(shown, name, strlen(name));
@@ -65,14 +68,16 @@ dpsim_status tensor_list_add(tensor_list *list, const char *name, int ndim, cons
     }
     tensor t = {0};
     t.name = dp_strdup(name);
-    t.data = data ? dp_malloc(bytes) : dp_calloc(numel, sizeof(float));
+    t.view = view;
+    t.data = view ? (float *)data : data ? dp_malloc(bytes) : dp_calloc(numel, sizeof(float));
     if (!t.name || !t.data) {
         dp_free(t.name);
-        dp_free(t.data);
+        if (!view)
+            dp_free(t.data);
         return err_set(e, DPSIM_E_NOMEM, "tensor '%s': out of memory for %zu values", shown,
                        numel);
     }
-    if (data && bytes)
+    if (data && bytes && !view)
         memcpy(t.data, data, bytes);
     t.ndim = ndim;
     for (int d = 0; d < ndim; d++)
@@ -80,6 +85,28 @@ dpsim_status tensor_list_add(tensor_list *list, const char *name, int ndim, cons
     t.numel = numel;
     list->items[list->count++] = t;
     return DPSIM_OK;
+}
+
+dpsim_status tensor_list_add(tensor_list *list, const char *name, int ndim, const int64_t *shape,
+                             const float *data, errbuf *e)
+{
+    return add(list, name, ndim, shape, data, 0, e);
+}
+
+dpsim_status tensor_list_add_data(tensor_list *list, const char *name, int ndim,
+                                  const int64_t *shape, const uint8_t *src, tensor_dtype dt,
+                                  errbuf *e)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (list->views && dt == TENSOR_F32 && (uintptr_t)src % _Alignof(float) == 0)
+        return add(list, name, ndim, shape, (const float *)(const void *)src, 1, e);
+#endif
+    dpsim_status s = add(list, name, ndim, shape, NULL, 0, e);
+    if (s == DPSIM_OK) {
+        tensor *t = &list->items[list->count - 1];
+        tensor_convert(t->data, src, t->numel, dt);
+    }
+    return s;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -217,6 +244,15 @@ dpsim_status weights_read_memory(const uint8_t *buf, size_t len, tensor_list *ou
     if (len >= 9 && buf[8] == '{')
         return safetensors_read_memory(buf, len, out, e);
     return checkpoint_read_memory(buf, len, out, e);
+}
+
+dpsim_status weights_view_memory(uint8_t *buf, size_t len, tensor_list *out, errbuf *e)
+{
+    out->views = 1; /* buf is the caller's, writable and kept: views of it are safe */
+    dpsim_status s = weights_read_memory(buf, len, out, e);
+    if (s != DPSIM_OK)
+        out->views = 0;
+    return s;
 }
 
 dpsim_status weights_read_file(const char *path, tensor_list *out, errbuf *e)

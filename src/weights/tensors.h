@@ -13,12 +13,16 @@
 
 #define TENSOR_MAX_DIMS 8
 
+/** Element types that convert to float32 (all little-endian in files). */
+typedef enum tensor_dtype { TENSOR_F32, TENSOR_F64, TENSOR_F16, TENSOR_BF16 } tensor_dtype;
+
 typedef struct tensor {
     char *name;                     /* key in the file, e.g. "features.0.weight" */
     int ndim;                       /* 0..TENSOR_MAX_DIMS */
     int64_t shape[TENSOR_MAX_DIMS]; /* row-major (C order) */
     size_t numel;                   /* product of shape (1 for ndim 0) */
     float *data;                    /* (numel) contiguous, converted to float32 */
+    int view;                       /* data lies in the buffer read (weights_view_memory) */
 } tensor;
 
 typedef struct tensor_list {
@@ -26,6 +30,7 @@ typedef struct tensor_list {
     size_t count;
     size_t cap;
     char *metadata; /* safetensors "__metadata__" as a JSON object text, or NULL */
+    int views;      /* float32 data may stay in the buffer read: see weights_view_memory */
 } tensor_list;
 
 void tensor_list_free(tensor_list *list); /* frees contents; list itself is caller's */
@@ -39,15 +44,20 @@ const tensor *tensor_list_find(const tensor_list *list, const char *name);
 dpsim_status tensor_list_add(tensor_list *list, const char *name, int ndim, const int64_t *shape,
                              const float *data, errbuf *e);
 /**
+ * Append (name, shape) with the n elements of type dt at src: a view of src
+ * when list->views allows it and src already holds aligned little-endian
+ * float32 values, else a converted copy. Fails as tensor_list_add.
+ */
+dpsim_status tensor_list_add_data(tensor_list *list, const char *name, int ndim,
+                                  const int64_t *shape, const uint8_t *src, tensor_dtype dt,
+                                  errbuf *e);
+/**
  * DPSIM_OK when all names differ; DPSIM_E_FORMAT naming a repeated one
  * ("duplicate tensor name 'x'"); DPSIM_E_NOMEM.
  */
 dpsim_status tensor_list_check_unique(const tensor_list *list, errbuf *e);
 
 /* ---- helpers shared by the readers ---- */
-
-/** Element types that convert to float32 (all little-endian in files). */
-typedef enum tensor_dtype { TENSOR_F32, TENSOR_F64, TENSOR_F16, TENSOR_BF16 } tensor_dtype;
 
 size_t tensor_dtype_size(tensor_dtype dt);
 /** dst[i] = float(src element i) for i < n; src holds n little-endian elements of dt. */
@@ -95,6 +105,12 @@ dpsim_status safetensors_write_file(const char *path, const tensor_list *list,
 
 /** Read either format: safetensors if the data looks like one, else a PyTorch checkpoint. */
 dpsim_status weights_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e);
+/**
+ * weights_read_memory, except that contiguous float32 tensors whose bytes lie
+ * aligned in buf point there (tensor.view) instead of being copied: buf must
+ * outlive the list. The model loader reads VGG-16's 58 MB once this way.
+ */
+dpsim_status weights_view_memory(uint8_t *buf, size_t len, tensor_list *out, errbuf *e);
 dpsim_status weights_read_file(const char *path, tensor_list *out, errbuf *e);
 /** Turn a memory reader's "checkpoint: <problem>" into "checkpoint '<path>': <problem>". */
 void weights_error_name_file(errbuf *e, const char *path);

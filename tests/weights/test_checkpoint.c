@@ -309,6 +309,21 @@ static const char *good[] = {
     "zip64_param.pt",   "legacy_view.pth",   "zip_byteorder.pt",
 };
 
+/* float32 tensors read in place are the ones read by copy (model loading reads this way). */
+static void test_views(void)
+{
+    int views = 0;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        size_t len;
+        uint8_t *buf = read_fixture(good[i], &len);
+        CHECK(buf != NULL);
+        if (buf)
+            views += check_views_match(good[i], buf, len);
+        dp_free(buf);
+    }
+    CHECK_MSG(views > 0, "no float32 tensor of the fixtures was read in place");
+}
+
 /* Every proper prefix must fail cleanly; every single-byte flip must not crash. */
 static void test_damage(void)
 {
@@ -356,6 +371,7 @@ int main(void)
     CHECK(n_fixtures >= 12);
     test_hostile_files();
     test_hostile_memory();
+    test_views();
     test_damage();
     const char *weights = getenv("DPSIM_WEIGHTS");
     if (weights && *weights) {

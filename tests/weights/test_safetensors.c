@@ -250,6 +250,9 @@ static void test_fixture(void)
     CHECK_MSG(safetensors_read_memory(buf, len, &l, &e) == DPSIM_OK, "%s", e.msg);
     CHECK(l.metadata && strcmp(l.metadata, "{\"net\": \"test\", \"note\": \"a \\\"q\\\"\"}") == 0);
     tensor_list_free(&l);
+    /* F32 in place, F64/F16/BF16 converted: the same values */
+    const int views = check_views_match("sf_mixed.safetensors", buf, len);
+    CHECK_MSG(views > 0, "sf_mixed.safetensors: no float32 tensor read in place");
     int accepted = 0;
     for (size_t cut = 0; cut < len; cut++) {
         uint8_t *copy = dp_malloc(cut ? cut : 1);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../check.h"
 #include "core/alloc.h"
 #include "core/fileio.h"
 #include "weights/tensors.h"
@@ -40,6 +41,42 @@ static uint8_t *read_fixture(const char *name, size_t *len)
 static int list_is_empty(const tensor_list *l)
 {
     return l->items == NULL && l->count == 0 && l->cap == 0 && l->metadata == NULL;
+}
+
+/*
+ * weights_view_memory on a copy of buf reads what weights_read_memory does,
+ * bit for bit; a tensor is a view exactly when its data lies in the copy.
+ * Returns how many tensors were views.
+ */
+static int check_views_match(const char *what, const uint8_t *buf, size_t len)
+{
+    tensor_list copied = {0}, viewed = {0};
+    errbuf e = {{0}};
+    uint8_t *mine = dp_malloc(len ? len : 1);
+    CHECK(mine != NULL);
+    if (!mine)
+        return 0;
+    memcpy(mine, buf, len);
+    CHECK_MSG(weights_read_memory(buf, len, &copied, &e) == DPSIM_OK, "%s: %s", what, e.msg);
+    CHECK_MSG(weights_view_memory(mine, len, &viewed, &e) == DPSIM_OK, "%s: %s", what, e.msg);
+    CHECK_MSG(copied.count == viewed.count, "%s: %zu tensors copied, %zu viewed", what,
+              copied.count, viewed.count);
+    int views = 0;
+    for (size_t i = 0; i < copied.count && i < viewed.count; i++) {
+        const tensor *c = &copied.items[i], *v = &viewed.items[i];
+        const uint8_t *at = (const uint8_t *)v->data;
+        const int inside = at >= mine && at < mine + len;
+        views += v->view;
+        CHECK_MSG(!c->view && v->view == inside, "%s: tensor '%s' view %d, inside %d", what,
+                  v->name, v->view, inside);
+        CHECK_MSG(!strcmp(c->name, v->name) && c->numel == v->numel &&
+                      !memcmp(c->data, v->data, c->numel * sizeof(float)),
+                  "%s: tensor '%s' differs between the copy and the view", what, c->name);
+    }
+    tensor_list_free(&copied);
+    tensor_list_free(&viewed);
+    dp_free(mine);
+    return views;
 }
 
 #endif
