@@ -32,7 +32,7 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     const int mr = kern->mr, kt = s->in_ch * s->kernel * s->kernel;
     const int panels = (s->out_ch + mr - 1) / mr;
     memset(p, 0, sizeof *p);
-    p->a = dp_calloc((size_t)panels * mr * kt, sizeof(float));
+    p->a = dp_malloc((size_t)panels * mr * kt * sizeof(float));
     p->bias = dp_calloc((size_t)s->out_ch, sizeof(float));
     if (!p->a || !p->bias) {
         packed_conv_free(p);
@@ -40,11 +40,16 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     }
     if (bias)
         memcpy(p->bias, bias, (size_t)s->out_ch * sizeof(float));
-    for (int oc = 0; oc < s->out_ch; oc++) {
-        float *dst = p->a + (size_t)(oc / mr) * mr * kt + oc % mr; /* stride mr over k */
-        const float *src = weight + (size_t)oc * kt;
-        for (int k = 0; k < kt; k++)
-            dst[(size_t)k * mr] = src[k];
+    float *dst = p->a; /* written in order: panel, k, row */
+    for (int panel = 0; panel < panels; panel++) {
+        const int oc0 = panel * mr, rows = s->out_ch - oc0 < mr ? s->out_ch - oc0 : mr;
+        const float *src = weight + (size_t)oc0 * kt;
+        for (int k = 0; k < kt; k++, dst += mr) {
+            for (int i = 0; i < rows; i++)
+                dst[i] = src[(size_t)i * kt + k];
+            for (int i = rows; i < mr; i++)
+                dst[i] = 0.0f;
+        }
     }
     p->shape = *s;
     p->kern = kern;
