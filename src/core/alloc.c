@@ -38,34 +38,11 @@ static int alloc_should_fail(void)
 static int alloc_should_fail(void) { return 0; }
 #endif
 
-/*
- * Blocks of 4 MB and more (weights, activations) start on a 2 MB boundary and
- * ask for transparent huge pages: loading VGG-16 touched 58 MB three times
- * over in 4 KB pages, 55 000 page faults that took a quarter of a run. Where
- * the kernel has THP only on request (the common "madvise" setting), this is
- * the request; elsewhere it changes nothing. free() releases these blocks.
- */
-enum { HUGE_MIN = 4 << 20, HUGE_PAGE = 2 << 20 };
-
-static void *malloc_block(size_t size)
-{
-#ifdef MADV_HUGEPAGE
-    if (size >= HUGE_MIN) {
-        void *p;
-        if (posix_memalign(&p, HUGE_PAGE, size) != 0)
-            return NULL;
-        madvise(p, size & ~(size_t)(HUGE_PAGE - 1), MADV_HUGEPAGE); /* advice only */
-        return p;
-    }
-#endif
-    return malloc(size ? size : 1);
-}
-
 void *dp_malloc(size_t size)
 {
     if (alloc_should_fail())
         return NULL;
-    return malloc_block(size);
+    return malloc(size ? size : 1);
 }
 
 void *dp_calloc(size_t count, size_t size)
@@ -74,15 +51,34 @@ void *dp_calloc(size_t count, size_t size)
         return NULL;
     if (count == 0 || size == 0)
         count = size = 1;
-    size_t bytes;
-    if (!size_mul(count, size, &bytes))
-        return NULL;
-    if (bytes < HUGE_MIN)
-        return calloc(count, size);
-    void *p = malloc_block(bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
+    return calloc(count, size);
+}
+
+/*
+ * Dense blocks of 4 MB and more start on a 2 MB boundary and ask for
+ * transparent huge pages: loading VGG-16 touched its 58 MB of weights in 4 KB
+ * pages, 55 000 page faults that took a quarter of a one-pair run. Where the
+ * kernel gives THP only on request (the common "madvise" setting), this is
+ * the request; elsewhere it changes nothing. Only for blocks written whole:
+ * a huge page is resident as soon as one byte of it is touched (activation
+ * buffers grown for the largest image would cost up to 10% more memory).
+ */
+enum { HUGE_MIN = 4 << 20, HUGE_PAGE = 2 << 20 };
+
+void *dp_malloc_dense(size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    if (size >= HUGE_MIN) {
+        if (alloc_should_fail())
+            return NULL;
+        void *p;
+        if (posix_memalign(&p, HUGE_PAGE, size) != 0)
+            return NULL;
+        madvise(p, size & ~(size_t)(HUGE_PAGE - 1), MADV_HUGEPAGE); /* advice only */
+        return p;
+    }
+#endif
+    return dp_malloc(size);
 }
 
 void *dp_realloc(void *ptr, size_t size)

@@ -13,6 +13,8 @@ void *dp_malloc(size_t size);
 void *dp_calloc(size_t count, size_t size);
 void *dp_realloc(void *ptr, size_t size);
 void dp_free(void *ptr);
+/** dp_malloc for a block that is written whole (weights, a file): large ones get huge pages. */
+void *dp_malloc_dense(size_t size);
 char *dp_strdup(const char *s);
 
 #ifdef DPSIM_ALLOC_FAILURE_INJECTION

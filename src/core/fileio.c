@@ -29,7 +29,7 @@ dpsim_status file_read_all(const char *path, size_t max_size, uint8_t **data, si
         return err_set(e, DPSIM_E_IO, "'%s': %s", path, strerror(errno));
     /* a regular file's size is known: one buffer, one read (+1 byte to see the end) */
     size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 1 << 16, len = 0;
-    uint8_t *buf = dp_malloc(cap);
+    uint8_t *buf = dp_malloc_dense(cap);
     dpsim_status status = DPSIM_OK;
     if (!buf) {
         status = err_set(e, DPSIM_E_NOMEM, "'%s': out of memory", path);

@@ -32,7 +32,7 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     const int mr = kern->mr, kt = s->in_ch * s->kernel * s->kernel;
     const int panels = (s->out_ch + mr - 1) / mr;
     memset(p, 0, sizeof *p);
-    p->a = dp_malloc((size_t)panels * mr * kt * sizeof(float));
+    p->a = dp_malloc_dense((size_t)panels * mr * kt * sizeof(float));
     p->bias = dp_calloc((size_t)s->out_ch, sizeof(float));
     if (!p->a || !p->bias) {
         packed_conv_free(p);

@@ -129,9 +129,11 @@ const float *conv_wino_weights(const packed_conv *p)
     float *u = atomic_load(&p->u);
     if (u)
         return u;
-    float *fresh = dp_calloc(E * u_stride(p), sizeof(float));
+    const size_t n = E * u_stride(p);
+    float *fresh = dp_malloc_dense(n * sizeof(float));
     if (!fresh)
         return NULL;
+    memset(fresh, 0, n * sizeof(float)); /* the skew between elements */
     transform_weights(p, fresh);
     /* p is shared read-only but for this cache: the first thread to finish publishes */
     if (atomic_compare_exchange_strong(&((packed_conv *)p)->u, &u, fresh))
