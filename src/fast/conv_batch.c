@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "fast/conv_batch.h"
+#include "fast/conv_bf16.h"
 
 typedef struct batch_job {
     const packed_conv *p;
@@ -121,6 +122,8 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
                                      int w, float *const *out, int relu, worker_pool *workers,
                                      conv_buffers *buf, errbuf *e)
 {
+    if (packed_conv_is_bf16(p))
+        return conv_bf16_forward(p, n, in, h, w, out, relu, workers, buf, e);
     if (n == 1 || !conv_fast_direct(p, h, w)) {
         dpsim_status s = DPSIM_OK;
         for (int b = 0; b < n && s == DPSIM_OK; b++)

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "fast/conv_bf16.h"
 #include "fast/conv_fast.h"
 #include "fast/conv_wino.h"
 
@@ -29,6 +30,8 @@ enum { KC = CONV_KC };
 dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
                               const float *bias, const gemm_kernel *kern, errbuf *e)
 {
+    if (kern->tile_bf16)
+        return packed_conv_init_bf16(p, s, weight, bias, kern, e);
     const int mr = kern->mr, kt = s->in_ch * s->kernel * s->kernel;
     const int panels = (s->out_ch + mr - 1) / mr;
     memset(p, 0, sizeof *p);
@@ -58,14 +61,19 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     return DPSIM_OK;
 }
 
-int conv_fast_direct(const packed_conv *p, int h, int w) { return !conv_wino_wins(p, h, w); }
+int conv_fast_direct(const packed_conv *p, int h, int w)
+{
+    return packed_conv_is_bf16(p) || !conv_wino_wins(p, h, w);
+}
 
 void packed_conv_free(packed_conv *p)
 {
     dp_free(p->a);
     dp_free(atomic_load(&p->u));
     dp_free(p->bias);
+    dp_free(p->a_bf16);
     p->a = p->bias = NULL;
+    p->a_bf16 = NULL;
     atomic_store(&p->u, NULL);
 }
 
@@ -334,6 +342,8 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
 dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e)
 {
+    if (packed_conv_is_bf16(p))
+        return conv_bf16_forward(p, 1, &in, h, w, &out, relu, workers, buf, e);
     if (!conv_fast_direct(p, h, w))
         return conv_wino_forward(p, in, h, w, out, relu, workers, buf, e);
     conv_job job = {.p = p, .in = in, .out = out, .h = h, .w = w, .relu = relu};

@@ -30,9 +30,11 @@ typedef struct packed_conv {
     _Atomic(float *) u; /* NULL, or for Winograd (conv_wino.h): (16, ceil(out_ch / mr),
                          * in_ch, mr), made on first use (conv_wino_weights) */
     float *bias;       /* (out_ch) */
+    uint32_t *a_bf16;  /* NULL, or for a bf16 kern (conv_bf16.h): (ceil(out_ch / mr),
+                        * ceil(k_total / 2), mr) bf16 pairs, and a is NULL */
 } packed_conv;
 
-/** Pack weight (out_ch, in_ch, k, k) and bias (out_ch; NULL: zeros) for kern. */
+/** Pack weight (out_ch, in_ch, k, k) and bias (out_ch; NULL: zeros) for kern (fp32 or bf16). */
 dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
                               const float *bias, const gemm_kernel *kern, errbuf *e);
 

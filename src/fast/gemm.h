@@ -17,6 +17,7 @@
 #define DPSIM_FAST_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fast/isa.h"
 
@@ -36,19 +37,40 @@ typedef void (*gemm_tile_fn)(int kc, const float *a, const float *b, size_t ldb,
                              const ptrdiff_t *boff, float *c, size_t ldc, int m, int n,
                              const float *bias, int flags);
 
+/*
+ * The bf16 kernels (opt-in precision, gemm_bf16.h): operands are pairs of
+ * bf16 values in one 32-bit word, element 2p in the low half, 2p + 1 in the
+ * high half; a (kp, mr) and b (kp, nr) hold reduction steps 2p and 2p + 1 of
+ * a row / column per word, b always packed (by pack_bf16).
+ */
+typedef void (*gemm_bf16_tile_fn)(int kp, const uint32_t *a, const uint32_t *b, float *c,
+                                  size_t ldc, int m, int n, const float *bias, int flags);
+/* dst (n) = the pairs (bf16(r0[j]), bf16(r1[j])), rounded to nearest even; r1 NULL: zeros */
+typedef void (*gemm_bf16_pack_fn)(const float *r0, const float *r1, int n, uint32_t *dst);
+
 typedef struct gemm_kernel {
     isa_level isa;
     int mr, nr; /* tile rows (output channels) and columns (pixels) */
-    gemm_tile_fn tile;
+    gemm_tile_fn tile;           /* fp32 kernels; NULL for a bf16 one */
+    gemm_bf16_tile_fn tile_bf16; /* bf16 kernels (fast/conv_bf16.c runs them); else NULL */
+    gemm_bf16_pack_fn pack_bf16;
 } gemm_kernel;
 
 /** The kernel of a level (ISA_SCALAR on builds without the x86 ones). */
 const gemm_kernel *gemm_kernel_for(isa_level level);
 
+/**
+ * The bf16 kernel of a level: AVX512-BF16 at ISA_AVX512 on a CPU that has it
+ * (vdpbf16ps, vcvtne2ps2bf16), else NULL. Never the default: bf16 is opt-in.
+ */
+const gemm_kernel *gemm_bf16_kernel_for(isa_level level);
+
 extern const gemm_kernel gemm_scalar;
+extern const gemm_kernel gemm_bf16_scalar; /* the bf16 oracle (tests); bit-identical results */
 #if defined(__x86_64__) || defined(__i386__)
 extern const gemm_kernel gemm_avx2;
 extern const gemm_kernel gemm_avx512;
+extern const gemm_kernel gemm_bf16_avx512;
 #endif
 
 /** Row k of B (see above). */

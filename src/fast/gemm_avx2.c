@@ -53,5 +53,5 @@ static void tile(int kc, const float *a, const float *b, size_t ldb, const ptrdi
     gemm_run_tile(full_tile, full_tile, MR, NR, kc, a, b, ldb, boff, c, ldc, m, n, bias, flags);
 }
 
-const gemm_kernel gemm_avx2 = {ISA_AVX2, MR, NR, tile};
+const gemm_kernel gemm_avx2 = {ISA_AVX2, MR, NR, tile, NULL, NULL};
 #endif

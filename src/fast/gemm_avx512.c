@@ -75,5 +75,5 @@ static void tile(int kc, const float *a, const float *b, size_t ldb, const ptrdi
                   ldc, m, n, bias, flags);
 }
 
-const gemm_kernel gemm_avx512 = {ISA_AVX512, MR, NR, tile};
+const gemm_kernel gemm_avx512 = {ISA_AVX512, MR, NR, tile, NULL, NULL};
 #endif

@@ -33,7 +33,7 @@ static void tile(int kc, const float *a, const float *b, size_t ldb, const ptrdi
     gemm_run_tile(full_tile, full_tile, MR, NR, kc, a, b, ldb, boff, c, ldc, m, n, bias, flags);
 }
 
-const gemm_kernel gemm_scalar = {ISA_SCALAR, MR, NR, tile};
+const gemm_kernel gemm_scalar = {ISA_SCALAR, MR, NR, tile, NULL, NULL};
 
 const gemm_kernel *gemm_kernel_for(isa_level level)
 {

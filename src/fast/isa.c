@@ -18,6 +18,18 @@ isa_level isa_detected(void)
     return ISA_SCALAR;
 }
 
+int isa_has_bf16(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (isa_active() != ISA_AVX512)
+        return 0;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+#else
+    return 0;
+#endif
+}
+
 const char *isa_name(isa_level level)
 {
     static const char *const names[ISA_LEVELS] = {"scalar", "avx2", "avx512"};

@@ -19,6 +19,12 @@ isa_level isa_detected(void);
 /** The level to use: isa_detected(), lowered by $DPSIM_ISA when it names a lower one. */
 isa_level isa_active(void);
 
+/**
+ * 1 when the CPU has AVX512-BF16 (with AVX512BW) and isa_active() is
+ * ISA_AVX512: what the opt-in bf16 precision needs (fast/gemm_bf16_avx512.c).
+ */
+int isa_has_bf16(void);
+
 /** "scalar", "avx2", "avx512". */
 const char *isa_name(isa_level level);
 
