@@ -8,7 +8,9 @@
  * Prints one JSON line: ms per pair (median, min and max over the timed
  * units, divided by BATCH), load time, peak RSS, the distances of the last
  * unit.
- * Usage: bench_pairs [-t THREADS] [-b BATCH] [-w WARMUP] [-g] NET SIZE UNITS [TRUNK_FILE]
+ * -p bf16 loads the model in the opt-in bf16 precision (default fp32).
+ * Usage: bench_pairs [-t THREADS] [-b BATCH] [-w WARMUP] [-g] [-p fp32|bf16] NET SIZE UNITS
+ *                    [TRUNK_FILE]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -25,7 +27,7 @@
 
 typedef struct {
     int threads, batch, warmup, grad, n, units;
-    const char *net, *trunk;
+    const char *net, *trunk, *precision;
 } args;
 
 static double now_ms(void)
@@ -59,8 +61,8 @@ static void make_image(float *px, int n, uint32_t seed)
 
 static int parse_args(int argc, char **argv, args *a)
 {
-    *a = (args){.threads = 1, .batch = 1, .warmup = 1};
-    for (int c; (c = getopt(argc, argv, "t:b:w:g")) != -1;) {
+    *a = (args){.threads = 1, .batch = 1, .warmup = 1, .precision = "fp32"};
+    for (int c; (c = getopt(argc, argv, "t:b:w:gp:")) != -1;) {
         if (c == 't')
             a->threads = atoi(optarg);
         else if (c == 'b')
@@ -69,6 +71,8 @@ static int parse_args(int argc, char **argv, args *a)
             a->warmup = atoi(optarg);
         else if (c == 'g')
             a->grad = 1;
+        else if (c == 'p')
+            a->precision = optarg;
         else
             return 0;
     }
@@ -115,13 +119,14 @@ int main(int argc, char **argv)
 {
     args a;
     if (!parse_args(argc, argv, &a)) {
-        fprintf(stderr, "usage: %s [-t THREADS] [-b BATCH] [-w WARMUP] [-g] NET SIZE UNITS "
-                "[TRUNK_FILE]\n", argv[0]);
+        fprintf(stderr, "usage: %s [-t THREADS] [-b BATCH] [-w WARMUP] [-g] [-p fp32|bf16] NET "
+                "SIZE UNITS [TRUNK_FILE]\n", argv[0]);
         return 2;
     }
     dpsim_model_options opt;
     dpsim_model_options_init(&opt);
-    if (dpsim_net_parse(a.net, &opt.net) != DPSIM_OK)
+    if (dpsim_net_parse(a.net, &opt.net) != DPSIM_OK ||
+        dpsim_precision_parse(a.precision, &opt.precision) != DPSIM_OK)
         return 2;
     opt.trunk_path = a.trunk;
     dpsim_config cfg;

@@ -141,6 +141,19 @@ DPSIM_API dpsim_status dpsim_method_parse(const char *name, dpsim_method *out);
 
 typedef struct dpsim_model dpsim_model;
 
+/* Arithmetic of the network's convolutions. */
+typedef enum dpsim_precision {
+    DPSIM_PRECISION_FP32 = 0, /* float weights and activations (default) */
+    DPSIM_PRECISION_BF16 = 1  /* opt-in: weights and convolution inputs rounded to bfloat16,
+                                 products summed in float; needs a CPU with AVX512-BF16,
+                                 about 2x faster, distances within ~1% (doc/PRECISION.md) */
+} dpsim_precision;
+
+/** "fp32", "bf16"; NULL if unknown. */
+DPSIM_API const char *dpsim_precision_name(dpsim_precision precision);
+/** Parse "fp32" or "bf16". @return DPSIM_OK or DPSIM_E_INVAL. */
+DPSIM_API dpsim_status dpsim_precision_parse(const char *name, dpsim_precision *out);
+
 typedef struct dpsim_model_options {
     unsigned abi;                /* set by dpsim_model_options_init */
     dpsim_net net;               /* default DPSIM_NET_SQUEEZE */
@@ -157,6 +170,11 @@ typedef struct dpsim_model_options {
                                     0: off; 1: on (unit norm along channels; not for dists) */
     int pixel_layer;             /* 1: add the preprocessed input as an extra first tap
                                     ("pixel", index -1); default 0; dists always has it */
+    /* Added in ABI 2. */
+    dpsim_precision precision;   /* DPSIM_PRECISION_FP32 (default) or the opt-in
+                                    DPSIM_PRECISION_BF16 (DPSIM_E_UNSUPPORTED on a CPU
+                                    without AVX512-BF16, or under $DPSIM_ISA below avx512);
+                                    bf16 models compute no gradients */
 } dpsim_model_options;
 
 DPSIM_API dpsim_status dpsim_model_options_init_abi(dpsim_model_options *opt, unsigned abi);
@@ -171,7 +189,8 @@ static inline dpsim_status dpsim_model_options_init(dpsim_model_options *opt)
  * or zip format, read without executing anything) or safetensors.
  * Custom taps with use_lin need a lin file whose tensors match those taps.
  * @return DPSIM_OK; DPSIM_E_NOT_FOUND when weights are not found (the detail
- *   lists where they were looked for); DPSIM_E_FORMAT/E_SHAPE for bad files.
+ *   lists where they were looked for); DPSIM_E_FORMAT/E_SHAPE for bad files;
+ *   DPSIM_E_UNSUPPORTED for bf16 precision where the CPU cannot run it.
  */
 DPSIM_API dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt,
                                         dpsim_model **out);
@@ -186,7 +205,7 @@ DPSIM_API dpsim_status dpsim_model_tap(const dpsim_model *model, int i, int *ind
 DPSIM_API int dpsim_model_min_size(const dpsim_model *model);
 /**
  * One-line provenance: net, taps, method, version, preprocessing, eps and
- * weight sha256 prefixes. Writes at most len bytes including the NUL.
+ * weight sha256 prefixes, and "precision=bf16" for a bf16 model (nothing for fp32). Writes at most len bytes including the NUL.
  * @return the length of the full line (like snprintf).
  */
 DPSIM_API size_t dpsim_model_provenance(const dpsim_model *model, char *buf, size_t len);

@@ -53,7 +53,8 @@ extern "C" {
  * @param grad_b   NULL, or caller buffer (3, height, width): d distance / d b.
  * @return DPSIM_OK; DPSIM_E_INVAL (NULL argument, non-finite pixel);
  *   DPSIM_E_SHAPE (image smaller than dpsim_model_min_size); DPSIM_E_LIMIT;
- *   DPSIM_E_NOMEM. Outputs are untouched on failure.
+ *   DPSIM_E_NOMEM; DPSIM_E_UNSUPPORTED for a bf16 model (gradients are fp32
+ *   only). Outputs are untouched on failure.
  */
 DPSIM_API dpsim_status dpsim_gradient(dpsim_ctx *ctx, const dpsim_model *model, const float *a,
                                       const float *b, int width, int height, double *distance,

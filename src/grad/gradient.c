@@ -303,6 +303,10 @@ static dpsim_status run_on(dpsim_ctx *ctx, const dpsim_model *m, const float *a,
     return s;
 }
 
+#define BF16_NO_GRADIENT                                                                       \
+    "gradient: the model runs in bf16 precision, gradients are computed in fp32 only; load "  \
+    "the model with precision fp32"
+
 dpsim_status dpsim_gradient(dpsim_ctx *ctx, const dpsim_model *m, const float *a, const float *b,
                             int width, int height, double *distance, float *grad_a,
                             float *grad_b)
@@ -310,6 +314,8 @@ dpsim_status dpsim_gradient(dpsim_ctx *ctx, const dpsim_model *m, const float *a
     ctx_clear(ctx);
     if (!m || !a || !b || !distance)
         return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_gradient: NULL argument");
+    if (m->precision != DPSIM_PRECISION_FP32)
+        return ctx_fail(ctx, DPSIM_E_UNSUPPORTED, BF16_NO_GRADIENT);
     errbuf e = {{0}};
     dpsim_status s = model_check_image(m, a, width, height, &e);
     if (s == DPSIM_OK)
@@ -326,6 +332,8 @@ dpsim_status dpsim_gradient_to(dpsim_ctx *ctx, const dpsim_model *m, const float
     ctx_clear(ctx);
     if (!m || !a || !target || !distance)
         return ctx_fail(ctx, DPSIM_E_INVAL, "dpsim_gradient_to: NULL argument");
+    if (m->precision != DPSIM_PRECISION_FP32)
+        return ctx_fail(ctx, DPSIM_E_UNSUPPORTED, BF16_NO_GRADIENT);
     if (target->fingerprint != model_fingerprint(m))
         return ctx_fail(ctx, DPSIM_E_INVAL,
                         "target features were extracted with another model (net, taps, "

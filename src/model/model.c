@@ -46,6 +46,15 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
     if (opt->version != DPSIM_LPIPS_V0_1 && opt->version != DPSIM_LPIPS_V0_0)
         return err_set(e, DPSIM_E_INVAL, "model options: unknown LPIPS version %d",
                        (int)opt->version);
+    if (!dpsim_precision_name(opt->precision))
+        return err_set(e, DPSIM_E_INVAL, "model options: unknown precision %d",
+                       (int)opt->precision);
+    if (opt->precision == DPSIM_PRECISION_BF16 && !gemm_bf16_kernel_for(isa_active()))
+        return err_set(e, DPSIM_E_UNSUPPORTED,
+                       "model options: precision bf16 needs a CPU with AVX512-BF16 at the "
+                       "avx512 level (this one runs %s%s%s), expected precision fp32 here",
+                       isa_name(isa_active()), isa_detected() == ISA_AVX512 ? "" : ", no AVX-512",
+                       isa_active() < isa_detected() ? ", lowered by $DPSIM_ISA" : "");
     if (!dpsim_method_name(opt->method))
         return err_set(e, DPSIM_E_INVAL, "model options: unknown method %d", (int)opt->method);
     if (opt->normalize < -1 || opt->normalize > 1 || opt->pixel_layer < 0 ||
@@ -275,7 +284,9 @@ static dpsim_status load_trunk(dpsim_model *m, tensor_list *list, errbuf *e)
 {
     const net_def *def = m->def;
     const char *path = m->trunk_path;
-    const gemm_kernel *kern = m->kernel = gemm_kernel_for(isa_active());
+    const gemm_kernel *kern = m->kernel = m->precision == DPSIM_PRECISION_BF16
+                                              ? gemm_bf16_kernel_for(isa_active())
+                                              : gemm_kernel_for(isa_active());
     for (int i = 0; i < def->n_layers; i++) {
         const layer_def *l = &def->layers[i];
         layer_params *lp = &m->layers[i];
@@ -357,7 +368,8 @@ static uint64_t fnv1a(uint64_t h, const char *s)
  * Features depend on the net (and its DISTS variant), taps, pixel layer and
  * preprocessing, not on the comparison method or normalisation: models that
  * differ only there share features. The weights' hashes stay in, so features
- * are never compared under other weights.
+ * are never compared under other weights. bf16 features differ from fp32
+ * ones (fp32 models keep the fingerprint they had before bf16 existed).
  */
 static void set_fingerprint(dpsim_model *m)
 {
@@ -366,6 +378,8 @@ static void set_fingerprint(dpsim_model *m)
     snprintf(buf, sizeof buf, "net=%s dists=%d taps=%s version=%d", m->def->torchvision_name,
              m->method == DPSIM_METHOD_DISTS, taps, (int)m->version);
     uint64_t h = fnv1a(0xcbf29ce484222325ULL, buf);
+    if (m->precision != DPSIM_PRECISION_FP32)
+        h = fnv1a(h, dpsim_precision_name(m->precision));
     h = fnv1a(h, m->trunk_sha256);
     m->fingerprint = fnv1a(h, m->lin_sha256);
 }
@@ -427,6 +441,7 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     m->def = opt->method == DPSIM_METHOD_DISTS ? net_def_dists() : def;
     m->version = opt->version;
     m->method = opt->method;
+    m->precision = opt->precision;
     m->normalize = opt->normalize >= 0 ? opt->normalize
                                        : !(opt->method == DPSIM_METHOD_GRAM ||
                                            opt->method == DPSIM_METHOD_DISTS);
@@ -572,15 +587,36 @@ size_t dpsim_model_provenance(const dpsim_model *m, char *buf, size_t len)
         snprintf(lin, sizeof lin, "none");
     int n = snprintf(buf, len,
                      "net=%s%s taps=%s method=%s norm=%s version=%s %s=%s trunk=%.8s "
-                     "preprocess=%s eps=1e-10 dpsim=%s",
+                     "preprocess=%s eps=1e-10%s dpsim=%s",
                      m->def->torchvision_name, dists ? "-l2pool" : "", taps,
                      dpsim_method_name(m->method), m->normalize ? "on" : "off", v,
                      dists ? "alpha_beta" : "lin", lin, m->trunk_sha256, pre,
+                     m->precision == DPSIM_PRECISION_BF16 ? " precision=bf16" : "",
                      DPSIM_VERSION_STRING);
     return n < 0 ? 0 : (size_t)n;
 }
 
 // ---- net names ----
+
+const char *dpsim_precision_name(dpsim_precision precision)
+{
+    return precision == DPSIM_PRECISION_FP32 ? "fp32"
+           : precision == DPSIM_PRECISION_BF16 ? "bf16"
+                                               : NULL;
+}
+
+dpsim_status dpsim_precision_parse(const char *name, dpsim_precision *out)
+{
+    if (!name || !out)
+        return DPSIM_E_INVAL;
+    if (strcmp(name, "fp32") == 0)
+        *out = DPSIM_PRECISION_FP32;
+    else if (strcmp(name, "bf16") == 0)
+        *out = DPSIM_PRECISION_BF16;
+    else
+        return DPSIM_E_INVAL;
+    return DPSIM_OK;
+}
 
 const char *dpsim_net_name(dpsim_net net)
 {

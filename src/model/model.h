@@ -51,6 +51,7 @@ struct dpsim_model {
     int min_side;
     layer_params layers[NET_MAX_LAYERS];
     const gemm_kernel *kernel;        /* the tile kernel the convolutions were packed for */
+    dpsim_precision precision;        /* bf16: kernel is a bf16 one (fast/conv_bf16.h) */
     pthread_mutex_t grad_lock;        /* guards the lazily packed gradient weights */
     int grad_ready;
     float *weight[TERM_KINDS][DPSIM_MAX_TAPS]; /* (tap_channels[t]) each; NULL = all ones */
