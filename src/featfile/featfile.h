@@ -29,7 +29,7 @@ enum {
     FF_SHA_LEN = 64
 };
 
-enum { FF_FLAG_DISTS = 1u, FF_FLAG_PIXEL = 2u, FF_FLAGS_KNOWN = 3u };
+enum { FF_FLAG_DISTS = 1u, FF_FLAG_PIXEL = 2u, FF_FLAG_BF16 = 4u, FF_FLAGS_KNOWN = 7u };
 
 /* What the header says about the extracting model. */
 typedef struct ff_settings {

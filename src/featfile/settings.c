@@ -15,7 +15,8 @@ void ff_settings_of_model(const dpsim_model *m, ff_settings *s)
     s->fingerprint = model_fingerprint(m); /* the digests below are complete after it */
     s->net = m->def->net;
     s->flags = (m->method == DPSIM_METHOD_DISTS ? FF_FLAG_DISTS : 0u) |
-               (m->pixel ? FF_FLAG_PIXEL : 0u);
+               (m->pixel ? FF_FLAG_PIXEL : 0u) |
+               (m->precision == DPSIM_PRECISION_BF16 ? FF_FLAG_BF16 : 0u);
     s->version = m->version;
     s->n_taps = m->n_taps;
     for (int t = 0; t < m->n_taps; t++) {
@@ -73,6 +74,11 @@ dpsim_status dpsim_featfile_check(dpsim_ctx *ctx, const dpsim_featfile *ff,
     const char *name = ff->name;
     const char *fnet = net_def_get(f->net)->torchvision_name;
     const char *mnet = model->def->torchvision_name;
+    if ((f->flags ^ m.flags) & FF_FLAG_BF16)
+        return ctx_fail(ctx, DPSIM_E_INVAL,
+                        "features '%s': made with precision %s, this model uses %s", name,
+                        f->flags & FF_FLAG_BF16 ? "bf16" : "fp32",
+                        m.flags & FF_FLAG_BF16 ? "bf16" : "fp32");
     if (f->net != m.net || f->flags != m.flags) {
         const char *fd = f->flags & FF_FLAG_DISTS ? " (dists)" : "";
         const char *md = m.flags & FF_FLAG_DISTS ? " (dists)" : "";

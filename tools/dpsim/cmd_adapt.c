@@ -31,7 +31,7 @@ static const char *const usage[] = {
     "judge (judge = 1 when p1 is the more similar one, or a fraction; paths relative to\n"
     "the CSV's folder), e.g. made with your own distortion commands; every tenth one is\n"
     "held out for validation.\n"
-    "\n"
+    "\n",
     "options:\n"
     "  --images DIR       the images to adapt on (png, jpg, ... sorted by name)\n"
     "  --ranking LIST     the distortions, most similar first, e.g. blur,rotate,hue\n"

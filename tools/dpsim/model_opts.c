@@ -58,6 +58,10 @@ int model_opts_parse(void *self, int c, const char *arg, const char *cmd)
             return cli_usage_error(cmd, "--taps '%s': expected a comma-separated list of layer "
                                    "indices such as 3,8,15", arg);
         return -1;
+    case OPT_PRECISION:
+        if (dpsim_precision_parse(arg, &m->precision) != DPSIM_OK)
+            return cli_usage_error(cmd, "--precision '%s': expected fp32 or bf16", arg);
+        return -1;
     case OPT_TRUNK: m->trunk_path = arg; return -1;
     case OPT_LIN: m->lin_path = arg; return -1;
     case OPT_THREADS: {

@@ -1,7 +1,7 @@
 /*
  * model_opts.h - the model options every command that extracts features
  * shares (--net, --method, --norm/--no-norm, --pixel-layer, --version,
- * --no-lin, --taps, --trunk, --lin, --threads): their getopt
+ * --no-lin, --taps, --trunk, --lin, --threads, --precision): their getopt
  * table entries, parsing, the method's consistency rules, help text, and
  * creating the context and loading the model they describe.
  */
@@ -21,7 +21,7 @@ typedef struct model_opts {
 
 /* getopt values of the model options; a command's own options start at OPT_MODEL_END. */
 enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT_METHOD,
-       OPT_NORM, OPT_NO_NORM, OPT_PIXEL, OPT_THREADS, OPT_MODEL_END };
+       OPT_NORM, OPT_NO_NORM, OPT_PIXEL, OPT_THREADS, OPT_PRECISION, OPT_MODEL_END };
 
 /* Entries for a struct option table. */
 #define MODEL_LONG_OPTIONS                                                                     \
@@ -35,7 +35,8 @@ enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT
     {"norm", no_argument, NULL, OPT_NORM},                                                     \
     {"no-norm", no_argument, NULL, OPT_NO_NORM},                                               \
     {"pixel-layer", no_argument, NULL, OPT_PIXEL},                                             \
-    {"threads", required_argument, NULL, OPT_THREADS}
+    {"threads", required_argument, NULL, OPT_THREADS},                                         \
+    {"precision", required_argument, NULL, OPT_PRECISION}
 
 /* Help lines for the model options (two-space indent, 80 columns). */
 #define MODEL_OPTIONS_HELP                                                                     \
@@ -52,7 +53,8 @@ enum { OPT_NET = 256, OPT_VERSION, OPT_NO_LIN, OPT_TAPS, OPT_TRUNK, OPT_LIN, OPT
     "  --lin FILE         per-channel weights: an LPIPS lin file (spatial term), DISTS\n"      \
     "                     weights.pt (dists), or a dpsim weights file (doc/WEIGHTS.md)\n"   \
     "  --threads N        threads for each extraction (default: all CPUs; with --jobs J,\n"   \
-    "                     N / J each); results are the same bits for any N\n"
+    "                     N / J each); results are the same bits for any N\n"                 \
+    "  --precision P      fp32 (default) or opt-in bf16 (AVX512-BF16 CPUs only)\n"
 
 void model_opts_init(model_opts *mo);
 
