@@ -4,13 +4,14 @@ import ctypes
 import ctypes.util
 import os
 
-ABI_VERSION = 1  # DPSIM_ABI_VERSION of include/dpsim/version.h.in
+ABI_VERSION = 2  # DPSIM_ABI_VERSION of include/dpsim/version.h.in
 MAX_TAPS = 32    # DPSIM_MAX_TAPS
 
 NETS = {"squeeze": 0, "squeezenet1_1": 0, "alex": 1, "alexnet": 1, "vgg": 2, "vgg16": 2}
 VERSIONS = {"0.1": 0, "0.0": 1}
 METHODS = {"spatial": 0, "mean": 1, "sort": 2, "spatial+mean": 3, "spatial+sort": 4,
            "gram": 5, "dists": 6}
+PRECISIONS = {"fp32": 0, "bf16": 1}
 
 
 class ModelOptions(ctypes.Structure):
@@ -28,6 +29,7 @@ class ModelOptions(ctypes.Structure):
         ("method", ctypes.c_int),
         ("normalize", ctypes.c_int),
         ("pixel_layer", ctypes.c_int),
+        ("precision", ctypes.c_int),  # ABI 2
     ]
 
 

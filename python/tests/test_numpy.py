@@ -187,7 +187,7 @@ def test_errors():
         check(False, "a missing trunk was accepted")
     except dpsim.DpsimError as e:
         check("/nonexistent/trunk.pth" in str(e), "message: %s" % e)
-    for bad in (dict(net="resnet"), dict(method="l1"), dict(threads=0)):
+    for bad in (dict(net="resnet"), dict(method="l1"), dict(threads=0), dict(precision="fp16")):
         try:
             dpsim.Metric(**bad)
             check(False, "%r accepted" % bad)
@@ -202,12 +202,41 @@ def test_errors():
         check("NaN" in str(e), "message: %s" % e)
 
 
+def has_bf16():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512_bf16" in f.read()
+    except OSError:
+        return False
+
+
+def test_precision():
+    """precision="bf16": close to fp32 where the CPU has AVX512-BF16, else refused"""
+    a, b = grad_image("grad:1:48x40"), grad_image("grad:2:48x40")
+    if not has_bf16() or os.environ.get("DPSIM_ISA") in ("scalar", "avx2"):
+        try:
+            dpsim.Metric(precision="bf16")
+            check(False, "bf16 accepted without AVX512-BF16")
+        except dpsim.DpsimError as e:
+            check("AVX512-BF16" in str(e) and e.status == -6, "message: %s" % e)
+        return
+    d32 = dpsim.Metric().distance(a, b)
+    m = dpsim.Metric(precision="bf16")
+    d16 = m.distance(a, b)
+    check(abs(d16 - d32) <= 0.02 * abs(d32), "bf16 %.6g vs fp32 %.6g" % (d16, d32))
+    try:
+        m.gradient(a, b)
+        check(False, "a bf16 gradient was computed")
+    except dpsim.DpsimError as e:
+        check("bf16" in str(e) and e.status == -6, "message: %s" % e)
+
+
 def main():
     if not os.environ.get("DPSIM_WEIGHTS"):
         print("skip: set DPSIM_WEIGHTS")
         return 77
     print("libdpsim", dpsim.version())
-    for t in (test_distances, test_gradients, test_layouts_and_api, test_errors):
+    for t in (test_distances, test_gradients, test_layouts_and_api, test_errors, test_precision):
         t()
         print("ran", t.__name__)
     print("%d failures" % len(failures))
