@@ -46,6 +46,7 @@ NETS = ("squeeze", "alex", "vgg")
 THREADS = 2          # dpsim's pool (bench_pairs) and PyTorch's intra-op threads
 CLI_THREADS = "CLI default"  # dpsim CLI cases pass no thread option
 TOLERANCE = 1e-5     # relative agreement of every distance pair
+BF16_TOLERANCE = 0.01  # the same for the opt-in bf16 rows (doc/PRECISION.md: measured <= 0.23%)
 UNIT_GFLOP = 40      # in-process cases: timed units per run ~ this many GFLOP, 1 to 20 units
 HEAVY_GFLOP = 200    # units this large (seconds each) run without an untimed unit before them
 
@@ -67,13 +68,13 @@ def json_ms(wall_ms, out):
     return json.loads(out)["ms_per_pair"]
 
 
-def check_agree(label, dpsim, torch_):
-    """Raise unless the two lists of distances agree pairwise within TOLERANCE (relative)."""
+def check_agree(label, dpsim, torch_, tolerance=TOLERANCE):
+    """Raise unless the two lists of distances agree pairwise within tolerance (relative)."""
     if len(dpsim) != len(torch_) or not dpsim:
         raise RuntimeError("%s: %d dpsim distances vs %d PyTorch"
                            % (label, len(dpsim), len(torch_)))
     for c, t in zip(dpsim, torch_):
-        if abs(c - t) > TOLERANCE * max(abs(t), 1e-30):
+        if abs(c - t) > tolerance * max(abs(t), 1e-30):
             raise RuntimeError("%s: dpsim %.9g vs PyTorch %.9g" % (label, c, t))
 
 
@@ -255,13 +256,24 @@ def whole_process(b, net):
                     (CLI_THREADS, torch.get_num_threads()))
 
 
-def pairs(b, net, n, batch, grad):
-    """bench_pairs vs torch_pairs: forward (or forward + backward) in units of batch pairs."""
+def has_bf16():
+    """Whether this CPU has AVX512-BF16 (what dpsim's opt-in bf16 precision needs)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return " avx512_bf16" in f.read()
+    except OSError:
+        return False
+
+
+def pairs(b, net, n, batch, grad, precision="fp32"):
+    """bench_pairs vs torch_pairs: forward (or forward + backward) in units of batch pairs.
+    precision "bf16": dpsim's opt-in bf16 mode against the same PyTorch fp32 reference; its
+    rows are keyed ("fwd-bf16", ...), shown in the table, never judged as targets."""
     flops = 2 * conv_flops(net, n)  # both images of a pair
     gflop = flops * batch * (2 if grad else 1) / 1e9  # a unit's; backward ~ twice a forward
     units, warmup = b.units(gflop), str(int(b.quick or gflop < HEAVY_GFLOP))
     c_cmd = [b.pairs_bin, "-t", str(THREADS), "-b", str(batch), "-w", warmup] + \
-        (["-g"] if grad else []) + [net, str(n), str(units)] + b.c_trunk(net)
+        (["-g"] if grad else []) + ["-p", precision, net, str(n), str(units)] + b.c_trunk(net)
     t_cmd = [PY, TORCH_PAIRS, net, str(n), str(units), "--trunk", b.trunk_spec[net],
              "--threads", str(THREADS), "--batch", str(batch), "--warmup", warmup] + \
         (["--grad"] if grad else [])
@@ -269,8 +281,13 @@ def pairs(b, net, n, batch, grad):
     kind = "forward + backward" if grad else "forward"
     how = "one pair per call" if batch == 1 else "batches of %d pairs" % batch
     case = "%s %dx%d, %s" % (kind, n, n, how)
-    check_agree("%s %s" % (case, net), *[json.loads(s["out"])["distances"] for s in sides])
-    key = ("grad" if grad else "fwd", net, n, batch)
+    tolerance = TOLERANCE
+    if precision != "fp32":
+        case += ", %s (opt-in; not a target)" % precision
+        tolerance = BF16_TOLERANCE
+    check_agree("%s %s" % (case, net), *[json.loads(s["out"])["distances"] for s in sides],
+                tolerance=tolerance)
+    key = ("grad" if grad else "fwd" if precision == "fp32" else "fwd-" + precision, net, n, batch)
     return make_row(key, case, net, "pair", sides, (THREADS, THREADS), None if grad else flops)
 
 
@@ -320,6 +337,10 @@ def all_cases(b):
         for n in b.cfg["sizes"]:
             for batch in (1, b.cfg["batch"][n]):
                 yield functools.partial(pairs, b, net, n, batch, False)
+    if has_bf16():  # opt-in bf16 rows: 64x64 batched and 256x256 one pair (--quick: 64 only)
+        for net in ("alex", "vgg"):
+            for n, batch in ((64, b.cfg["batch"][64]), (256, 1))[:1 if b.quick else 2]:
+                yield functools.partial(pairs, b, net, n, batch, False, "bf16")
     for net in NETS:
         yield functools.partial(pairs, b, net, b.cfg["grad_size"], 1, True)
     yield functools.partial(two_afc, b)
