@@ -31,7 +31,8 @@ dpsim_status packed_conv_init_bf16(packed_conv *p, const conv2d_shape *s, const 
     const int mr = kern->mr, kt = s->in_ch * s->kernel * s->kernel, kp = (kt + 1) / 2;
     const int panels = (s->out_ch + mr - 1) / mr;
     memset(p, 0, sizeof *p);
-    p->a_bf16 = dp_calloc((size_t)panels * mr * kp, sizeof(uint32_t));
+    const size_t words = (size_t)panels * mr * kp;
+    p->a_bf16 = dp_malloc_dense(words * sizeof(uint32_t)); /* written whole below */
     p->bias = dp_calloc((size_t)s->out_ch, sizeof(float));
     if (!p->a_bf16 || !p->bias) {
         packed_conv_free(p);
@@ -39,6 +40,7 @@ dpsim_status packed_conv_init_bf16(packed_conv *p, const conv2d_shape *s, const 
     }
     if (bias)
         memcpy(p->bias, bias, (size_t)s->out_ch * sizeof(float));
+    memset(p->a_bf16, 0, words * sizeof(uint32_t)); /* rows past out_ch stay zero */
     for (int oc = 0; oc < s->out_ch; oc++) {
         uint32_t *dst = p->a_bf16 + (size_t)(oc / mr) * mr * kp + oc % mr; /* stride mr */
         const float *src = weight + (size_t)oc * kt;
