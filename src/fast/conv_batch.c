@@ -16,7 +16,9 @@
 
 typedef struct batch_job {
     const packed_conv *p;
-    const float *const *in; /* n inputs (in_ch, h, w), zero-padded: (in_ch, h + 2p, w + 2p) */
+    const conv2d_shape *s;  /* what runs: p->run */
+    const float *const *in; /* n inputs (s->in_ch, h, w): zero-padded, or in space-to-depth
+                             * form (conv_fast.h) */
     float *const *out;      /* n outputs (out_ch, ho, wo) */
     int n, h, w, ho, wo, relu; /* h, w: of the padded inputs */
     conv_plan plan;         /* over n * ho * wo columns */
@@ -49,7 +51,7 @@ static int column_runs(const batch_job *job, int g, int valid, column_run *runs)
  */
 static void pack_panel(const batch_job *job, int g, int valid, int k0, int kc, float *dst)
 {
-    const conv2d_shape *s = &job->p->shape;
+    const conv2d_shape *s = job->s;
     const int nr = job->p->kern->nr, k = s->kernel, kk = k * k, h = job->h, w = job->w;
     column_run runs[GEMM_MAX_NR];
     const int n_runs = column_runs(job, g, valid, runs);
@@ -131,22 +133,29 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
         return s;
     }
     const int pad = p->shape.pad;
-    batch_job job = {.p = p, .in = in, .out = out, .n = n, .h = h + 2 * pad, .w = w + 2 * pad,
-                     .relu = relu};
+    batch_job job = {.p = p, .s = &p->run, .in = in, .out = out, .n = n, .h = h + 2 * pad,
+                     .w = w + 2 * pad, .relu = relu};
     job.ho = conv2d_out_size(&p->shape, h);
     job.wo = conv2d_out_size(&p->shape, w);
     if (job.ho <= 0 || job.wo <= 0)
         return DPSIM_OK;
+    if (p->s2d) {
+        job.h = job.ho + p->run.kernel - 1;
+        job.w = job.wo + p->run.kernel - 1;
+    }
     const float *padded[CONV_BATCH_MAX];
-    if (pad > 0) {
-        const size_t each = (size_t)p->shape.in_ch * job.h * job.w;
+    if (pad > 0 || p->s2d) {
+        const size_t each = (size_t)p->run.in_ch * job.h * job.w;
         if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap, (size_t)n * each,
                                  sizeof(float)))
             return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
         for (int b = 0; b < n; b++) {
-            conv_pad_input(in[b], p->shape.in_ch, h, w, pad, job.h, job.w, buf->padded + b * each,
-                           workers);
-            padded[b] = buf->padded + b * each;
+            float *dst = buf->padded + b * each;
+            if (p->s2d)
+                conv_space_to_depth(p, in[b], h, w, job.ho, job.wo, dst, workers);
+            else
+                conv_pad_input(in[b], p->shape.in_ch, h, w, pad, job.h, job.w, dst, workers);
+            padded[b] = dst;
         }
         job.in = padded;
     }

@@ -47,7 +47,7 @@ dpsim_status packed_conv_init_bf16(packed_conv *p, const conv2d_shape *s, const 
         for (int q = 0; q < kp; q++)
             dst[(size_t)q * mr] = bf16_pair(src[2 * q], 2 * q + 1 < kt ? src[2 * q + 1] : 0.0f);
     }
-    p->shape = *s;
+    p->shape = p->run = *s;
     p->kern = kern;
     p->k_total = kt;
     atomic_init(&p->u, NULL);

@@ -27,17 +27,56 @@
 
 enum { KC = CONV_KC };
 
+/* Whether p's shape s runs in space-to-depth form (conv_fast.h). */
+static int use_s2d(const conv2d_shape *s)
+{
+    const long kb = (s->kernel + s->stride - 1) / s->stride;
+    const long direct = (long)s->kernel * s->kernel, blocked = (long)s->stride * s->stride * kb * kb;
+    return s->stride > 1 && blocked * 100 <= direct * CONV_S2D_GROWTH_PCT;
+}
+
+/* weight (out_ch, in_ch, k, k) in space-to-depth form: (out_ch, in_ch * st^2, kb, kb) */
+static float *s2d_weights(const conv2d_shape *s, const conv2d_shape *run, const float *weight)
+{
+    const int k = s->kernel, st = s->stride, kb = run->kernel, kt = run->in_ch * kb * kb;
+    float *w = dp_malloc((size_t)s->out_ch * kt * sizeof(float));
+    if (!w)
+        return NULL;
+    for (int oc = 0; oc < s->out_ch; oc++)
+        for (int c = 0; c < run->in_ch; c++) {
+            const int ic = c / (st * st), ry = c / st % st, rx = c % st;
+            for (int by = 0; by < kb; by++)
+                for (int bx = 0; bx < kb; bx++) {
+                    const int ky = by * st + ry, kx = bx * st + rx;
+                    w[((size_t)oc * run->in_ch + c) * kb * kb + by * kb + bx] =
+                        ky < k && kx < k ? weight[(((size_t)oc * s->in_ch + ic) * k + ky) * k + kx]
+                                         : 0.0f;
+                }
+        }
+    return w;
+}
+
 dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
                               const float *bias, const gemm_kernel *kern, errbuf *e)
 {
     if (kern->tile_bf16)
         return packed_conv_init_bf16(p, s, weight, bias, kern, e);
-    const int mr = kern->mr, kt = s->in_ch * s->kernel * s->kernel;
-    const int panels = (s->out_ch + mr - 1) / mr;
     memset(p, 0, sizeof *p);
+    p->shape = p->run = *s;
+    float *blocked = NULL;
+    if (use_s2d(s)) {
+        const int st = s->stride;
+        p->s2d = st;
+        p->run = (conv2d_shape){s->in_ch * st * st, s->out_ch, (s->kernel + st - 1) / st, 1, 0};
+        if (!(weight = blocked = s2d_weights(s, &p->run, weight)))
+            return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
+    }
+    const int mr = kern->mr, kt = p->run.in_ch * p->run.kernel * p->run.kernel;
+    const int panels = (s->out_ch + mr - 1) / mr;
     p->a = dp_malloc_dense((size_t)panels * mr * kt * sizeof(float));
     p->bias = dp_calloc((size_t)s->out_ch, sizeof(float));
     if (!p->a || !p->bias) {
+        dp_free(blocked);
         packed_conv_free(p);
         return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
     }
@@ -54,7 +93,7 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
                 dst[i] = 0.0f;
         }
     }
-    p->shape = *s;
+    dp_free(blocked);
     p->kern = kern;
     p->k_total = kt;
     atomic_init(&p->u, NULL);
@@ -106,7 +145,9 @@ typedef struct pixel_run {
 
 typedef struct conv_job {
     const packed_conv *p;
-    const float *in;          /* (in_ch, h, w), or the padded input (in_row: its width) */
+    const conv2d_shape *s;    /* what runs: p->run */
+    const float *in;          /* (s->in_ch, h, w): the input, or its padded or
+                               * space-to-depth form */
     float *out;               /* (out_ch, ho, wo) */
     int h, w, ho, wo, relu;
     int in_place;             /* stride 1: B read from `in` through offsets */
@@ -138,7 +179,7 @@ static int pixel_runs(int j0, int n, int wo, pixel_run *runs)
  */
 static void pack_panel(const conv_job *job, int j, int n_valid, int k0, int kc, float *dst)
 {
-    const conv2d_shape *s = &job->p->shape;
+    const conv2d_shape *s = job->s;
     const int nr = job->p->kern->nr, k = s->kernel, kk2 = k * k, st = s->stride, pad = s->pad;
     const int h = job->h, w = job->w;
     pixel_run runs[GEMM_MAX_NR];
@@ -303,6 +344,46 @@ void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int w
     pool_run(workers, pad_worker, &pj);
 }
 
+/* The space-to-depth input (conv_space_to_depth), its channels split over the workers. */
+typedef struct s2d_job {
+    const packed_conv *p;
+    const float *in;
+    float *dst;
+    int h, w, hs, ws, workers;
+} s2d_job;
+
+static void s2d_worker(void *arg, int worker)
+{
+    const s2d_job *sj = arg;
+    const int st = sj->p->s2d, pad = sj->p->shape.pad, h = sj->h, w = sj->w;
+    for (int c = worker; c < sj->p->run.in_ch; c += sj->workers) {
+        const int ic = c / (st * st), ry = c / st % st, rx = c % st;
+        const float *plane = sj->in + (size_t)ic * h * w; /* (h, w) */
+        for (int y = 0; y < sj->hs; y++) {
+            float *dst = sj->dst + ((size_t)c * sj->hs + y) * sj->ws; /* (ws) */
+            const int iy = y * st + ry - pad;
+            for (int x = 0; x < sj->ws; x++) {
+                const int ix = x * st + rx - pad;
+                dst[x] = iy >= 0 && iy < h && ix >= 0 && ix < w ? plane[(size_t)iy * w + ix] : 0.0f;
+            }
+        }
+    }
+}
+
+size_t conv_s2d_floats(const packed_conv *p, int ho, int wo)
+{
+    const int kb = p->run.kernel;
+    return (size_t)p->run.in_ch * (size_t)(ho + kb - 1) * (size_t)(wo + kb - 1);
+}
+
+void conv_space_to_depth(const packed_conv *p, const float *in, int h, int w, int ho, int wo,
+                         float *dst, worker_pool *workers)
+{
+    s2d_job sj = {p, in, dst, h, w, ho + p->run.kernel - 1, wo + p->run.kernel - 1,
+                  pool_size(workers)};
+    pool_run(workers, s2d_worker, &sj);
+}
+
 int conv_channel_block(int oc_n, int mr, int other_tasks, int workers)
 {
     const int want = CONV_TASKS_PER_WORKER * workers;
@@ -316,7 +397,7 @@ int conv_channel_block(int oc_n, int mr, int other_tasks, int workers)
 static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffers *buf,
                                      worker_pool *workers, errbuf *e)
 {
-    const conv2d_shape *s = &job->p->shape;
+    const conv2d_shape *s = job->s;
     const int k = s->kernel, pad = s->pad, hp = job->h + 2 * pad, wp = job->w + 2 * pad;
     job->in_floats = (size_t)s->in_ch * hp * wp;
     if (!conv_buffer_reserve((void **)&buf->offsets, &buf->offsets_cap, (size_t)job->p->k_total,
@@ -346,15 +427,24 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
         return conv_bf16_forward(p, 1, &in, h, w, &out, relu, workers, buf, e);
     if (!conv_fast_direct(p, h, w))
         return conv_wino_forward(p, in, h, w, out, relu, workers, buf, e);
-    conv_job job = {.p = p, .in = in, .out = out, .h = h, .w = w, .relu = relu};
+    conv_job job = {.p = p, .s = &p->run, .in = in, .out = out, .h = h, .w = w, .relu = relu};
     job.ho = conv2d_out_size(&p->shape, h);
     job.wo = conv2d_out_size(&p->shape, w);
     if (job.ho <= 0 || job.wo <= 0)
         return DPSIM_OK;
-    job.in_place = p->shape.stride == 1;
+    if (p->s2d) {
+        if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap,
+                                 conv_s2d_floats(p, job.ho, job.wo), sizeof(float)))
+            return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's input");
+        conv_space_to_depth(p, in, h, w, job.ho, job.wo, buf->padded, workers);
+        job.in = buf->padded;
+        job.h = job.ho + p->run.kernel - 1;
+        job.w = job.wo + p->run.kernel - 1;
+    }
+    job.in_place = job.s->stride == 1;
     job.row = job.wo;
     if (job.in_place) {
-        dpsim_status s = prepare_in_place(&job, in, buf, workers, e);
+        dpsim_status s = prepare_in_place(&job, job.in, buf, workers, e);
         if (s != DPSIM_OK)
             return s;
     }

@@ -37,7 +37,9 @@ static const conv_case cases[] = {
     {67, 13, 3, 1, 1, 5, 33},   /* reduction of 603: five blocks, ragged channels */
     {5, 7, 3, 1, 1, 1, 1},      /* one pixel */
     {300, 9, 3, 1, 1, 3, 4},    /* long reduction, few outputs */
-    {2, 3, 3, 3, 1, 16, 17},    /* stride 3 with padding */
+    {2, 3, 3, 3, 1, 16, 17},    /* stride 3 with padding (space-to-depth: 1x1) */
+    {4, 9, 6, 2, 1, 17, 20},    /* space-to-depth, the kernel whole blocks (3x3 of 2x2) */
+    {3, 64, 11, 4, 0, 11, 14},  /* space-to-depth, no padding, one output row */
 };
 
 static float *random_floats(uint64_t seed, size_t n, float lo, float hi)
