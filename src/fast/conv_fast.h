@@ -30,7 +30,7 @@ typedef struct packed_conv {
     int k_total;       /* run.in_ch * run.kernel^2: the reduction length */
     float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero */
     _Atomic(float *) u; /* NULL, or for Winograd (conv_wino.h): (16, ceil(out_ch / mr),
-                         * in_ch, mr), made on first use (conv_wino_weights) */
+                         * in_ch (x4 for 5x5), mr), made on first use (conv_wino_weights) */
     float *bias;       /* (out_ch) */
     uint32_t *a_bf16;  /* NULL, or for a bf16 kern (conv_bf16.h): (ceil(out_ch / mr),
                         * ceil(k_total / 2), mr) bf16 pairs, and a is NULL */

@@ -1,5 +1,5 @@
 /*
- * conv_wino.h - 3x3 stride-1 convolutions by Winograd F(2x2, 3x3), a path
+ * conv_wino.h - 3x3 and 5x5 stride-1 convolutions by Winograd F(2x2, 3x3), a path
  * inside packed_conv (conv_fast.h). Each 2x2 block of outputs ("tile") is
  * computed from its 4x4 input patch d as Y = A^T [U (.) V] A + bias, with
  * V = B^T d B per input channel and U = G g G^T per (out, in) channel pair;
@@ -24,7 +24,7 @@ enum {
 };
 
 /**
- * The transformed weights of p (any 3x3 stride-1 p), made from its direct
+ * The transformed weights of p (any 3x3 or 5x5 stride-1 p), made from its direct
  * packing on first use and kept in p->u: only layers that meet inputs large
  * enough for Winograd spend the memory (16/9 of their direct weights). Safe
  * to call from several threads sharing p.
@@ -33,15 +33,16 @@ enum {
 const float *conv_wino_weights(const packed_conv *p);
 
 /**
- * Whether conv_fast_forward runs p on an h x w input as Winograd: 3x3 stride
- * 1, at least 64 channels each way, at most 256x512 channel pairs and at least
- * 64 tiles. Few tiles fill few lanes of the tile kernels and reuse each of
+ * Whether conv_fast_forward runs p on an h x w input as Winograd: 3x3 or 5x5
+ * (as 2x2 groups of 3x3, see conv_wino.c), stride 1, at least 64 channels each
+ * way, at most 512x512 channel pairs (a 5x5's input channels count 4 times)
+ * and at least 64 tiles. Few tiles fill few lanes of the tile kernels and reuse each of
  * the larger weights on few outputs; narrow layers spend most of their time
  * in the transforms: direct is faster there (measured, conv_wino.c).
  */
 int conv_wino_wins(const packed_conv *p, int h, int w);
 
-/** conv_fast_forward by Winograd, for any 3x3 stride-1 p and input size. */
+/** conv_fast_forward by Winograd, for any 3x3 or 5x5 stride-1 p and input size. */
 dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
 

@@ -51,17 +51,19 @@ static float *random_floats(uint64_t seed, size_t n, float lo, float hi)
 }
 
 /*
- * 3x3 stride-1 shapes run by conv_wino_forward whatever conv_fast_forward
- * would choose: odd sizes, partial tiles on both edges, one pixel, channels
- * off every panel size, a reduction of several blocks, more tiles than one
- * task holds, padding 0 and 2; the last one conv_fast_forward also runs as
- * Winograd (enough channels and tiles). Worst error measured: 6.3e-7 of the
+ * 3x3 and 5x5 stride-1 shapes run by conv_wino_forward whatever
+ * conv_fast_forward would choose: odd sizes, partial tiles on both edges, one
+ * pixel, channels off every panel size, a reduction of several blocks, more
+ * tiles than one task holds, padding 0 and 2, 5x5 kernels as 2x2 groups of
+ * 3x3 (AlexNet's conv2 shape); the last one conv_fast_forward also runs as
+ * Winograd (enough channels and tiles). Worst error measured: 7.5e-7 of the
  * peak output (F(4x4, 3x3), tried before, reached 3.4e-6).
  */
 static const conv_case wino_cases[] = {
     {16, 64, 3, 1, 1, 7, 9},    {17, 23, 3, 1, 1, 13, 5},  {33, 19, 3, 1, 1, 1, 1},
     {64, 70, 3, 1, 1, 2, 3},    {200, 45, 3, 1, 1, 9, 11}, {40, 37, 3, 1, 1, 41, 38},
     {24, 16, 3, 1, 0, 11, 10},  {19, 21, 3, 1, 2, 6, 7},   {385, 16, 3, 1, 1, 4, 4},
+    {64, 192, 5, 1, 2, 13, 11}, {20, 13, 5, 1, 0, 12, 9},  {70, 9, 5, 1, 1, 1, 2},
     {64, 67, 3, 1, 1, 33, 35},
 };
 
@@ -150,6 +152,19 @@ static void test_winograd(void)
     packed_conv_free(&p);
     free(wt);
     check_case(c, gemm_kernel_for(top), 99, conv_fast_forward);
+    /* a 5x5 (AlexNet's conv2): Winograd on 16x16 tiles and more, not with stride 2 */
+    const conv_case c5 = {64, 192, 5, 1, 2, 31, 29};
+    conv2d_shape s5 = {c5.in_ch, c5.out_ch, 5, 1, 2}, s5s2 = {c5.in_ch, c5.out_ch, 5, 2, 2};
+    wt = random_floats(6, (size_t)c5.in_ch * c5.out_ch * 25, -0.5f, 0.5f);
+    packed_conv p5, p5s2;
+    CHECK(packed_conv_init(&p5, &s5, wt, NULL, gemm_kernel_for(top), NULL) == DPSIM_OK);
+    CHECK(packed_conv_init(&p5s2, &s5s2, wt, NULL, gemm_kernel_for(top), NULL) == DPSIM_OK);
+    CHECK(conv_wino_wins(&p5, c5.h, c5.w) && !conv_wino_wins(&p5, 13, 11) &&
+          !conv_wino_wins(&p5s2, 2 * c5.h, 2 * c5.w));
+    packed_conv_free(&p5);
+    packed_conv_free(&p5s2);
+    free(wt);
+    worst = fmax(worst, check_case(&c5, gemm_kernel_for(top), 98, conv_fast_forward));
     printf("Winograd: worst error %.3g of the peak output, up to %s\n", worst, isa_name(top));
 }
 
