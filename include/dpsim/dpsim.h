@@ -146,8 +146,9 @@ typedef enum dpsim_precision {
     DPSIM_PRECISION_FP32 = 0, /* float weights and activations (default) */
     DPSIM_PRECISION_BF16 = 1  /* opt-in: weights and convolution inputs rounded to bfloat16,
                                  products summed in float; needs a CPU with AVX512-BF16;
-                                 up to 1.2x faster (small images; not where fp32 runs Winograd), distances
-                                 within ~0.3% (measured, doc/PRECISION.md) */
+                                 up to 1.2x faster (small images; not where fp32 runs
+                                 Winograd), distances within ~0.3% (measured,
+                                 doc/PRECISION.md) */
 } dpsim_precision;
 
 /** "fp32", "bf16"; NULL if unknown. */

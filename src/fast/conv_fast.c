@@ -30,8 +30,8 @@ enum { KC = CONV_KC };
 /* Whether p's shape s runs in space-to-depth form (conv_fast.h). */
 static int use_s2d(const conv2d_shape *s)
 {
-    const long kb = (s->kernel + s->stride - 1) / s->stride;
-    const long direct = (long)s->kernel * s->kernel, blocked = (long)s->stride * s->stride * kb * kb;
+    const long kb = (s->kernel + s->stride - 1) / s->stride, direct = (long)s->kernel * s->kernel;
+    const long blocked = (long)s->stride * s->stride * kb * kb;
     return s->stride > 1 && blocked * 100 <= direct * CONV_S2D_GROWTH_PCT;
 }
 
@@ -413,7 +413,8 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
         job->in = in;
         return DPSIM_OK;
     }
-    if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap, job->in_floats, sizeof(float)))
+    if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap, job->in_floats,
+                             sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
     conv_pad_input(in, s->in_ch, job->h, job->w, pad, hp, wp, buf->padded, workers);
     job->in = buf->padded;
