@@ -82,21 +82,6 @@ static void pack_panel(const batch_job *job, int g, int valid, int k0, int kc, f
     }
 }
 
-/* The task's block (mc, nc) of columns [g0, g0 + n_pix) to the images' outputs. */
-static void scatter(const batch_job *job, const float *block, int nc, int m0, int m_end, int g0,
-                    int n_pix)
-{
-    const int plane = job->ho * job->wo;
-    for (int v = 0; v < n_pix;) {
-        const int g = g0 + v, b = g / plane, j = g % plane;
-        const int len = plane - j < n_pix - v ? plane - j : n_pix - v;
-        for (int m = m0; m < m_end; m++)
-            memcpy(job->out[b] + (size_t)m * plane + j, block + (size_t)(m - m0) * nc + v,
-                   (size_t)len * sizeof(float));
-        v += len;
-    }
-}
-
 static void run_task(const batch_job *job, int task, int worker)
 {
     const packed_conv *p = job->p;
@@ -110,7 +95,8 @@ static void run_task(const batch_job *job, int task, int worker)
             conv_task_tiles(p, &t, q, k0, kc, t.panel, NULL, job->relu);
         }
     }
-    scatter(job, t.block, CONV_NC_PANELS * nr, t.m0, t.m_end, t.j0, t.n_pix);
+    conv_scatter_block(job->out, job->ho * job->wo, t.block, CONV_NC_PANELS * nr, t.m0, t.m_end,
+                       t.j0, t.n_pix);
 }
 
 static void batch_worker(void *arg, int worker)

@@ -154,21 +154,6 @@ static void pack_panel(const bf16_job *job, int g, int valid, int k0, int kc, ui
     }
 }
 
-/* The task's block (mc, nc) of columns [g0, g0 + n_pix) to the images' outputs. */
-static void scatter(const bf16_job *job, const float *block, int nc, int m0, int m_end, int g0,
-                    int n_pix)
-{
-    const int plane = job->ho * job->wo;
-    for (int v = 0; v < n_pix;) {
-        const int g = g0 + v, b = g / plane, j = g % plane;
-        const int len = plane - j < n_pix - v ? plane - j : n_pix - v;
-        for (int m = m0; m < m_end; m++)
-            memcpy(job->out[b] + (size_t)m * plane + j, block + (size_t)(m - m0) * nc + v,
-                   (size_t)len * sizeof(float));
-        v += len;
-    }
-}
-
 /* Panel q of reduction block kb of pixel task pix in job->packed: (KC / 2, nr) pairs. */
 static uint32_t *packed_panel(const bf16_job *job, int pix, int kb, int q)
 {
@@ -218,7 +203,8 @@ static void run_task(const bf16_job *job, int task, int worker)
                                 t.m_end - m < mr ? t.m_end - m : mr, valid, p->bias + m, flags);
         }
     }
-    scatter(job, t.block, nc, t.m0, t.m_end, t.j0, t.n_pix);
+    conv_scatter_block(job->out, job->ho * job->wo, t.block, nc, t.m0, t.m_end, t.j0,
+                       t.n_pix);
 }
 
 static void bf16_worker(void *arg, int worker)

@@ -312,6 +312,19 @@ void conv_task_tiles(const packed_conv *p, const conv_task *t, int q, int k0, in
                    t->m_end - m < mr ? t->m_end - m : mr, valid, p->bias + m, flags);
 }
 
+void conv_scatter_block(float *const *out, int plane, const float *block, int nc, int m0,
+                        int m_end, int g0, int n_pix)
+{
+    for (int v = 0; v < n_pix;) {
+        const int g = g0 + v, b = g / plane, j = g % plane;
+        const int len = plane - j < n_pix - v ? plane - j : n_pix - v;
+        for (int m = m0; m < m_end; m++)
+            memcpy(out[b] + (size_t)m * plane + j, block + (size_t)(m - m0) * nc + v,
+                   (size_t)len * sizeof(float));
+        v += len;
+    }
+}
+
 /* The zero-padded input (c, hp, wp): in at rows and columns from pad, zeros elsewhere. */
 typedef struct pad_job {
     const float *in;

@@ -89,6 +89,14 @@ void conv_buffers_free(conv_buffers *b);
 /** Make *ptr hold at least n elements of size bytes (contents not kept); 0 when out of memory. */
 int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size);
 
+/**
+ * A task's block (m_end - m0 channels, at row stride nc) of GEMM columns
+ * [g0, g0 + n_pix) to the outputs: out[b] (out_ch, plane) for image b, whose
+ * plane columns come after those of the images before it.
+ */
+void conv_scatter_block(float *const *out, int plane, const float *block, int nc, int m0,
+                        int m_end, int g0, int n_pix);
+
 /** The zero-padded input padded (c, hp, wp): in (c, h, w) at rows and columns from pad. */
 void conv_pad_input(const float *in, int c, int h, int w, int pad, int hp, int wp, float *padded,
                     worker_pool *workers);
