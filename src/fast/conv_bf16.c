@@ -168,8 +168,9 @@ static void pack_worker(void *arg, int worker)
     const int total = job->plan.pix_tasks * job->k_blocks * CONV_NC_PANELS;
     (void)worker;
     for (int i; (i = atomic_fetch_add(&job->next_pack, 1)) < total;) {
-        const int pix = i / (job->k_blocks * CONV_NC_PANELS), kb = i / CONV_NC_PANELS % job->k_blocks;
-        const int q = i % CONV_NC_PANELS, g = pix * nc + q * nr, k0 = kb * KC;
+        const int pix = i / (job->k_blocks * CONV_NC_PANELS);
+        const int kb = i / CONV_NC_PANELS % job->k_blocks, q = i % CONV_NC_PANELS;
+        const int g = pix * nc + q * nr, k0 = kb * KC;
         if (g >= job->plan.n_pix)
             continue;
         const int valid = job->plan.n_pix - g < nr ? job->plan.n_pix - g : nr;
