@@ -60,15 +60,9 @@ static inline void gemm_bf16_run_tile(gemm_bf16_full_fn full, gemm_bf16_full_fn 
         return;
     }
     float t[GEMM_MAX_MR * GEMM_MAX_NR], tb[GEMM_MAX_MR];
-    for (int i = 0; i < mr; i++) {
-        tb[i] = (flags & GEMM_FIRST) && i < m ? bias[i] : 0.0f;
-        for (int j = 0; j < nr; j++)
-            t[i * nr + j] = !(flags & GEMM_FIRST) && i < m && j < n ? c[i * ldc + j] : 0.0f;
-    }
+    gemm_cut_load(mr, nr, c, ldc, m, n, bias, flags, t, tb);
     cut(kp, a, b, t, (size_t)nr, tb, flags);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++)
-            c[i * ldc + j] = t[i * nr + j];
+    gemm_cut_store(nr, t, c, ldc, m, n);
 }
 
 #endif

@@ -85,10 +85,29 @@ typedef void (*gemm_full_fn)(int kc, const float *a, const float *b, size_t ldb,
                              int flags);
 
 /*
- * A kernel's gemm_tile_fn: whole tiles go straight to full; a tile cut by the
- * edge of C (m < mr or n < nr) runs cut on a local (mr, nr) copy, so the
+ * A tile cut by the edge of C (m < mr or n < nr) runs on a local copy:
+ * gemm_cut_load makes t (mr, nr) and tb (mr) from C's m x n corner and the
+ * bias (zeros outside), gemm_cut_store writes the corner back, so the
  * arithmetic is the same as for a whole tile.
  */
+static inline void gemm_cut_load(int mr, int nr, const float *c, size_t ldc, int m, int n,
+                                 const float *bias, int flags, float *t, float *tb)
+{
+    for (int i = 0; i < mr; i++) {
+        tb[i] = (flags & GEMM_FIRST) && i < m ? bias[i] : 0.0f;
+        for (int j = 0; j < nr; j++)
+            t[i * nr + j] = !(flags & GEMM_FIRST) && i < m && j < n ? c[i * ldc + j] : 0.0f;
+    }
+}
+
+static inline void gemm_cut_store(int nr, const float *t, float *c, size_t ldc, int m, int n)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            c[i * ldc + j] = t[i * nr + j];
+}
+
+/* A kernel's gemm_tile_fn: whole tiles go straight to full, cut ones to cut on a local copy. */
 static inline void gemm_run_tile(gemm_full_fn full, gemm_full_fn cut, int mr, int nr, int kc,
                                  const float *a, const float *b, size_t ldb,
                                  const ptrdiff_t *boff, float *c, size_t ldc, int m, int n,
@@ -99,15 +118,9 @@ static inline void gemm_run_tile(gemm_full_fn full, gemm_full_fn cut, int mr, in
         return;
     }
     float t[GEMM_MAX_MR * GEMM_MAX_NR], tb[GEMM_MAX_MR];
-    for (int i = 0; i < mr; i++) {
-        tb[i] = (flags & GEMM_FIRST) && i < m ? bias[i] : 0.0f;
-        for (int j = 0; j < nr; j++)
-            t[i * nr + j] = !(flags & GEMM_FIRST) && i < m && j < n ? c[i * ldc + j] : 0.0f;
-    }
+    gemm_cut_load(mr, nr, c, ldc, m, n, bias, flags, t, tb);
     cut(kc, a, b, ldb, boff, t, (size_t)nr, tb, flags);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++)
-            c[i * ldc + j] = t[i * nr + j];
+    gemm_cut_store(nr, t, c, ldc, m, n);
 }
 
 #endif
