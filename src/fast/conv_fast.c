@@ -406,9 +406,9 @@ int conv_channel_block(int oc_n, int mr, int other_tasks, int workers)
     return mc;
 }
 
-/* The input of a stride-1 convolution as job->in, with the offsets of B's rows. */
-static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffers *buf,
-                                     worker_pool *workers, errbuf *e)
+/* A stride-1 convolution's job->in made readable in place (padded), and B's row offsets. */
+static dpsim_status prepare_in_place(conv_job *job, conv_buffers *buf, worker_pool *workers,
+                                     errbuf *e)
 {
     const conv2d_shape *s = job->s;
     const int k = s->kernel, pad = s->pad, hp = job->h + 2 * pad, wp = job->w + 2 * pad;
@@ -422,14 +422,12 @@ static dpsim_status prepare_in_place(conv_job *job, const float *in, conv_buffer
     }
     job->offsets = buf->offsets;
     job->row = wp;
-    if (pad == 0) {
-        job->in = in;
+    if (pad == 0)
         return DPSIM_OK;
-    }
     if (!conv_buffer_reserve((void **)&buf->padded, &buf->padded_cap, job->in_floats,
                              sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's padded input");
-    conv_pad_input(in, s->in_ch, job->h, job->w, pad, hp, wp, buf->padded, workers);
+    conv_pad_input(job->in, s->in_ch, job->h, job->w, pad, hp, wp, buf->padded, workers);
     job->in = buf->padded;
     return DPSIM_OK;
 }
@@ -458,7 +456,7 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
     job.in_place = job.s->stride == 1;
     job.row = job.wo;
     if (job.in_place) {
-        dpsim_status s = prepare_in_place(&job, job.in, buf, workers, e);
+        dpsim_status s = prepare_in_place(&job, buf, workers, e);
         if (s != DPSIM_OK)
             return s;
     }
