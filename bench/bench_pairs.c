@@ -1,8 +1,8 @@
 /*
  * bench_pairs.c - time LPIPS on image pairs through the public API: the model
- * is loaded once, then a unit of BATCH pairs is one dpsim_extract_batch of
- * its 2 * BATCH images and BATCH comparisons, or with -g one dpsim_gradient
- * per pair (forward of both images, backward to image a).
+ * is loaded once, then a unit of BATCH pairs is one dpsim_compare_images
+ * call on them, or with -g one dpsim_gradient per pair (forward of both
+ * images, backward to image a).
  * Pairs are timed in units of BATCH pairs (pair i of a unit: images seeded
  * 2i+1 and 2i+2), after WARMUP untimed units (default 1).
  * Prints one JSON line: ms per pair (median, min and max over the timed
@@ -87,9 +87,9 @@ static int parse_args(int argc, char **argv, args *a)
 }
 
 /*
- * One unit: the distances of pairs (img[2i], img[2i+1]), i < batch: the
- * 2 * batch images extracted in one dpsim_extract_batch call, then compared
- * (grad: one dpsim_gradient per pair, grad the scratch for d/da).
+ * One unit: the distances of pairs (img[2i], img[2i+1]), i < batch, in one
+ * dpsim_compare_images call (grad: one dpsim_gradient per pair, grad the
+ * scratch for d/da).
  */
 static int run_unit(dpsim_ctx *ctx, const dpsim_model *model, const args *a,
                     const float *const *img, float *grad, double *d)
@@ -101,18 +101,13 @@ static int run_unit(dpsim_ctx *ctx, const dpsim_model *model, const args *a,
                 return 0;
         return 1;
     }
-    int count = 2 * a->batch, ok = 1;
-    int sides[2 * MAX_BATCH];
-    dpsim_features *f[2 * MAX_BATCH];
-    for (int i = 0; i < count; i++)
-        sides[i] = a->n;
-    if (dpsim_extract_batch(ctx, model, count, img, sides, sides, f) != DPSIM_OK)
-        return 0;
-    for (int i = 0; ok && i < a->batch; i++)
-        ok = dpsim_compare(ctx, model, f[2 * i], f[2 * i + 1], &d[i], NULL, NULL) == DPSIM_OK;
-    for (int i = 0; i < count; i++)
-        dpsim_features_free(f[i]);
-    return ok;
+    const float *first[MAX_BATCH], *second[MAX_BATCH];
+    for (int i = 0; i < a->batch; i++) {
+        first[i] = img[2 * i];
+        second[i] = img[2 * i + 1];
+    }
+    return dpsim_compare_images(ctx, model, a->batch, first, second, a->n, a->n, d, NULL,
+                                NULL) == DPSIM_OK;
 }
 
 int main(int argc, char **argv)

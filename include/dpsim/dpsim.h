@@ -267,6 +267,26 @@ DPSIM_API dpsim_status dpsim_compare(dpsim_ctx *ctx, const dpsim_model *model,
                                      const dpsim_features *a, const dpsim_features *b,
                                      double *distance, double *per_tap, float *map);
 
+/**
+ * Distances of n pairs of images of one size, pair i being a[i] and b[i]
+ * (3, height, width) in [0,1]: what dpsim_extract and dpsim_compare give
+ * (within 1e-5 relative), without keeping features. With the spatial method
+ * (the LPIPS default), pairs whose features would be large run the trunk over
+ * bands of rows, both images in step, each tap's term summed as its rows
+ * appear: memory grows with the width, not the area (VGG-16 on a 1024x1024
+ * pair: about 0.1 GB of rows instead of 1 GB of features). Other methods and
+ * small images go through features, extracted as dpsim_extract_batch does.
+ * @param distances (n) out
+ * @param per_tap   NULL, or (n, dpsim_model_n_taps(model)) out: as dpsim_compare's
+ * @param maps      NULL, or (n, height, width) out: each pair's distance map
+ *                  as dpsim_compare's (spatial, spatial+mean and spatial+sort)
+ * Nothing is written on failure; an image that fails is named by its pair.
+ */
+DPSIM_API dpsim_status dpsim_compare_images(dpsim_ctx *ctx, const dpsim_model *model, int n,
+                                            const float *const *a, const float *const *b,
+                                            int width, int height, double *distances,
+                                            double *per_tap, float *maps);
+
 /* ---- images: decoding, resizing, writing ---- */
 
 /**

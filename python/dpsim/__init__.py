@@ -202,7 +202,19 @@ class Metric:
         return d.value
 
     def distance(self, a, b, layout="auto"):
-        return self.distance_features(self.features(a, layout), self.features(b, layout))
+        """The distance of two images: one library call for images of one size
+        (dpsim_compare_images: large images run by bands of rows, no features kept);
+        through features otherwise (methods mean and gram compare any sizes)."""
+        va, _ = _as_planar(a, layout)
+        vb, _ = _as_planar(b, layout)
+        if va.shape != vb.shape:
+            return self.distance_features(self.features(a, layout), self.features(b, layout))
+        d = ctypes.c_double()
+        image = ctypes.POINTER(ctypes.c_float) * 1
+        _check(self._lib, self._ctx, self._lib.dpsim_compare_images(
+            self._ctx, self._model, 1, image(_fptr(va)), image(_fptr(vb)), va.shape[2],
+            va.shape[1], ctypes.byref(d), None, None), "distance")
+        return d.value
 
     def gradient(self, a, b, wrt="a", layout="auto"):
         """(distance, gradient): d distance / d a (wrt="a"), / d b ("b"), or both

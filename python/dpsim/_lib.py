@@ -94,6 +94,8 @@ def _declare(lib):
         "dpsim_features_width": (I, [P]),
         "dpsim_features_height": (I, [P]),
         "dpsim_compare": (I, [P, P, P, P, dp, dp, fp]),
+        "dpsim_compare_images": (I, [P, P, I, ctypes.POINTER(fp), ctypes.POINTER(fp), I, I, dp,
+                                     dp, fp]),
         "dpsim_gradient": (I, [P, P, fp, fp, I, I, dp, fp, fp]),
         "dpsim_gradient_to": (I, [P, P, fp, I, I, P, dp, fp]),
     }

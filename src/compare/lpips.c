@@ -3,6 +3,9 @@
  * feature maps along channels (unless norm is off), square the difference,
  * weight each channel, sum over channels; average over positions.
  * Computed in double; the per-position sums can be kept for the map.
+ * spatial_sum adds the per-position sums in row-major order to a running
+ * total, so rows given band by band (model/stream.c) sum in the same order
+ * as the whole map.
  */
 #include <string.h>
 
@@ -10,8 +13,8 @@
 #include "core/alloc.h"
 #include "nn/nn.h"
 
-dpsim_status spatial_term(const tap_pair *p, const float *w, int norm, double *out,
-                          float *tap_map, errbuf *e)
+dpsim_status spatial_sum(const tap_pair *p, const float *w, int norm, double *sum,
+                         float *tap_map, errbuf *e)
 {
     const size_t hw = (size_t)p->h * p->w;
     double *inv_a = dp_malloc(3 * hw * sizeof(double)); // (3, hw): inv_a, inv_b, row
@@ -34,13 +37,23 @@ dpsim_status spatial_term(const tap_pair *p, const float *w, int norm, double *o
             row[i] += wc * d * d;
         }
     }
-    double sum = 0.0;
+    double total = *sum;
     for (size_t i = 0; i < hw; i++) {
-        sum += row[i];
+        total += row[i];
         if (tap_map)
             tap_map[i] = (float)row[i];
     }
-    *out = sum / (double)hw;
+    *sum = total;
     dp_free(inv_a);
     return DPSIM_OK;
+}
+
+dpsim_status spatial_term(const tap_pair *p, const float *w, int norm, double *out,
+                          float *tap_map, errbuf *e)
+{
+    double sum = 0.0;
+    dpsim_status s = spatial_sum(p, w, norm, &sum, tap_map, e);
+    if (s == DPSIM_OK)
+        *out = sum / ((double)p->h * p->w);
+    return s;
 }

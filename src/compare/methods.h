@@ -22,6 +22,9 @@ typedef struct tap_pair {
  */
 dpsim_status spatial_term(const tap_pair *p, const float *w, int norm, double *out,
                           float *tap_map, errbuf *e);
+/** *sum += the per-position sums of spatial_term (before the mean), in row-major order. */
+dpsim_status spatial_sum(const tap_pair *p, const float *w, int norm, double *sum,
+                         float *tap_map, errbuf *e);
 /** mean: each channel's spatial mean, then normalised along channels, then as spatial. */
 dpsim_status mean_term(const tap_pair *p, const float *w, int norm, double *out, errbuf *e);
 /** mean_term for taps of different sizes: a is (c, hw_a), b is (c, hw_b). */

@@ -13,6 +13,7 @@
 
 #include "fast/conv_batch.h"
 #include "fast/conv_bf16.h"
+#include "fast/conv_wino.h"
 
 typedef struct batch_job {
     const packed_conv *p;
@@ -151,4 +152,21 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
     atomic_init(&job.next, 0);
     pool_run(workers, batch_worker, &job);
     return DPSIM_OK;
+}
+
+dpsim_status conv_fast_forward_batch_padded(const packed_conv *p, int n, const float *const *in,
+                                            int h, int w, float *const *out, int relu,
+                                            worker_pool *workers, conv_buffers *buf, errbuf *e)
+{
+    /* p without padding: the same packed weights, and its Winograd weights shared (made on
+       p, which owns them, when this input size runs Winograd) */
+    packed_conv unpadded = *p;
+    unpadded.shape.pad = unpadded.run.pad = 0;
+    if (!conv_fast_direct(&unpadded, h, w)) {
+        const float *u = conv_wino_weights(p);
+        if (!u)
+            return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd weights");
+        atomic_store(&unpadded.u, (float *)u);
+    }
+    return conv_fast_forward_batch(&unpadded, n, in, h, w, out, relu, workers, buf, e);
 }

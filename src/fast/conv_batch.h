@@ -19,4 +19,15 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
                                      int w, float *const *out, int relu, worker_pool *workers,
                                      conv_buffers *buf, errbuf *e);
 
+/**
+ * conv_fast_forward_batch on inputs that carry their own zero padding: in[b]
+ * (in_ch, h, w) is already padded on every side that needs it (rows and
+ * columns outside the image are zeros), and p runs on it without padding.
+ * A band of rows cut from a larger image (model/stream.c) gets the rows
+ * around it from the image itself instead of the padding's zeros.
+ */
+dpsim_status conv_fast_forward_batch_padded(const packed_conv *p, int n, const float *const *in,
+                                            int h, int w, float *const *out, int relu,
+                                            worker_pool *workers, conv_buffers *buf, errbuf *e);
+
 #endif

@@ -83,7 +83,8 @@ struct dpsim_features {
  */
 typedef struct forward_scratch {
     float *x, *buf[2], *squeezed; /* preprocessed input, ping-pong activations, fire squeeze */
-    size_t x_cap, buf_cap[2], squeezed_cap;
+    float *lines;                 /* a banded comparison's line buffers (model/stream.c) */
+    size_t x_cap, buf_cap[2], squeezed_cap, lines_cap;
     conv_buffers cb;
 } forward_scratch;
 

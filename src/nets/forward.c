@@ -50,6 +50,7 @@ void forward_scratch_free(forward_scratch *s)
     dp_free(s->buf[0]);
     dp_free(s->buf[1]);
     dp_free(s->squeezed);
+    dp_free(s->lines);
     conv_buffers_free(&s->cb);
     memset(s, 0, sizeof *s);
 }
@@ -57,8 +58,8 @@ void forward_scratch_free(forward_scratch *s)
 void forward_scratch_trim(forward_scratch *s)
 {
     const conv_buffers *b = &s->cb;
-    size_t bytes = (s->x_cap + s->buf_cap[0] + s->buf_cap[1] + s->squeezed_cap + b->padded_cap +
-                    b->scratch_cap + b->grad_res_cap) * sizeof(float) +
+    size_t bytes = (s->x_cap + s->buf_cap[0] + s->buf_cap[1] + s->squeezed_cap + s->lines_cap +
+                    b->padded_cap + b->scratch_cap + b->grad_res_cap) * sizeof(float) +
                    b->offsets_cap * sizeof(ptrdiff_t);
     if (bytes > FORWARD_SCRATCH_KEEP)
         forward_scratch_free(s);

@@ -393,16 +393,6 @@ static int run(dpsim_ctx *ctx, const void *arg)
     if ((rc = model_opts_load(ctx, &args->mo, args->bo.verbose, &model)) != EXIT_OK)
         goto done;
     rc = EXIT_DATA;
-    /* one call: small images are extracted side by side, one per thread */
-    const float *pixels[2] = {a->pixels, b->pixels};
-    int widths[2] = {a->width, b->width}, heights[2] = {a->height, b->height};
-    dpsim_features *f[2];
-    if ((s = dpsim_extract_batch(ctx, model, 2, pixels, widths, heights, f)) != DPSIM_OK) {
-        cli_fail(ctx, s, "extract");
-        goto done;
-    }
-    fa = f[0];
-    fb = f[1];
     if (args->map_png || args->map_raw) {
         map = malloc((size_t)a->width * a->height * sizeof(float));
         if (!map) {
@@ -410,7 +400,24 @@ static int run(dpsim_ctx *ctx, const void *arg)
             goto done;
         }
     }
-    if ((s = dpsim_compare(ctx, model, fa, fb, &d, per_tap, map)) != DPSIM_OK) {
+    if (a->width == b->width && a->height == b->height) {
+        /* one call: large pairs run by bands of rows, small ones side by side */
+        const float *first = a->pixels, *second = b->pixels;
+        s = dpsim_compare_images(ctx, model, 1, &first, &second, a->width, a->height, &d,
+                                 per_tap, map);
+    } else { /* mean and gram compare any sizes, through features */
+        const float *pixels[2] = {a->pixels, b->pixels};
+        int widths[2] = {a->width, b->width}, heights[2] = {a->height, b->height};
+        dpsim_features *f[2];
+        if ((s = dpsim_extract_batch(ctx, model, 2, pixels, widths, heights, f)) != DPSIM_OK) {
+            cli_fail(ctx, s, "extract");
+            goto done;
+        }
+        fa = f[0];
+        fb = f[1];
+        s = dpsim_compare(ctx, model, fa, fb, &d, per_tap, map);
+    }
+    if (s != DPSIM_OK) {
         cli_fail(ctx, s, "compare");
         goto done;
     }

@@ -1,0 +1,540 @@
+/*
+ * stream.c - the spatial (LPIPS) distance of pairs of images, the trunk run
+ * over bands of rows instead of whole layers, so that no layer's output is
+ * ever held whole: VGG-16 on a 1024x1024 pair keeps some tens of MB of rows
+ * instead of the 976 MB of both images' features.
+ *
+ * The trunk becomes a chain of stages (a convolution with its ReLU, a
+ * max-pool, a fire module's squeeze and its expand); stage 0 is the
+ * preprocessed input, held whole. Output row r of a stage needs rows
+ * [r s - p, r s - p + k) of the stage below (k, s, p its kernel, stride and
+ * padding; rows outside a convolution's input are zeros, a max-pool's are
+ * clipped). The last stage makes `band` rows per step and each stage below
+ * s times its consumer's band: a stage asked for rows up to some end makes
+ * them band by band, pulling the rows it needs from the stage below first.
+ * Each stage keeps its rows in a line buffer (its window) until its consumer
+ * has moved past them, so no row is computed twice. A tap's term is summed
+ * as its rows appear, in row order (spatial_sum), both images of each pair in
+ * one convolution call; a tap whose last rows no later stage needs is
+ * finished at the end, deepest first.
+ *
+ * A band's input is cut from the window with the padding's zeros where the
+ * band meets the image's edge and the image's own rows elsewhere, and run
+ * without padding (conv_fast_forward_batch_padded). The sums differ from
+ * whole layers' only in rounding: Winograd's tiles fall elsewhere in a band.
+ */
+#include <string.h>
+
+#include "compare/methods.h"
+#include "core/alloc.h"
+#include "fast/conv_batch.h"
+#include "fast/pool_fast.h"
+#include "core/ctx.h"
+#include "model/stream.h"
+
+enum { MAX_STAGES = 2 * NET_MAX_LAYERS + 1 };
+
+typedef enum stage_kind { ST_INPUT, ST_CONV, ST_RELU, ST_POOL, ST_SQUEEZE, ST_EXPAND } stage_kind;
+
+typedef struct stage {
+    stage_kind kind;
+    const layer_def *l;
+    const layer_params *lp;
+    int relu;           /* ST_CONV: the next layer's ReLU is fused into it */
+    int k, s, p;        /* output row r needs rows [r s - p, r s - p + k) of the stage below */
+    int c, h, w;        /* output */
+    int tap;            /* its output is tap `tap` (index in m->taps), or -1 */
+    size_t map_at;      /* a tap's map in a pair's tap_maps */
+    int band;           /* rows made per step */
+    int cap;            /* rows its window holds; 0: no window (nothing reads its rows) */
+    float *win;         /* (n, c, cap, w): rows [lo, done) at slots [0, done - lo) */
+    int lo, done, keep; /* keep: the first row its consumer still needs */
+} stage;
+
+typedef struct stream {
+    const dpsim_model *m;
+    int n;                       /* images: pair i is 2i and 2i + 1 */
+    int n_stages;
+    stage st[MAX_STAGES];
+    float *in_band, *out_band;   /* a step's input (n, c, rows, w + 2p) and output (n, c, band, w) */
+    double *sums;                /* (n / 2, n_taps) the running spatial sums */
+    float *tap_maps;             /* NULL, or (n / 2, per tap (h_t, w_t)): the per-position sums */
+    size_t map_floats;           /* of one pair's tap_maps */
+    worker_pool *workers;
+    /* groups > 1: the images are split into that many groups, one per worker,
+       each group's steps run on its worker's thread alone (no handoff per
+       layer); 1: every step of all images runs on all the workers */
+    int groups;
+    forward_scratch *scratch;    /* (groups): group g's convolution buffers in scratch[g].cb;
+                                    scratch[0] also holds the inputs, bands and windows */
+} stream;
+
+static int imin(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+int stream_applies(const dpsim_model *m, int width, int height)
+{
+    if (m->method != DPSIM_METHOD_SPATIAL)
+        return 0;
+    for (int i = 0; i <= m->last_layer; i++)
+        if (m->def->layers[i].op == OP_L2POOL)
+            return 0;
+    size_t floats = 0;
+    for (int t = 0; t < m->n_taps; t++) {
+        const int h = m->taps[t] < 0 ? height : net_side_after(m->def, m->taps[t], height);
+        const int w = m->taps[t] < 0 ? width : net_side_after(m->def, m->taps[t], width);
+        floats += (size_t)m->tap_channels[t] * h * w;
+    }
+    return floats >= STREAM_MIN_FEATURE_FLOATS;
+}
+
+// ---- the chain of stages ----
+
+static stage *add_stage(stream *s, stage_kind kind, const stage *below)
+{
+    stage *st = &s->st[s->n_stages++];
+    memset(st, 0, sizeof *st);
+    st->kind = kind;
+    st->k = st->s = 1;
+    st->c = below->c;
+    st->h = below->h;
+    st->w = below->w;
+    st->tap = -1;
+    return st;
+}
+
+/* The stages of m's trunk up to its last tap, for width x height inputs. */
+static void build_stages(stream *s, int width, int height)
+{
+    const dpsim_model *m = s->m;
+    stage *in = &s->st[0];
+    memset(in, 0, sizeof *in);
+    *in = (stage){.kind = ST_INPUT, .c = 3, .h = height, .w = width, .tap = m->pixel ? 0 : -1};
+    s->n_stages = 1;
+    int next_tap = m->pixel;
+    for (int i = 0; i <= m->last_layer; i++) {
+        const layer_def *l = &m->def->layers[i];
+        const stage *below = &s->st[s->n_stages - 1];
+        const int is_tap = next_tap < m->n_taps && m->taps[next_tap] == i;
+        stage *st;
+        switch (l->op) {
+        case OP_CONV: {
+            st = add_stage(s, ST_CONV, below);
+            st->lp = &m->layers[i];
+            const conv2d_shape *cs = &st->lp->conv[0].shape;
+            st->k = cs->kernel;
+            st->s = cs->stride;
+            st->p = cs->pad;
+            st->c = cs->out_ch;
+            st->h = conv2d_out_size(cs, below->h);
+            st->w = conv2d_out_size(cs, below->w);
+            if (!is_tap && i < m->last_layer && m->def->layers[i + 1].op == OP_RELU) {
+                st->relu = 1; /* the ReLU layer is this stage too */
+                i++;
+            }
+            break;
+        }
+        case OP_RELU:
+            st = add_stage(s, ST_RELU, below);
+            break;
+        case OP_MAXPOOL: {
+            st = add_stage(s, ST_POOL, below);
+            const maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
+            st->k = l->kernel;
+            st->s = l->stride;
+            st->h = maxpool_out_size(&ps, below->h);
+            st->w = maxpool_out_size(&ps, below->w);
+            break;
+        }
+        default: /* OP_FIRE (stream_applies leaves out OP_L2POOL) */
+            st = add_stage(s, ST_SQUEEZE, below);
+            st->lp = &m->layers[i];
+            st->c = l->squeeze;
+            st = add_stage(s, ST_EXPAND, st);
+            st->lp = &m->layers[i];
+            st->k = 3;
+            st->p = 1;
+            st->c = l->out_ch;
+            break;
+        }
+        st->l = l;
+        if (next_tap < m->n_taps && m->taps[next_tap] == i)
+            st->tap = next_tap++;
+    }
+}
+
+/*
+ * Bands and windows for `band` rows of the last stage per step; returns the
+ * floats of every window and of the two band buffers.
+ */
+static size_t plan_bands(stream *s, int band)
+{
+    const int last = s->n_stages - 1;
+    size_t floats = 0, in_band = 0, out_band = 0;
+    s->st[last].band = imin(band, s->st[last].h);
+    s->st[last].cap = 0;
+    for (int i = last; i >= 1; i--) {
+        stage *st = &s->st[i], *below = &s->st[i - 1];
+        if (i < last)
+            floats += (size_t)s->n * st->c * st->cap * st->w;
+        /* the input of a step: its rows, padded; an expand also cuts its 1x1's rows */
+        const size_t rows = (size_t)(st->band - 1) * st->s + st->k;
+        const size_t in = (size_t)s->n * below->c * rows * (below->w + 2 * st->p);
+        const size_t out = (size_t)s->n * st->c * st->band * st->w;
+        in_band = in > in_band ? in : in_band;
+        out_band = out > out_band ? out : out_band;
+        if (below->kind == ST_INPUT)
+            continue;
+        below->band = imin(below->h, st->band * st->s);
+        below->cap = imin(below->h, (st->band - 1) * st->s + st->k);
+    }
+    s->st[0].band = s->st[0].cap = s->st[0].h;
+    return floats + 2 * in_band + out_band; /* the convolution's own copy of the input */
+}
+
+int stream_default_band(const dpsim_model *m, int n, int width, int height)
+{
+    stream s = {.m = m, .n = 2 * n};
+    build_stages(&s, width, height);
+    const stage *last = &s.st[s.n_stages - 1];
+    int lo = imin(last->h, (STREAM_MIN_PIXELS + last->w - 1) / last->w), hi = last->h;
+    while (lo < hi) { /* the tallest band within the budget (floats grow with it) */
+        const int mid = lo + (hi - lo + 1) / 2;
+        if (plan_bands(&s, mid) <= STREAM_BUDGET_FLOATS)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+// ---- moving rows ----
+
+/*
+ * Image b's rows [y0, y1) of stage f into dst (f->c, y1 - y0, f->w + 2 pad):
+ * zeros outside [0, f->h) and in the pad columns.
+ */
+static void cut_image(const stage *f, int b, int y0, int y1, int pad, float *dst)
+{
+    const int wp = f->w + 2 * pad;
+    for (int ch = 0; ch < f->c; ch++) {
+        const float *src = f->win + ((size_t)b * f->c + ch) * f->cap * f->w; /* (cap, w) */
+        for (int y = y0; y < y1; y++, dst += wp) {
+            if (y < 0 || y >= f->h) {
+                memset(dst, 0, (size_t)wp * sizeof(float));
+                continue;
+            }
+            memset(dst, 0, (size_t)pad * sizeof(float));
+            memcpy(dst + pad, src + (size_t)(y - f->lo) * f->w, (size_t)f->w * sizeof(float));
+            memset(dst + pad + f->w, 0, (size_t)pad * sizeof(float));
+        }
+    }
+}
+
+/*
+ * Image b's new rows [r0, r0 + rows), band (c, rows, w), into st's window;
+ * with shift, rows [keep, r0) move to slot 0 first (the caller then sets lo).
+ */
+static void keep_image(const stage *st, int b, int r0, int rows, int shift, const float *band)
+{
+    const size_t w = (size_t)st->w;
+    const int lo = shift ? st->keep : st->lo;
+    for (int ch = 0; ch < st->c; ch++) {
+        float *win = st->win + ((size_t)b * st->c + ch) * st->cap * w; /* (cap, w) */
+        if (shift)
+            memmove(win, win + (size_t)(st->keep - st->lo) * w,
+                    (size_t)(r0 - st->keep) * w * sizeof(float));
+        memcpy(win + (size_t)(r0 - lo) * w, band + (size_t)ch * rows * w,
+               (size_t)rows * w * sizeof(float));
+    }
+}
+
+// ---- one step of a stage ----
+
+/* What a step computes: rows [r0, r0 + rows) of stage i, from rows [y0, y1) below */
+typedef struct step_job {
+    stream *s;
+    int i, r0, rows, y0, y1, shift;
+    dpsim_status status[NET_MAX_BATCH];
+    errbuf err[NET_MAX_BATCH];
+} step_job;
+
+/* A convolution's step on images [b0, b0 + count): their input bands cut, padded, then run */
+static dpsim_status conv_step(const step_job *j, const stage *st, int y0, int y1,
+                              const packed_conv *pc, int relu, int b0, int count,
+                              float *const *out, worker_pool *workers, conv_buffers *cb,
+                              errbuf *e)
+{
+    const stream *s = j->s;
+    const stage *below = &s->st[j->i - 1];
+    const int wp = below->w + 2 * st->p;
+    const size_t each = (size_t)below->c * (y1 - y0) * wp;
+    float *in[NET_MAX_BATCH];
+    for (int k = 0; k < count; k++) {
+        in[k] = s->in_band + (size_t)(b0 + k) * each;
+        cut_image(below, b0 + k, y0, y1, st->p, in[k]);
+    }
+    return conv_fast_forward_batch_padded(pc, count, (const float *const *)in, y1 - y0, wp, out,
+                                          relu, workers, cb, e);
+}
+
+/* The step on images [b0, b1), on workers (NULL: this thread alone) */
+static dpsim_status group_step(const step_job *j, int b0, int b1, worker_pool *workers,
+                               conv_buffers *cb, errbuf *e)
+{
+    const stream *s = j->s;
+    const stage *st = &s->st[j->i], *below = &s->st[j->i - 1];
+    const int count = b1 - b0, rows = j->rows;
+    const size_t each = (size_t)st->c * rows * st->w;
+    float *out[NET_MAX_BATCH];
+    for (int k = 0; k < count; k++)
+        out[k] = s->out_band + (size_t)(b0 + k) * each;
+    const packed_conv *conv = st->lp ? &st->lp->conv[0].fast : NULL;
+    dpsim_status status = DPSIM_OK;
+    switch (st->kind) {
+    case ST_CONV:
+    case ST_SQUEEZE:
+        status = conv_step(j, st, j->y0, j->y1, conv, st->relu || st->kind == ST_SQUEEZE, b0,
+                           count, out, workers, cb, e);
+        break;
+    case ST_EXPAND: { /* expand 1x1 on the rows themselves, then 3x3 on them padded */
+        const int e1 = st->lp->conv[1].shape.out_ch;
+        status = conv_step(j, &(stage){.p = 0}, j->r0, j->r0 + rows, &st->lp->conv[1].fast, 1,
+                           b0, count, out, workers, cb, e);
+        float *e3_out[NET_MAX_BATCH];
+        for (int k = 0; k < count; k++)
+            e3_out[k] = out[k] + (size_t)e1 * rows * st->w;
+        if (status == DPSIM_OK)
+            status = conv_step(j, st, j->y0, j->y1, &st->lp->conv[2].fast, 1, b0, count, e3_out,
+                               workers, cb, e);
+        break;
+    }
+    case ST_POOL: {
+        const int y1 = imin(j->y1, below->h);
+        const maxpool_shape ps = {st->k, st->s, st->l->ceil_mode};
+        const size_t in_each = (size_t)below->c * (y1 - j->y0) * below->w;
+        for (int k = 0; k < count && status == DPSIM_OK; k++) {
+            float *in = s->in_band + (size_t)(b0 + k) * in_each;
+            cut_image(below, b0 + k, j->y0, y1, 0, in);
+            if (maxpool_fast(&ps, in, below->c, y1 - j->y0, below->w, out[k], workers) !=
+                DPSIM_OK)
+                status = err_set(e, DPSIM_E_NOMEM, "out of memory for a max-pooling");
+        }
+        break;
+    }
+    case ST_RELU:
+        for (int k = 0; k < count; k++) {
+            cut_image(below, b0 + k, j->r0, j->r0 + rows, 0, out[k]);
+            relu_forward(out[k], each);
+        }
+        break;
+    case ST_INPUT:
+        break;
+    }
+    for (int k = 0; k < count && status == DPSIM_OK && st->cap > 0; k++)
+        keep_image(st, b0 + k, j->r0, rows, j->shift, out[k]);
+    return status;
+}
+
+static void step_worker(void *arg, int worker)
+{
+    step_job *j = arg;
+    const stream *s = j->s;
+    if (worker >= s->groups)
+        return;
+    j->status[worker] = group_step(j, worker * s->n / s->groups,
+                                   (worker + 1) * s->n / s->groups, NULL,
+                                   &s->scratch[worker].cb, &j->err[worker]);
+}
+
+/* The term of tap st->tap over rows [r0, r0 + rows) of every pair: band (n, c, rows, w) */
+static dpsim_status add_tap_rows(stream *s, const stage *st, const float *band, int r0, int rows,
+                                 errbuf *e)
+{
+    const dpsim_model *m = s->m;
+    const size_t each = (size_t)st->c * rows * st->w;
+    dpsim_status status = DPSIM_OK;
+    for (int pair = 0; pair < s->n / 2 && status == DPSIM_OK; pair++) {
+        const float *a = band + 2 * pair * each;
+        const tap_pair p = {a, a + each, st->c, rows, st->w};
+        float *map = s->tap_maps ? s->tap_maps + pair * s->map_floats + st->map_at +
+                                       (size_t)r0 * st->w
+                                 : NULL;
+        status = spatial_sum(&p, m->weight[TERM_SPATIAL][st->tap], m->normalize,
+                             &s->sums[pair * m->n_taps + st->tap], map, e);
+    }
+    return status;
+}
+
+static dpsim_status ensure(stream *s, int i, int end, errbuf *e);
+
+/* Stage i makes `rows` more rows: computed, summed when a tap, kept when read above */
+static dpsim_status step(stream *s, int i, int rows, errbuf *e)
+{
+    stage *st = &s->st[i], *below = &s->st[i - 1];
+    step_job j = {.s = s, .i = i, .r0 = st->done, .rows = rows};
+    j.y0 = j.r0 * st->s - st->p;
+    j.y1 = (j.r0 + rows - 1) * st->s - st->p + st->k;
+    dpsim_status status = ensure(s, i - 1, imin(j.y1, below->h), e);
+    if (status != DPSIM_OK)
+        return status;
+    j.shift = st->cap > 0 && j.r0 + rows - st->lo > st->cap;
+    if (s->groups == 1) {
+        j.status[0] = group_step(&j, 0, s->n, s->workers, &s->scratch[0].cb, &j.err[0]);
+    } else {
+        pool_run(s->workers, step_worker, &j);
+    }
+    for (int g = 0; g < s->groups; g++)
+        if (j.status[g] != DPSIM_OK) {
+            *e = j.err[g];
+            return j.status[g];
+        }
+    if (j.shift)
+        st->lo = st->keep;
+    if (st->tap >= 0 && (status = add_tap_rows(s, st, s->out_band, j.r0, rows, e)) != DPSIM_OK)
+        return status;
+    const int next = (j.r0 + rows) * st->s - st->p; /* the first row the next step needs */
+    if (next > below->keep)
+        below->keep = imin(next, below->done);
+    st->done = j.r0 + rows;
+    return DPSIM_OK;
+}
+
+/* Stage i holds rows up to end (made band by band) */
+static dpsim_status ensure(stream *s, int i, int end, errbuf *e)
+{
+    stage *st = &s->st[i];
+    while (st->done < end) {
+        dpsim_status status = step(s, i, imin(st->band, end - st->done), e);
+        if (status != DPSIM_OK)
+            return status;
+    }
+    return DPSIM_OK;
+}
+
+// ---- the whole comparison ----
+
+/* The bands' and windows' memory in scratch[0], the inputs preprocessed into stage 0 */
+static dpsim_status stream_alloc(stream *s, const float *const *a, const float *const *b,
+                                 int with_maps, errbuf *e)
+{
+    const int last = s->n_stages - 1;
+    size_t in_band = 0, out_band = 0, lines = 0;
+    for (int i = 1; i <= last; i++) {
+        const stage *st = &s->st[i], *below = &s->st[i - 1];
+        const size_t rows = (size_t)(st->band - 1) * st->s + st->k;
+        const size_t in = (size_t)s->n * below->c * rows * (below->w + 2 * st->p);
+        const size_t out = (size_t)s->n * st->c * st->band * st->w;
+        in_band = in > in_band ? in : in_band;
+        out_band = out > out_band ? out : out_band;
+        lines += (size_t)s->n * st->c * st->cap * st->w;
+    }
+    stage *x = &s->st[0];
+    const size_t hw = (size_t)x->h * x->w;
+    forward_scratch *fs = &s->scratch[0];
+    int ok = conv_buffer_reserve((void **)&fs->x, &fs->x_cap, (size_t)s->n * 3 * hw,
+                                 sizeof(float)) &&
+             conv_buffer_reserve((void **)&fs->buf[0], &fs->buf_cap[0], in_band,
+                                 sizeof(float)) &&
+             conv_buffer_reserve((void **)&fs->buf[1], &fs->buf_cap[1], out_band,
+                                 sizeof(float)) &&
+             conv_buffer_reserve((void **)&fs->lines, &fs->lines_cap, lines ? lines : 1,
+                                 sizeof(float));
+    s->sums = dp_calloc((size_t)s->n / 2 * s->m->n_taps, sizeof(double));
+    ok = ok && s->sums;
+    if (ok && with_maps) {
+        for (int i = 0; i <= last; i++)
+            if (s->st[i].tap >= 0) {
+                s->st[i].map_at = s->map_floats;
+                s->map_floats += (size_t)s->st[i].h * s->st[i].w;
+            }
+        ok = (s->tap_maps = dp_malloc((size_t)s->n / 2 * s->map_floats * sizeof(float))) !=
+             NULL;
+    }
+    if (!ok)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for comparing %dx%d images by bands",
+                       x->w, x->h);
+    s->in_band = fs->buf[0];
+    s->out_band = fs->buf[1];
+    float *line = fs->lines;
+    for (int i = 1; i <= last; i++) {
+        s->st[i].win = line;
+        line += (size_t)s->n * s->st[i].c * s->st[i].cap * s->st[i].w;
+    }
+    x->win = fs->x;
+    for (int pair = 0; pair < s->n / 2; pair++) {
+        model_preprocess(s->m, a[pair], hw, x->win + (size_t)(2 * pair) * 3 * hw);
+        model_preprocess(s->m, b[pair], hw, x->win + (size_t)(2 * pair + 1) * 3 * hw);
+    }
+    x->cap = x->h;
+    x->done = x->h;
+    return DPSIM_OK;
+}
+
+/* The distance map of one pair from its tap maps: each upsampled to the input, summed */
+static void pair_map(const stream *s, int pair, float *map)
+{
+    const stage *x = &s->st[0];
+    memset(map, 0, (size_t)x->h * x->w * sizeof(float));
+    for (int i = 0; i < s->n_stages; i++)
+        if (s->st[i].tap >= 0)
+            upsample_bilinear_add(s->tap_maps + pair * s->map_floats + s->st[i].map_at,
+                                  s->st[i].h, s->st[i].w, map, x->h, x->w);
+}
+
+static dpsim_status run(stream *s, const float *const *a, const float *const *b,
+                        double *distances, double *per_tap, float *maps, errbuf *e)
+{
+    const dpsim_model *m = s->m;
+    dpsim_status status = stream_alloc(s, a, b, maps != NULL, e);
+    if (status == DPSIM_OK && m->pixel) /* the preprocessed inputs, whole */
+        status = add_tap_rows(s, &s->st[0], s->st[0].win, 0, s->st[0].h, e);
+    const int last = s->n_stages - 1;
+    if (status == DPSIM_OK)
+        status = ensure(s, last, s->st[last].h, e);
+    /* taps whose last rows no stage above needed, deepest first: nothing reads them now */
+    for (int i = last - 1; i >= 1 && status == DPSIM_OK; i--)
+        if (s->st[i].tap >= 0 && s->st[i].done < s->st[i].h) {
+            s->st[i].cap = 0;
+            status = ensure(s, i, s->st[i].h, e);
+        }
+    for (int pair = 0; pair < s->n / 2 && status == DPSIM_OK; pair++) {
+        double total = 0.0;
+        for (int i = 0; i <= last; i++) {
+            const stage *st = &s->st[i];
+            if (st->tap < 0)
+                continue;
+            const double term = s->sums[pair * m->n_taps + st->tap] / ((double)st->h * st->w);
+            per_tap[pair * m->n_taps + st->tap] = term;
+            total += term;
+        }
+        distances[pair] = total;
+        if (maps)
+            pair_map(s, pair, maps + (size_t)pair * s->st[0].h * s->st[0].w);
+    }
+    return status;
+}
+
+dpsim_status stream_compare(const dpsim_model *m, int n, const float *const *a,
+                            const float *const *b, int width, int height, int band,
+                            double *distances, double *per_tap, float *maps,
+                            worker_pool *workers, forward_scratch *scratch, errbuf *e)
+{
+    const int w = pool_size(workers);
+    stream s = {.m = m, .n = 2 * n, .workers = workers, .groups = w > 1 && w <= 2 * n ? w : 1};
+    build_stages(&s, width, height);
+    plan_bands(&s, band > 0 ? band : stream_default_band(m, n, width, height));
+    forward_scratch own = {0};
+    s.scratch = scratch ? scratch : &own;
+    if (!scratch && s.groups > 1)
+        s.groups = 1; /* one set of buffers: the workers share each step */
+    dpsim_status status = run(&s, a, b, distances, per_tap, maps, e);
+    dp_free(s.sums);
+    dp_free(s.tap_maps);
+    for (int g = 0; g < (scratch ? w : 1); g++)
+        forward_scratch_trim(&s.scratch[g]);
+    forward_scratch_free(&own);
+    return status;
+}
