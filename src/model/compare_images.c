@@ -75,12 +75,11 @@ dpsim_status dpsim_compare_images(dpsim_ctx *ctx, const dpsim_model *m, int n,
         s = ctx_fail(ctx, DPSIM_E_NOMEM, "out of memory for comparing %d pairs", n);
         goto done;
     }
-    const int streamed = stream_applies(m, width, height);
     for (int i = 0; i < n && s == DPSIM_OK; i += CHUNK) {
         const int k = n - i < CHUNK ? n - i : CHUNK;
         float *mi = mp ? mp + (size_t)i * plane : NULL;
         double *ti = t + (size_t)i * m->n_taps;
-        if (!streamed) {
+        if (!stream_applies(m, k, width, height)) {
             s = by_features(ctx, m, k, a + i, b + i, width, height, d + i, ti, mi);
             continue;
         }

@@ -1,22 +1,26 @@
 /*
  * stream.c - the spatial (LPIPS) distance of pairs of images, the trunk run
  * over bands of rows instead of whole layers, so that no layer's output is
- * ever held whole: VGG-16 on a 1024x1024 pair keeps some tens of MB of rows
- * instead of the 976 MB of both images' features.
+ * ever held whole: VGG-16 on a 1024x1024 pair keeps 63 MB of rows and bands
+ * instead of the 1 GB of both images' features (4096x4096: 109 MB, not 16 GB).
  *
  * The trunk becomes a chain of stages (a convolution with its ReLU, a
  * max-pool, a fire module's squeeze and its expand); stage 0 is the
  * preprocessed input, held whole. Output row r of a stage needs rows
  * [r s - p, r s - p + k) of the stage below (k, s, p its kernel, stride and
  * padding; rows outside a convolution's input are zeros, a max-pool's are
- * clipped). The last stage makes `band` rows per step and each stage below
- * s times its consumer's band: a stage asked for rows up to some end makes
- * them band by band, pulling the rows it needs from the stage below first.
+ * clipped). Each stage makes a band of rows per step, reading about the same
+ * number of pixels at every stage (a whole layer where it has fewer): a stage asked
+ * for rows up to some end makes them band by band, pulling the rows it needs
+ * from the stage below first. Deep layers, narrow but with many channels,
+ * thus run on many rows per step, as their kernels need to be efficient.
  * Each stage keeps its rows in a line buffer (its window) until its consumer
  * has moved past them, so no row is computed twice. A tap's term is summed
- * as its rows appear, in row order (spatial_sum), both images of each pair in
- * one convolution call; a tap whose last rows no later stage needs is
- * finished at the end, deepest first.
+ * as its rows appear, in row order (spatial_sum); a tap whose last rows no
+ * later stage needs is finished at the end, deepest first. With as many
+ * images as workers or more, each worker runs its share of the images
+ * through every step on its own thread (side by side, as dpsim_extract_batch
+ * runs small images), and the tap terms are summed after each step.
  *
  * A band's input is cut from the window with the padding's zeros where the
  * band meets the image's edge and the image's own rows elsewhere, and run
@@ -32,7 +36,10 @@
 #include "core/ctx.h"
 #include "model/stream.h"
 
-enum { MAX_STAGES = 2 * NET_MAX_LAYERS + 1 };
+enum {
+    MAX_STAGES = 2 * NET_MAX_LAYERS + 1,
+    STREAM_BATCH_MAX_PIXELS = 1024 /* a convolution's step runs its images in one GEMM below */
+};
 
 typedef enum stage_kind { ST_INPUT, ST_CONV, ST_RELU, ST_POOL, ST_SQUEEZE, ST_EXPAND } stage_kind;
 
@@ -56,10 +63,13 @@ typedef struct stream {
     int n;                       /* images: pair i is 2i and 2i + 1 */
     int n_stages;
     stage st[MAX_STAGES];
-    float *in_band, *out_band;   /* a step's input (n, c, rows, w + 2p) and output (n, c, band, w) */
+    float *in_band, *out_band;   /* a step's input (n, c, rows, w + 2p) and output (n, c, band, w);
+                                    image b's input at b in_floats / n, whatever the step,
+                                    so that one group's next input never meets another's */
     double *sums;                /* (n / 2, n_taps) the running spatial sums */
     float *tap_maps;             /* NULL, or (n / 2, per tap (h_t, w_t)): the per-position sums */
     size_t map_floats;           /* of one pair's tap_maps */
+    size_t in_floats, out_floats, line_floats; /* of the band buffers and all the windows */
     worker_pool *workers;
     /* groups > 1: the images are split into that many groups, one per worker,
        each group's steps run on its worker's thread alone (no handoff per
@@ -74,20 +84,20 @@ static int imin(int a, int b)
     return a < b ? a : b;
 }
 
-int stream_applies(const dpsim_model *m, int width, int height)
+int stream_applies(const dpsim_model *m, int n, int width, int height)
 {
     if (m->method != DPSIM_METHOD_SPATIAL)
         return 0;
     for (int i = 0; i <= m->last_layer; i++)
         if (m->def->layers[i].op == OP_L2POOL)
             return 0;
-    size_t floats = 0;
+    size_t floats = 0; /* of one image's features */
     for (int t = 0; t < m->n_taps; t++) {
         const int h = m->taps[t] < 0 ? height : net_side_after(m->def, m->taps[t], height);
         const int w = m->taps[t] < 0 ? width : net_side_after(m->def, m->taps[t], width);
         floats += (size_t)m->tap_channels[t] * h * w;
     }
-    return floats >= STREAM_MIN_FEATURE_FLOATS;
+    return 2 * (size_t)n * floats >= 2 * STREAM_BUDGET_FLOATS;
 }
 
 // ---- the chain of stages ----
@@ -166,42 +176,54 @@ static void build_stages(stream *s, int width, int height)
 }
 
 /*
- * Bands and windows for `band` rows of the last stage per step; returns the
- * floats of every window and of the two band buffers.
+ * Rows per step of a stage for about `pixels` pixels of its input per step
+ * (a stride-s stage reads s^2 input pixels per output pixel)
  */
-static size_t plan_bands(stream *s, int band)
+static int stage_band(const stage *st, long pixels)
+{
+    const long per_row = (long)st->w * st->s * st->s;
+    const long rows = (pixels + per_row - 1) / per_row;
+    return rows < st->h ? (int)rows : st->h;
+}
+
+/*
+ * Every stage's band for about `pixels` output pixels per step (whole layers
+ * where they have fewer), and windows that hold what each consumer's step
+ * reads; returns the floats of the windows and the band buffers.
+ */
+static size_t plan_bands(stream *s, long pixels)
 {
     const int last = s->n_stages - 1;
-    size_t floats = 0, in_band = 0, out_band = 0;
-    s->st[last].band = imin(band, s->st[last].h);
-    s->st[last].cap = 0;
-    for (int i = last; i >= 1; i--) {
+    s->in_floats = s->out_floats = s->line_floats = 0;
+    for (int i = 1; i <= last; i++) {
         stage *st = &s->st[i], *below = &s->st[i - 1];
-        if (i < last)
-            floats += (size_t)s->n * st->c * st->cap * st->w;
-        /* the input of a step: its rows, padded; an expand also cuts its 1x1's rows */
+        st->band = stage_band(st, pixels);
+        st->cap = 0; /* until its consumer is planned: the last stage keeps no rows */
+        if (below->kind != ST_INPUT)
+            below->cap = imin(below->h, (st->band - 1) * st->s + st->k);
+        /* a step's input: its rows, padded (an expand's 1x1 reads fewer) */
         const size_t rows = (size_t)(st->band - 1) * st->s + st->k;
         const size_t in = (size_t)s->n * below->c * rows * (below->w + 2 * st->p);
         const size_t out = (size_t)s->n * st->c * st->band * st->w;
-        in_band = in > in_band ? in : in_band;
-        out_band = out > out_band ? out : out_band;
-        if (below->kind == ST_INPUT)
-            continue;
-        below->band = imin(below->h, st->band * st->s);
-        below->cap = imin(below->h, (st->band - 1) * st->s + st->k);
+        s->in_floats = in > s->in_floats ? in : s->in_floats;
+        s->out_floats = out > s->out_floats ? out : s->out_floats;
     }
+    for (int i = 1; i < last; i++)
+        s->line_floats += (size_t)s->n * s->st[i].c * s->st[i].cap * s->st[i].w;
     s->st[0].band = s->st[0].cap = s->st[0].h;
-    return floats + 2 * in_band + out_band; /* the convolution's own copy of the input */
+    /* the convolutions' own copies of their inputs count as a second input band */
+    return s->line_floats + 2 * s->in_floats + s->out_floats;
 }
 
-int stream_default_band(const dpsim_model *m, int n, int width, int height)
+long stream_default_step(const dpsim_model *m, int n, int width, int height)
 {
     stream s = {.m = m, .n = 2 * n};
     build_stages(&s, width, height);
-    const stage *last = &s.st[s.n_stages - 1];
-    int lo = imin(last->h, (STREAM_MIN_PIXELS + last->w - 1) / last->w), hi = last->h;
-    while (lo < hi) { /* the tallest band within the budget (floats grow with it) */
-        const int mid = lo + (hi - lo + 1) / 2;
+    long lo = STREAM_MIN_STEP_PIXELS, hi = (long)width * height;
+    if (hi < lo)
+        return lo;
+    while (lo < hi) { /* the largest step within the budget (floats grow with it) */
+        const long mid = lo + (hi - lo + 1) / 2;
         if (plan_bands(&s, mid) <= STREAM_BUDGET_FLOATS)
             lo = mid;
         else
@@ -270,14 +292,21 @@ static dpsim_status conv_step(const step_job *j, const stage *st, int y0, int y1
     const stream *s = j->s;
     const stage *below = &s->st[j->i - 1];
     const int wp = below->w + 2 * st->p;
-    const size_t each = (size_t)below->c * (y1 - y0) * wp;
     float *in[NET_MAX_BATCH];
     for (int k = 0; k < count; k++) {
-        in[k] = s->in_band + (size_t)(b0 + k) * each;
+        in[k] = s->in_band + (size_t)(b0 + k) * (s->in_floats / s->n);
         cut_image(below, b0 + k, y0, y1, st->p, in[k]);
     }
-    return conv_fast_forward_batch_padded(pc, count, (const float *const *)in, y1 - y0, wp, out,
-                                          relu, workers, cb, e);
+    /* one GEMM over the images' pixels fills the tiles of small steps; larger ones run
+       image by image, their patches read in place rather than packed */
+    const long pixels = (long)conv2d_out_size(&pc->shape, y1 - y0 - 2 * pc->shape.pad) *
+                        conv2d_out_size(&pc->shape, wp - 2 * pc->shape.pad);
+    const int together = pixels < STREAM_BATCH_MAX_PIXELS ? count : 1;
+    dpsim_status status = DPSIM_OK;
+    for (int k = 0; k < count && status == DPSIM_OK; k += together)
+        status = conv_fast_forward_batch_padded(pc, together, (const float *const *)in + k,
+                                                y1 - y0, wp, out + k, relu, workers, cb, e);
+    return status;
 }
 
 /* The step on images [b0, b1), on workers (NULL: this thread alone) */
@@ -314,9 +343,8 @@ static dpsim_status group_step(const step_job *j, int b0, int b1, worker_pool *w
     case ST_POOL: {
         const int y1 = imin(j->y1, below->h);
         const maxpool_shape ps = {st->k, st->s, st->l->ceil_mode};
-        const size_t in_each = (size_t)below->c * (y1 - j->y0) * below->w;
         for (int k = 0; k < count && status == DPSIM_OK; k++) {
-            float *in = s->in_band + (size_t)(b0 + k) * in_each;
+            float *in = s->in_band + (size_t)(b0 + k) * (s->in_floats / s->n);
             cut_image(below, b0 + k, j->y0, y1, 0, in);
             if (maxpool_fast(&ps, in, below->c, y1 - j->y0, below->w, out[k], workers) !=
                 DPSIM_OK)
@@ -421,27 +449,17 @@ static dpsim_status stream_alloc(stream *s, const float *const *a, const float *
                                  int with_maps, errbuf *e)
 {
     const int last = s->n_stages - 1;
-    size_t in_band = 0, out_band = 0, lines = 0;
-    for (int i = 1; i <= last; i++) {
-        const stage *st = &s->st[i], *below = &s->st[i - 1];
-        const size_t rows = (size_t)(st->band - 1) * st->s + st->k;
-        const size_t in = (size_t)s->n * below->c * rows * (below->w + 2 * st->p);
-        const size_t out = (size_t)s->n * st->c * st->band * st->w;
-        in_band = in > in_band ? in : in_band;
-        out_band = out > out_band ? out : out_band;
-        lines += (size_t)s->n * st->c * st->cap * st->w;
-    }
     stage *x = &s->st[0];
     const size_t hw = (size_t)x->h * x->w;
     forward_scratch *fs = &s->scratch[0];
     int ok = conv_buffer_reserve((void **)&fs->x, &fs->x_cap, (size_t)s->n * 3 * hw,
                                  sizeof(float)) &&
-             conv_buffer_reserve((void **)&fs->buf[0], &fs->buf_cap[0], in_band,
+             conv_buffer_reserve((void **)&fs->buf[0], &fs->buf_cap[0], s->in_floats,
                                  sizeof(float)) &&
-             conv_buffer_reserve((void **)&fs->buf[1], &fs->buf_cap[1], out_band,
+             conv_buffer_reserve((void **)&fs->buf[1], &fs->buf_cap[1], s->out_floats,
                                  sizeof(float)) &&
-             conv_buffer_reserve((void **)&fs->lines, &fs->lines_cap, lines ? lines : 1,
-                                 sizeof(float));
+             conv_buffer_reserve((void **)&fs->lines, &fs->lines_cap,
+                                 s->line_floats ? s->line_floats : 1, sizeof(float));
     s->sums = dp_calloc((size_t)s->n / 2 * s->m->n_taps, sizeof(double));
     ok = ok && s->sums;
     if (ok && with_maps) {
@@ -518,14 +536,14 @@ static dpsim_status run(stream *s, const float *const *a, const float *const *b,
 }
 
 dpsim_status stream_compare(const dpsim_model *m, int n, const float *const *a,
-                            const float *const *b, int width, int height, int band,
+                            const float *const *b, int width, int height, long step_pixels,
                             double *distances, double *per_tap, float *maps,
                             worker_pool *workers, forward_scratch *scratch, errbuf *e)
 {
     const int w = pool_size(workers);
     stream s = {.m = m, .n = 2 * n, .workers = workers, .groups = w > 1 && w <= 2 * n ? w : 1};
     build_stages(&s, width, height);
-    plan_bands(&s, band > 0 ? band : stream_default_band(m, n, width, height));
+    plan_bands(&s, step_pixels > 0 ? step_pixels : stream_default_step(m, n, width, height));
     forward_scratch own = {0};
     s.scratch = scratch ? scratch : &own;
     if (!scratch && s.groups > 1)

@@ -10,30 +10,27 @@
 #include "model/model.h"
 
 /*
- * The working memory a streamed comparison aims at: the band is the tallest
- * whose line buffers and band buffers fit in this many floats (64 MB), but
- * at least STREAM_MIN_PIXELS pixels of the last layer, below which its steps
- * are too small to keep the kernels busy (VGG-16 512x512 by bands of one
- * row of its 32-pixel last layer: 1.9 s a pair; of two rows: 1.3 s).
+ * The working memory a streamed comparison aims at: each stage's step is the
+ * same number of pixels, the most whose line buffers and band buffers fit in
+ * this many floats (64 MB), and at least STREAM_MIN_STEP_PIXELS, below which
+ * steps are too small to keep the kernels busy.
  */
 #define STREAM_BUDGET_FLOATS ((size_t)16 << 20)
-#define STREAM_MIN_PIXELS 64
+#define STREAM_MIN_STEP_PIXELS 1024
 
-/*
- * Pairs whose features would take at least this many floats per image
- * (8 MB) are streamed; smaller ones are extracted whole, where one pass over
- * each layer is faster than bands and their features are small anyway.
+/**
+ * 1 when m compares n pairs of width x height by bands: the spatial method
+ * on a plain trunk, and features of the 2n images that would take at least
+ * twice STREAM_BUDGET_FLOATS, so that bands at least halve what the features
+ * would hold (smaller ones go through features, one pass over each layer).
  */
-#define STREAM_MIN_FEATURE_FLOATS ((size_t)2 << 20)
-
-/** 1 when m compares width x height pairs by streaming: the spatial method on a plain trunk. */
-int stream_applies(const dpsim_model *m, int width, int height);
+int stream_applies(const dpsim_model *m, int n, int width, int height);
 
 /**
  * The model's distance of n pairs of width x height images, pair i being
  * a[i] and b[i] (3, height, width) in [0,1], checked by the caller.
- * @param band      rows of the last layer per step; 0: the tallest within
- *                  STREAM_BUDGET_FLOATS (other values: tests)
+ * @param step_pixels pixels of each layer per step (whole rows, at least one);
+ *                  0: stream_default_step (other values: tests)
  * @param distances (n) out
  * @param per_tap   (n, m->n_taps) out
  * @param maps      NULL, or (n, height, width) out: the distance maps (dpsim_compare's)
@@ -42,11 +39,11 @@ int stream_applies(const dpsim_model *m, int width, int height);
  * @param scratch   (pool_size(workers)) buffers kept between calls, or NULL
  */
 dpsim_status stream_compare(const dpsim_model *m, int n, const float *const *a,
-                            const float *const *b, int width, int height, int band,
+                            const float *const *b, int width, int height, long step_pixels,
                             double *distances, double *per_tap, float *maps,
                             worker_pool *workers, forward_scratch *scratch, errbuf *e);
 
-/** The band stream_compare takes for n pairs of width x height when band is 0. */
-int stream_default_band(const dpsim_model *m, int n, int width, int height);
+/** The step stream_compare takes for n pairs of width x height when step_pixels is 0. */
+long stream_default_step(const dpsim_model *m, int n, int width, int height);
 
 #endif

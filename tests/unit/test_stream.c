@@ -3,7 +3,7 @@
  * the per-tap terms and the map that extracting both images' features and
  * comparing them gives, within 1e-5 relative, for every net (strided,
  * padded and unpadded layers, 11x11 and 5x5 kernels, fire modules, ceil-mode
- * pools), bands of 1, 2 and 3 rows and the default, odd sizes whose pools
+ * pools), bands of one row to whole layers and the default, odd sizes whose pools
  * leave rows no later layer reads, a pixel tap, custom taps (a convolution's
  * output before its ReLU) and no normalisation; several pairs at once give
  * each pair's own bits, and 1 and 2 threads give the same bits.
@@ -47,26 +47,26 @@ static void by_features(const dpsim_model *m, const float *a, const float *b, in
     dpsim_features_free(fb);
 }
 
-static void check_close(const char *what, int band, int n_taps, double d, const double *per_tap,
+static void check_close(const char *what, long step, int n_taps, double d, const double *per_tap,
                         const float *map, double d_ref, const double *per_tap_ref,
                         const float *map_ref, size_t hw)
 {
-    CHECK_MSG(rel(d, d_ref) <= 1e-5, "%s, band %d: distance %.9g, by features %.9g", what, band,
+    CHECK_MSG(rel(d, d_ref) <= 1e-5, "%s, step %ld: distance %.9g, by features %.9g", what, step,
               d, d_ref);
     for (int t = 0; t < n_taps; t++)
         CHECK_MSG(rel(per_tap[t], per_tap_ref[t]) <= 1e-5,
-                  "%s, band %d: tap %d term %.9g, by features %.9g", what, band, t, per_tap[t],
+                  "%s, step %ld: tap %d term %.9g, by features %.9g", what, step, t, per_tap[t],
                   per_tap_ref[t]);
     float peak = 0.0f, worst = 0.0f;
     for (size_t i = 0; i < hw; i++) {
         peak = fabsf(map_ref[i]) > peak ? fabsf(map_ref[i]) : peak;
         worst = fabsf(map[i] - map_ref[i]) > worst ? fabsf(map[i] - map_ref[i]) : worst;
     }
-    CHECK_MSG(worst <= 1e-5f * peak, "%s, band %d: map off by %g of its peak %g", what, band,
+    CHECK_MSG(worst <= 1e-5f * peak, "%s, step %ld: map off by %g of its peak %g", what, step,
               (double)worst, (double)peak);
 }
 
-/* PAIRS pairs of w x h through m by bands of 1, 2, 3 rows and the default */
+/* PAIRS pairs of w x h through m by steps of 1, 40 and 100 pixels per layer and the default */
 static void check_model(const dpsim_model *m, int w, int h, const char *what)
 {
     const size_t hw = (size_t)w * h;
@@ -83,31 +83,31 @@ static void check_model(const dpsim_model *m, int w, int h, const char *what)
         b[i] = pb;
         by_features(m, pa, pb, w, h, &d_ref[i], t_ref + i * nt, map_ref + i * hw);
     }
-    const int bands[] = {1, 2, 3, 0};
-    for (unsigned k = 0; k < sizeof bands / sizeof bands[0]; k++) {
+    const long steps[] = {1, 40, 100, 0}; /* pixels per step: bands of 1 row to whole layers */
+    for (unsigned k = 0; k < sizeof steps / sizeof steps[0]; k++) {
         double d[PAIRS], t[PAIRS * DPSIM_MAX_TAPS], d1, t1[DPSIM_MAX_TAPS];
         errbuf e = {{0}};
-        CHECK_MSG(stream_compare(m, PAIRS, a, b, w, h, bands[k], d, t, map, NULL, NULL, &e) ==
+        CHECK_MSG(stream_compare(m, PAIRS, a, b, w, h, steps[k], d, t, map, NULL, NULL, &e) ==
                       DPSIM_OK, "%s: %s", what, e.msg);
         for (int i = 0; i < PAIRS; i++) {
-            check_close(what, bands[k], nt, d[i], t + i * nt, map + i * hw, d_ref[i],
+            check_close(what, steps[k], nt, d[i], t + i * nt, map + i * hw, d_ref[i],
                         t_ref + i * nt, map_ref + i * hw, hw);
             /* one pair alone: the same bits as among others */
-            const int band = bands[k] ? bands[k] : stream_default_band(m, PAIRS, w, h);
-            CHECK(stream_compare(m, 1, &a[i], &b[i], w, h, band, &d1, t1, NULL, NULL, NULL, &e) ==
+            const long step = steps[k] ? steps[k] : stream_default_step(m, PAIRS, w, h);
+            CHECK(stream_compare(m, 1, &a[i], &b[i], w, h, step, &d1, t1, NULL, NULL, NULL, &e) ==
                   DPSIM_OK);
             CHECK_MSG(d1 == d[i] && memcmp(t1, t + i * nt, nt * sizeof(double)) == 0,
-                      "%s, band %d: pair %d alone %.17g, among others %.17g", what, bands[k], i,
+                      "%s, step %ld: pair %d alone %.17g, among others %.17g", what, steps[k], i,
                       d1, d[i]);
         }
         /* threads do not change a bit */
         for (int threads = 1; threads <= 2; threads++) {
             dpsim_ctx *ctx = ctx_with(threads);
             double dt[PAIRS], tt[PAIRS * DPSIM_MAX_TAPS];
-            CHECK(stream_compare(m, PAIRS, a, b, w, h, bands[k], dt, tt, NULL,
+            CHECK(stream_compare(m, PAIRS, a, b, w, h, steps[k], dt, tt, NULL,
                                  ctx->workers, ctx->scratch, &e) == DPSIM_OK);
             CHECK_MSG(memcmp(dt, d, sizeof d) == 0 && memcmp(tt, t, PAIRS * nt * 8) == 0,
-                      "%s, band %d: %d threads differ", what, bands[k], threads);
+                      "%s, step %ld: %d threads differ", what, steps[k], threads);
             dpsim_ctx_free(ctx);
         }
     }
@@ -116,7 +116,8 @@ static void check_model(const dpsim_model *m, int w, int h, const char *what)
     free(map);
 }
 
-static dpsim_model *load(dpsim_net net, int pixel, int normalize, int n_taps, const int *taps)
+static dpsim_model *load(dpsim_net net, dpsim_method method, int pixel, int normalize, int n_taps,
+                         const int *taps)
 {
     char path[512];
     CHECK(gen_trunk_path("random:5", net, path, sizeof path));
@@ -125,6 +126,7 @@ static dpsim_model *load(dpsim_net net, int pixel, int normalize, int n_taps, co
     opt.net = net;
     opt.trunk_path = path;
     opt.use_lin = 0;
+    opt.method = method;
     opt.pixel_layer = pixel;
     opt.normalize = normalize;
     opt.n_taps = n_taps;
@@ -146,22 +148,26 @@ int main(void)
         {DPSIM_NET_VGG16, 75, 69},   /* pools that drop a row: taps finished at the end */
     };
     for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        dpsim_model *m = load(cases[i].net, 0, -1, 0, NULL);
+        dpsim_model *m = load(cases[i].net, DPSIM_METHOD_SPATIAL, 0, -1, 0, NULL);
         check_model(m, cases[i].w, cases[i].h, dpsim_net_name(cases[i].net));
         dpsim_model_free(m);
     }
     /* a pixel tap, no normalisation; a convolution's output before its ReLU, then the ReLU */
-    dpsim_model *m = load(DPSIM_NET_ALEX, 1, 0, 0, NULL);
+    dpsim_model *m = load(DPSIM_NET_ALEX, DPSIM_METHOD_SPATIAL, 1, 0, 0, NULL);
     check_model(m, 70, 66, "alex, pixel tap, not normalised");
     dpsim_model_free(m);
     const int taps[] = {0, 1, 5};
-    m = load(DPSIM_NET_VGG16, 0, -1, 3, taps);
+    m = load(DPSIM_NET_VGG16, DPSIM_METHOD_SPATIAL, 0, -1, 3, taps);
     check_model(m, 40, 37, "vgg, taps 0,1,5");
     dpsim_model_free(m);
-    /* big enough to stream by default, and not for a small one or another method */
-    m = load(DPSIM_NET_VGG16, 0, -1, 0, NULL);
-    CHECK(stream_applies(m, 512, 512));
-    CHECK(!stream_applies(m, 64, 64));
+    /* streamed where the features would be large, not small ones or another method */
+    m = load(DPSIM_NET_VGG16, DPSIM_METHOD_SPATIAL, 0, -1, 0, NULL);
+    CHECK(stream_applies(m, 1, 512, 512));
+    CHECK(!stream_applies(m, 1, 64, 64));
+    CHECK(!stream_applies(m, 1, 256, 256) && stream_applies(m, 4, 256, 256));
+    dpsim_model_free(m);
+    m = load(DPSIM_NET_VGG16, DPSIM_METHOD_SPATIAL_MEAN, 0, -1, 0, NULL);
+    CHECK(!stream_applies(m, 1, 512, 512));
     dpsim_model_free(m);
     gen_trunk_cleanup();
     return check_report();
