@@ -118,24 +118,28 @@ def pool_out(pool, n):
 
 @functools.lru_cache(maxsize=None)
 def net_costs(net, h, w):
-    """(convolution FLOPs, float32 bytes of the LPIPS taps) of one h x w image through the
-    net up to its last LPIPS tap."""
+    """(convolution FLOPs, float32 bytes of every layer's output, float32 bytes of the
+    weights) of one h x w image through the net up to its last LPIPS tap (a ReLU's output
+    counted with its convolution's)."""
     taps = lpips_ref.DEFAULT_TAPS[net]
-    flops = tap_bytes = channels = 0
+    flops = act_bytes = weight_bytes = channels = 0
     for i, layer in enumerate(features(net)[:taps[-1] + 1]):
         if isinstance(layer, torchvision.models.squeezenet.Fire):
             # squeeze 1x1, then expand 1x1 and 3x3 (padding 1): all keep h x w
-            flops += sum(conv_cost(c, h, w)[0]
-                         for c in (layer.squeeze, layer.expand1x1, layer.expand3x3))
+            convs = (layer.squeeze, layer.expand1x1, layer.expand3x3)
+            flops += sum(conv_cost(c, h, w)[0] for c in convs)
             channels = layer.expand1x1.out_channels + layer.expand3x3.out_channels
+            act_bytes += 4 * (layer.squeeze.out_channels + channels) * h * w
+            weight_bytes += 4 * sum(p.numel() for c in convs for p in c.parameters())
         elif isinstance(layer, torch.nn.Conv2d):
             cost, h, w = conv_cost(layer, h, w)
             flops, channels = flops + cost, layer.out_channels
+            act_bytes += 4 * channels * h * w
+            weight_bytes += 4 * sum(p.numel() for p in layer.parameters())
         elif isinstance(layer, torch.nn.MaxPool2d):
             h, w = pool_out(layer, h), pool_out(layer, w)
-        if i in taps:
-            tap_bytes += 4 * channels * h * w
-    return flops, tap_bytes
+            act_bytes += 4 * channels * h * w
+    return flops, act_bytes, weight_bytes
 
 
 def conv_flops(net, n):
@@ -470,14 +474,22 @@ def targets(cfg):
 
 
 def rss_bound(r):
-    """Why a peak RSS ratio may be out of reach: the two images' LPIPS features (both are
-    kept whole for the comparison) against a quarter of PyTorch's peak."""
+    """Why a peak RSS ratio may be out of reach, against a quarter of PyTorch's peak: for a
+    backward, every layer's output of both images (the backward reads them) and the weights;
+    for a forward, the weights, which dpsim holds packed for its kernels and, on layers that
+    run Winograd, transformed as well (16/9 of their size)."""
     if r["key"][0] not in ("fwd", "grad"):
         return ""
     _, net, n, batch = r["key"]
-    feats = 2 * batch * net_costs(net, n, n)[1]
-    return ("the features of the %d images alone take %.0f MB; a quarter of PyTorch's peak"
-            " is %.0f MB" % (2 * batch, feats / 2**20, r["t_rss"] / 1024 / 4))
+    _, acts, weights = net_costs(net, n, n)
+    quarter = r["t_rss"] / 1024 / 4
+    if r["key"][0] == "grad":
+        return ("every layer's output of the 2 images, which the backward reads, and the"
+                " weights take %.0f MB of the %.0f MB a quarter of PyTorch's peak allows"
+                % ((2 * acts + weights) / 2**20, quarter))
+    return ("the weights take %.0f MB, and dpsim holds them packed and, where Winograd runs,"
+            " transformed (16/9 of a layer), of the %.0f MB a quarter of PyTorch's peak"
+            " allows" % (weights / 2**20, quarter))
 
 
 def target_rows(rows, cfg, peak):
