@@ -97,7 +97,7 @@ int stream_applies(const dpsim_model *m, int n, int width, int height)
         const int w = m->taps[t] < 0 ? width : net_side_after(m->def, m->taps[t], width);
         floats += (size_t)m->tap_channels[t] * h * w;
     }
-    return 2 * (size_t)n * floats >= 2 * STREAM_BUDGET_FLOATS;
+    return 2 * (size_t)n * floats >= 3 * STREAM_BUDGET_FLOATS;
 }
 
 // ---- the chain of stages ----

@@ -14,6 +14,8 @@
 
 #include "allocsweep.h"
 #include "check.h"
+#include "core/ctx.h"
+#include "model/stream.h"
 #include "testgen.h"
 
 static dpsim_ctx *ctx;
@@ -112,6 +114,34 @@ static dpsim_status op_compare(void)
     dpsim_status s = dpsim_compare(ctx, model, feat_a, feat_b, &d, per_tap, map);
     if (s != DPSIM_OK)
         CHECK(d == -7.0);
+    return s;
+}
+
+/* two 64x64 images compared through features (too small for bands) */
+static dpsim_status op_compare_images(void)
+{
+    static float map[64 * 64];
+    const float *a = pixels_a, *b = pixels_b;
+    double per_tap[DPSIM_MAX_TAPS], d = -7.0;
+    dpsim_status s = dpsim_compare_images(ctx, model, 1, &a, &b, 64, 64, &d, per_tap, map);
+    if (s != DPSIM_OK)
+        CHECK(d == -7.0);
+    return s;
+}
+
+/* the same by bands of 40 pixels a step, alone and on the workers of a 2-thread context */
+static dpsim_ctx *ctx_2;
+static dpsim_status op_stream(void)
+{
+    static float map[64 * 64];
+    const float *a = pixels_a, *b = pixels_b;
+    double per_tap[DPSIM_MAX_TAPS], d = -7.0;
+    errbuf e = {{0}};
+    dpsim_status s = stream_compare(model, 1, &a, &b, 64, 64, 40, &d, per_tap, map,
+                                    ctx_2 ? ctx_2->workers : NULL,
+                                    ctx_2 ? ctx_2->scratch : NULL, &e);
+    if (s != DPSIM_OK)
+        CHECK(d == -7.0 && e.msg[0] != 0);
     return s;
 }
 
@@ -252,6 +282,14 @@ int main(void)
         CHECK(dpsim_extract(ctx, model, pixels_b, 64, 64, &feat_b) == DPSIM_OK);
         if (feat_a && feat_b) {
             alloc_sweep(ctx, "compare", op_compare, DPSIM_OK);
+            alloc_sweep(ctx, "compare images", op_compare_images, DPSIM_OK);
+            alloc_sweep(NULL, "compare by bands", op_stream, DPSIM_OK);
+            dpsim_config two;
+            dpsim_config_init(&two);
+            two.n_threads = 2;
+            CHECK(dpsim_ctx_create(&ctx_2, &two) == DPSIM_OK);
+            alloc_sweep(NULL, "compare by bands, 2 threads", op_stream, DPSIM_OK);
+            dpsim_ctx_free(ctx_2);
             alloc_sweep(ctx, "feature file write", op_featfile_write, DPSIM_OK);
             alloc_sweep(ctx, "feature file read", op_featfile_read, DPSIM_OK);
         }
