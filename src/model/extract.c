@@ -19,24 +19,24 @@ static const float lpips_scale[3] = {0.458f, 0.448f, 0.450f};
 static const float imagenet_mean[3] = {0.485f, 0.456f, 0.406f};
 static const float imagenet_std[3] = {0.229f, 0.224f, 0.225f};
 
+void model_preprocess_plane(const dpsim_model *m, int c, const float *v, size_t n, float *x)
+{
+    if (m->method == DPSIM_METHOD_DISTS) {
+        for (size_t i = 0; i < n; i++)
+            x[i] = (v[i] - imagenet_mean[c]) / imagenet_std[c];
+        return;
+    }
+    const int v00 = m->version == DPSIM_LPIPS_V0_0;
+    for (size_t i = 0; i < n; i++) {
+        float centred = (float)(2.0 * (double)v[i] - 1.0);
+        x[i] = v00 ? centred : (centred - lpips_shift[c]) / lpips_scale[c];
+    }
+}
+
 void model_preprocess(const dpsim_model *m, const float *v, size_t hw, float *x)
 {
-    const dpsim_lpips_version version = m->version;
-    for (int c = 0; c < 3; c++) {
-        if (m->method == DPSIM_METHOD_DISTS) {
-            for (size_t i = 0; i < hw; i++)
-                x[(size_t)c * hw + i] = (v[(size_t)c * hw + i] - imagenet_mean[c]) /
-                                        imagenet_std[c];
-            continue;
-        }
-        const float *src = v + (size_t)c * hw;
-        float *dst = x + (size_t)c * hw;
-        for (size_t i = 0; i < hw; i++) {
-            float centred = (float)(2.0 * (double)src[i] - 1.0);
-            dst[i] = version == DPSIM_LPIPS_V0_0 ? centred
-                                                 : (centred - lpips_shift[c]) / lpips_scale[c];
-        }
-    }
+    for (int c = 0; c < 3; c++)
+        model_preprocess_plane(m, c, v + (size_t)c * hw, hw, x + (size_t)c * hw);
 }
 
 double model_preprocess_slope(const dpsim_model *m, int c)

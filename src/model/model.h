@@ -166,6 +166,8 @@ dpsim_status model_extract_same_size(const dpsim_model *m, int n, const float *c
  * scaling of the model's version, or ImageNet mean/std for DISTS.
  */
 void model_preprocess(const dpsim_model *m, const float *v, size_t hw, float *x);
+/** model_preprocess of n values of channel c (0..2): v (n) -> x (n). */
+void model_preprocess_plane(const dpsim_model *m, int c, const float *v, size_t n, float *x);
 
 /** d x / d v of model_preprocess for channel c (0..2): the same for every pixel. */
 double model_preprocess_slope(const dpsim_model *m, int c);

@@ -5,22 +5,23 @@
  * instead of the 1 GB of both images' features (4096x4096: 109 MB, not 16 GB).
  *
  * The trunk becomes a chain of stages (a convolution with its ReLU, a
- * max-pool, a fire module's squeeze and its expand); stage 0 is the
- * preprocessed input, held whole. Output row r of a stage needs rows
- * [r s - p, r s - p + k) of the stage below (k, s, p its kernel, stride and
- * padding; rows outside a convolution's input are zeros, a max-pool's are
- * clipped). Each stage makes a band of rows per step, reading about the same
- * number of pixels at every stage (a whole layer where it has fewer): a stage asked
- * for rows up to some end makes them band by band, pulling the rows it needs
- * from the stage below first. Deep layers, narrow but with many channels,
- * thus run on many rows per step, as their kernels need to be efficient.
- * Each stage keeps its rows in a line buffer (its window) until its consumer
- * has moved past them, so no row is computed twice. A tap's term is summed
- * as its rows appear, in row order (spatial_sum); a tap whose last rows no
- * later stage needs is finished at the end, deepest first. With as many
- * images as workers or more, each worker runs its share of the images
- * through every step on its own thread (side by side, as dpsim_extract_batch
- * runs small images), and the tap terms are summed after each step.
+ * max-pool, a fire module's squeeze and its expand); stage 0 is the caller's
+ * images, their rows preprocessed as they are read. Output row r of a stage
+ * needs rows [r s - p, r s - p + k) of the stage below (k, s, p its kernel,
+ * stride and padding; rows outside a convolution's input are zeros, a
+ * max-pool's are clipped). Each stage makes a band of rows per step, reading
+ * about the same number of pixels at every stage (a whole layer where it has
+ * fewer): a stage asked for rows up to some end makes them band by band,
+ * pulling the rows it needs from the stage below first. Deep layers, narrow
+ * but with many channels, thus run on many rows per step, as their kernels
+ * need to be efficient. Each stage keeps its rows in a line buffer (its
+ * window) until its consumer has moved past them, so no row is computed
+ * twice. A tap's term is summed as its rows appear, in row order
+ * (spatial_sum); a tap whose last rows no later stage needs is finished at
+ * the end, deepest first. With as many images as workers or more, each
+ * worker runs its share of the images through every step on its own thread
+ * (side by side, as dpsim_extract_batch runs small images), and the tap
+ * terms are summed after each step.
  *
  * A band's input is cut from the window with the padding's zeros where the
  * band meets the image's edge and the image's own rows elsewhere, and run
@@ -54,7 +55,8 @@ typedef struct stage {
     size_t map_at;      /* a tap's map in a pair's tap_maps */
     int band;           /* rows made per step */
     int cap;            /* rows its window holds; 0: no window (nothing reads its rows) */
-    float *win;         /* (n, c, cap, w): rows [lo, done) at slots [0, done - lo) */
+    float *win;         /* (n, c, cap, w): rows [lo, done) at slots [0, done - lo);
+                           NULL for stage 0, read from stream.pixels */
     int lo, done, keep; /* keep: the first row its consumer still needs */
 } stage;
 
@@ -76,7 +78,8 @@ typedef struct stream {
        layer); 1: every step of all images runs on all the workers */
     int groups;
     forward_scratch *scratch;    /* (groups): group g's convolution buffers in scratch[g].cb;
-                                    scratch[0] also holds the inputs, bands and windows */
+                                    scratch[0] also holds the bands and windows */
+    const float *pixels[NET_MAX_BATCH]; /* image b (3, h, w) in [0,1]: stage 0's rows */
 } stream;
 
 static int imin(int a, int b)
@@ -210,6 +213,8 @@ static size_t plan_bands(stream *s, long pixels)
     }
     for (int i = 1; i < last; i++)
         s->line_floats += (size_t)s->n * s->st[i].c * s->st[i].cap * s->st[i].w;
+    const size_t input_row = (size_t)s->n * 3 * s->st[0].w; /* the pixel tap's least band */
+    s->out_floats = s->out_floats > input_row ? s->out_floats : input_row;
     s->st[0].band = s->st[0].cap = s->st[0].h;
     /* the convolutions' own copies of their inputs count as a second input band */
     return s->line_floats + 2 * s->in_floats + s->out_floats;
@@ -236,20 +241,26 @@ long stream_default_step(const dpsim_model *m, int n, int width, int height)
 
 /*
  * Image b's rows [y0, y1) of stage f into dst (f->c, y1 - y0, f->w + 2 pad):
- * zeros outside [0, f->h) and in the pad columns.
+ * zeros outside [0, f->h) and in the pad columns. Stage 0's rows are the
+ * image's own, preprocessed here.
  */
-static void cut_image(const stage *f, int b, int y0, int y1, int pad, float *dst)
+static void cut_image(const stream *s, const stage *f, int b, int y0, int y1, int pad,
+                      float *dst)
 {
     const int wp = f->w + 2 * pad;
     for (int ch = 0; ch < f->c; ch++) {
-        const float *src = f->win + ((size_t)b * f->c + ch) * f->cap * f->w; /* (cap, w) */
         for (int y = y0; y < y1; y++, dst += wp) {
             if (y < 0 || y >= f->h) {
                 memset(dst, 0, (size_t)wp * sizeof(float));
                 continue;
             }
             memset(dst, 0, (size_t)pad * sizeof(float));
-            memcpy(dst + pad, src + (size_t)(y - f->lo) * f->w, (size_t)f->w * sizeof(float));
+            if (f->kind == ST_INPUT)
+                model_preprocess_plane(s->m, ch, s->pixels[b] + ((size_t)ch * f->h + y) * f->w,
+                                       (size_t)f->w, dst + pad);
+            else /* the window's (cap, w) rows of the channel */
+                memcpy(dst + pad, f->win + (((size_t)b * f->c + ch) * f->cap + (y - f->lo)) * f->w,
+                       (size_t)f->w * sizeof(float));
             memset(dst + pad + f->w, 0, (size_t)pad * sizeof(float));
         }
     }
@@ -295,7 +306,7 @@ static dpsim_status conv_step(const step_job *j, const stage *st, int y0, int y1
     float *in[NET_MAX_BATCH];
     for (int k = 0; k < count; k++) {
         in[k] = s->in_band + (size_t)(b0 + k) * (s->in_floats / s->n);
-        cut_image(below, b0 + k, y0, y1, st->p, in[k]);
+        cut_image(s, below, b0 + k, y0, y1, st->p, in[k]);
     }
     /* one GEMM over the images' pixels fills the tiles of small steps; larger ones run
        image by image, their patches read in place rather than packed */
@@ -345,7 +356,7 @@ static dpsim_status group_step(const step_job *j, int b0, int b1, worker_pool *w
         const maxpool_shape ps = {st->k, st->s, st->l->ceil_mode};
         for (int k = 0; k < count && status == DPSIM_OK; k++) {
             float *in = s->in_band + (size_t)(b0 + k) * (s->in_floats / s->n);
-            cut_image(below, b0 + k, j->y0, y1, 0, in);
+            cut_image(s, below, b0 + k, j->y0, y1, 0, in);
             if (maxpool_fast(&ps, in, below->c, y1 - j->y0, below->w, out[k], workers) !=
                 DPSIM_OK)
                 status = err_set(e, DPSIM_E_NOMEM, "out of memory for a max-pooling");
@@ -354,7 +365,7 @@ static dpsim_status group_step(const step_job *j, int b0, int b1, worker_pool *w
     }
     case ST_RELU:
         for (int k = 0; k < count; k++) {
-            cut_image(below, b0 + k, j->r0, j->r0 + rows, 0, out[k]);
+            cut_image(s, below, b0 + k, j->r0, j->r0 + rows, 0, out[k]);
             relu_forward(out[k], each);
         }
         break;
@@ -444,17 +455,13 @@ static dpsim_status ensure(stream *s, int i, int end, errbuf *e)
 
 // ---- the whole comparison ----
 
-/* The bands' and windows' memory in scratch[0], the inputs preprocessed into stage 0 */
-static dpsim_status stream_alloc(stream *s, const float *const *a, const float *const *b,
-                                 int with_maps, errbuf *e)
+/* The bands' and windows' memory in scratch[0] */
+static dpsim_status stream_alloc(stream *s, int with_maps, errbuf *e)
 {
     const int last = s->n_stages - 1;
     stage *x = &s->st[0];
-    const size_t hw = (size_t)x->h * x->w;
     forward_scratch *fs = &s->scratch[0];
-    int ok = conv_buffer_reserve((void **)&fs->x, &fs->x_cap, (size_t)s->n * 3 * hw,
-                                 sizeof(float)) &&
-             conv_buffer_reserve((void **)&fs->buf[0], &fs->buf_cap[0], s->in_floats,
+    int ok = conv_buffer_reserve((void **)&fs->buf[0], &fs->buf_cap[0], s->in_floats,
                                  sizeof(float)) &&
              conv_buffer_reserve((void **)&fs->buf[1], &fs->buf_cap[1], s->out_floats,
                                  sizeof(float)) &&
@@ -481,14 +488,24 @@ static dpsim_status stream_alloc(stream *s, const float *const *a, const float *
         s->st[i].win = line;
         line += (size_t)s->n * s->st[i].c * s->st[i].cap * s->st[i].w;
     }
-    x->win = fs->x;
-    for (int pair = 0; pair < s->n / 2; pair++) {
-        model_preprocess(s->m, a[pair], hw, x->win + (size_t)(2 * pair) * 3 * hw);
-        model_preprocess(s->m, b[pair], hw, x->win + (size_t)(2 * pair + 1) * 3 * hw);
-    }
-    x->cap = x->h;
     x->done = x->h;
     return DPSIM_OK;
+}
+
+/* The pixel tap: the preprocessed inputs, cut band by band into the out band */
+static dpsim_status pixel_tap(stream *s, errbuf *e)
+{
+    const stage *x = &s->st[0];
+    const size_t row = (size_t)3 * x->w; /* floats of a row of one image */
+    const int band = (int)(s->out_floats / s->n / row);
+    dpsim_status status = DPSIM_OK;
+    for (int r0 = 0; r0 < x->h && status == DPSIM_OK; r0 += band) {
+        const int rows = imin(band, x->h - r0);
+        for (int b = 0; b < s->n; b++)
+            cut_image(s, x, b, r0, r0 + rows, 0, s->out_band + (size_t)b * rows * row);
+        status = add_tap_rows(s, x, s->out_band, r0, rows, e);
+    }
+    return status;
 }
 
 /* The distance map of one pair from its tap maps: each upsampled to the input, summed */
@@ -502,13 +519,12 @@ static void pair_map(const stream *s, int pair, float *map)
                                   s->st[i].h, s->st[i].w, map, x->h, x->w);
 }
 
-static dpsim_status run(stream *s, const float *const *a, const float *const *b,
-                        double *distances, double *per_tap, float *maps, errbuf *e)
+static dpsim_status run(stream *s, double *distances, double *per_tap, float *maps, errbuf *e)
 {
     const dpsim_model *m = s->m;
-    dpsim_status status = stream_alloc(s, a, b, maps != NULL, e);
-    if (status == DPSIM_OK && m->pixel) /* the preprocessed inputs, whole */
-        status = add_tap_rows(s, &s->st[0], s->st[0].win, 0, s->st[0].h, e);
+    dpsim_status status = stream_alloc(s, maps != NULL, e);
+    if (status == DPSIM_OK && m->pixel)
+        status = pixel_tap(s, e);
     const int last = s->n_stages - 1;
     if (status == DPSIM_OK)
         status = ensure(s, last, s->st[last].h, e);
@@ -548,7 +564,11 @@ dpsim_status stream_compare(const dpsim_model *m, int n, const float *const *a,
     s.scratch = scratch ? scratch : &own;
     if (!scratch && s.groups > 1)
         s.groups = 1; /* one set of buffers: the workers share each step */
-    dpsim_status status = run(&s, a, b, distances, per_tap, maps, e);
+    for (int pair = 0; pair < n; pair++) {
+        s.pixels[2 * pair] = a[pair];
+        s.pixels[2 * pair + 1] = b[pair];
+    }
+    dpsim_status status = run(&s, distances, per_tap, maps, e);
     dp_free(s.sums);
     dp_free(s.tap_maps);
     for (int g = 0; g < (scratch ? w : 1); g++)
