@@ -1,7 +1,8 @@
 /*
  * modeltest.h - shared steps of the tests on pseudo-random models (testgen.h):
- * a trunk written to a safetensors file, the features of a generated
- * image (each step CHECKed), and bit equality of two feature sets.
+ * a context with some threads, a trunk written to a safetensors file, the
+ * features of a generated image (each step CHECKed), and bit equality of two
+ * feature sets.
  */
 #ifndef DPSIM_TESTS_MODELTEST_H
 #define DPSIM_TESTS_MODELTEST_H
@@ -12,6 +13,17 @@
 #include "check.h"
 #include "model/model.h"
 #include "testgen.h"
+
+/* A context with that many threads (CHECKed; NULL on failure). */
+static inline dpsim_ctx *ctx_with(int threads)
+{
+    dpsim_config cfg;
+    dpsim_config_init(&cfg);
+    cfg.n_threads = threads;
+    dpsim_ctx *ctx = NULL;
+    CHECK(dpsim_ctx_create(&ctx, &cfg) == DPSIM_OK);
+    return ctx;
+}
 
 /* The pseudo-random trunk of net with seed, written to path. */
 static inline void write_trunk(dpsim_net net, uint64_t seed, const char *path)

@@ -16,6 +16,7 @@
 #include "check.h"
 #include "core/ctx.h"
 #include "model/stream.h"
+#include "modeltest.h"
 #include "testgen.h"
 
 static dpsim_ctx *ctx;
@@ -271,10 +272,7 @@ int main(void)
     gen_image(2, 64, 64, pixels_b);
     if (model) {
         alloc_sweep(ctx, "extract", op_extract, DPSIM_OK);
-        dpsim_config one;
-        dpsim_config_init(&one);
-        one.n_threads = 1;
-        CHECK(dpsim_ctx_create(&ctx_1, &one) == DPSIM_OK);
+        ctx_1 = ctx_with(1);
         alloc_sweep(ctx_1, "extract batch, one size", op_extract_batch_same, DPSIM_OK);
         alloc_sweep(ctx_1, "extract batch, two sizes", op_extract_batch_mixed, DPSIM_OK);
         dpsim_ctx_free(ctx_1);
@@ -284,10 +282,7 @@ int main(void)
             alloc_sweep(ctx, "compare", op_compare, DPSIM_OK);
             alloc_sweep(ctx, "compare images", op_compare_images, DPSIM_OK);
             alloc_sweep(NULL, "compare by bands", op_stream, DPSIM_OK);
-            dpsim_config two;
-            dpsim_config_init(&two);
-            two.n_threads = 2;
-            CHECK(dpsim_ctx_create(&ctx_2, &two) == DPSIM_OK);
+            ctx_2 = ctx_with(2);
             alloc_sweep(NULL, "compare by bands, 2 threads", op_stream, DPSIM_OK);
             dpsim_ctx_free(ctx_2);
             alloc_sweep(ctx, "feature file write", op_featfile_write, DPSIM_OK);

@@ -17,16 +17,6 @@
 
 enum { N = 5 };
 
-static dpsim_ctx *ctx_with(int threads)
-{
-    dpsim_config cfg;
-    dpsim_config_init(&cfg);
-    cfg.n_threads = threads;
-    dpsim_ctx *ctx = NULL;
-    CHECK(dpsim_ctx_create(&ctx, &cfg) == DPSIM_OK);
-    return ctx;
-}
-
 /* n images of the given sizes: the batch's features equal dpsim_extract's, 1-3 threads */
 static void check_batch(const dpsim_model *m, int n, const int *widths, const int *heights,
                         const char *what)

@@ -25,16 +25,6 @@ static double rel(double got, double want)
     return fabs(got - want) / (fabs(want) > 1e-30 ? fabs(want) : 1e-30);
 }
 
-static dpsim_ctx *ctx_with(int threads)
-{
-    dpsim_config cfg;
-    dpsim_config_init(&cfg);
-    cfg.n_threads = threads;
-    dpsim_ctx *ctx = NULL;
-    CHECK(dpsim_ctx_create(&ctx, &cfg) == DPSIM_OK);
-    return ctx;
-}
-
 /* What the features give: distance, per-tap terms, map */
 static void by_features(const dpsim_model *m, const float *a, const float *b, int w, int h,
                         double *d, double *per_tap, float *map)
