@@ -399,7 +399,7 @@ void conv_space_to_depth(const packed_conv *p, const float *in, int h, int w, in
 
 int conv_channel_block(int oc_n, int mr, int other_tasks, int workers)
 {
-    const int want = CONV_TASKS_PER_WORKER * workers;
+    const int want = workers > 1 ? CONV_TASKS_PER_WORKER * workers : 1;
     int mc = ((oc_n < CONV_MC_MAX ? oc_n : CONV_MC_MAX) + mr - 1) / mr * mr;
     while (mc > CONV_MC_MIN && other_tasks * ((oc_n + mc - 1) / mc) < want)
         mc = (mc / 2 + mr - 1) / mr * mr;
