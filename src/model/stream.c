@@ -122,9 +122,8 @@ static stage *add_stage(stream *s, stage_kind kind, const stage *below)
 static void build_stages(stream *s, int width, int height)
 {
     const dpsim_model *m = s->m;
-    stage *in = &s->st[0];
-    memset(in, 0, sizeof *in);
-    *in = (stage){.kind = ST_INPUT, .c = 3, .h = height, .w = width, .tap = m->pixel ? 0 : -1};
+    s->st[0] = (stage){.kind = ST_INPUT, .c = 3, .h = height, .w = width,
+                       .tap = m->pixel ? 0 : -1};
     s->n_stages = 1;
     int next_tap = m->pixel;
     for (int i = 0; i <= m->last_layer; i++) {
@@ -190,7 +189,7 @@ static int stage_band(const stage *st, long pixels)
 }
 
 /*
- * Every stage's band for about `pixels` output pixels per step (whole layers
+ * Every stage's band for about `pixels` input pixels per step (whole layers
  * where they have fewer), and windows that hold what each consumer's step
  * reads; returns the floats of the windows and the band buffers.
  */
@@ -215,7 +214,6 @@ static size_t plan_bands(stream *s, long pixels)
         s->line_floats += (size_t)s->n * s->st[i].c * s->st[i].cap * s->st[i].w;
     const size_t input_row = (size_t)s->n * 3 * s->st[0].w; /* the pixel tap's least band */
     s->out_floats = s->out_floats > input_row ? s->out_floats : input_row;
-    s->st[0].band = s->st[0].cap = s->st[0].h;
     /* the convolutions' own copies of their inputs count as a second input band */
     return s->line_floats + 2 * s->in_floats + s->out_floats;
 }
