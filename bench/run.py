@@ -438,8 +438,10 @@ def speed_target(need):
     """A target on the ratio: (figure, met, why not) of a row."""
     def judge(r, peak):
         met = ratio(r) >= need
-        return ("%.2fx (%.3g vs %.3g %ss/s)" % (ratio(r), rate(r["c"][0]), rate(r["t"][0]),
-                                                  r["unit"]), met,
+        # 3 decimals where 2 would round a miss up to the target
+        digits = 2 if met or round(ratio(r), 2) < need else 3
+        return ("%.*fx (%.3g vs %.3g %ss/s)" % (digits, ratio(r), rate(r["c"][0]),
+                                                  rate(r["t"][0]), r["unit"]), met,
                 "" if met else speed_bound(r, need, peak))
     return judge
 
