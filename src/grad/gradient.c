@@ -55,8 +55,8 @@ static tap_dims model_tap_dims(const dpsim_model *m, int width, int height)
     tap_dims d;
     for (int t = 0; t < m->n_taps; t++) {
         d.c[t] = m->tap_channels[t];
-        d.h[t] = m->taps[t] < 0 ? height : net_side_after(m->def, m->taps[t], height);
-        d.w[t] = m->taps[t] < 0 ? width : net_side_after(m->def, m->taps[t], width);
+        d.h[t] = model_tap_side(m, t, height);
+        d.w[t] = model_tap_side(m, t, width);
     }
     return d;
 }

@@ -46,6 +46,11 @@ double model_preprocess_slope(const dpsim_model *m, int c)
     return m->version == DPSIM_LPIPS_V0_0 ? 2.0 : 2.0 / (double)lpips_scale[c];
 }
 
+int model_tap_side(const dpsim_model *m, int t, int side)
+{
+    return m->taps[t] < 0 ? side : net_side_after(m->def, m->taps[t], side);
+}
+
 static dpsim_status check_pixels(const float *v, size_t n, errbuf *e)
 {
     for (size_t i = 0; i < n; i++)
@@ -97,8 +102,8 @@ static dpsim_status features_new(const dpsim_model *m, int width, int height,
     size_t total = 0;
     for (int i = 0; i < m->n_taps; i++) {
         f->c[i] = m->tap_channels[i];
-        f->h[i] = m->taps[i] < 0 ? height : net_side_after(m->def, m->taps[i], height);
-        f->w[i] = m->taps[i] < 0 ? width : net_side_after(m->def, m->taps[i], width);
+        f->h[i] = model_tap_side(m, i, height);
+        f->w[i] = model_tap_side(m, i, width);
         total += (size_t)f->c[i] * f->h[i] * f->w[i];
     }
     f->block = dp_malloc(total * sizeof(float));

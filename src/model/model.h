@@ -172,6 +172,9 @@ void model_preprocess_plane(const dpsim_model *m, int c, const float *v, size_t 
 /** d x / d v of model_preprocess for channel c (0..2): the same for every pixel. */
 double model_preprocess_slope(const dpsim_model *m, int c);
 
+/** Side of tap t (index in m->taps) for an input side: the input's for the pixel tap. */
+int model_tap_side(const dpsim_model *m, int t, int side);
+
 /** Check an image for m: size within limits and >= the net minimum, finite pixels (3, h, w). */
 dpsim_status model_check_image(const dpsim_model *m, const float *pixels, int width, int height,
                                errbuf *e);

@@ -34,7 +34,6 @@
 #include "core/alloc.h"
 #include "fast/conv_batch.h"
 #include "fast/pool_fast.h"
-#include "core/ctx.h"
 #include "model/stream.h"
 
 enum {
@@ -95,11 +94,9 @@ int stream_applies(const dpsim_model *m, int n, int width, int height)
         if (m->def->layers[i].op == OP_L2POOL)
             return 0;
     size_t floats = 0; /* of one image's features */
-    for (int t = 0; t < m->n_taps; t++) {
-        const int h = m->taps[t] < 0 ? height : net_side_after(m->def, m->taps[t], height);
-        const int w = m->taps[t] < 0 ? width : net_side_after(m->def, m->taps[t], width);
-        floats += (size_t)m->tap_channels[t] * h * w;
-    }
+    for (int t = 0; t < m->n_taps; t++)
+        floats += (size_t)m->tap_channels[t] * model_tap_side(m, t, height) *
+                  model_tap_side(m, t, width);
     return 2 * (size_t)n * floats >= 3 * STREAM_BUDGET_FLOATS;
 }
 
