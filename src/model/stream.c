@@ -215,21 +215,25 @@ static size_t plan_bands(stream *s, long pixels)
     return s->line_floats + 2 * s->in_floats + s->out_floats;
 }
 
-long stream_default_step(const dpsim_model *m, int n, int width, int height)
+/* The largest step whose plan fits STREAM_BUDGET_FLOATS, at least STREAM_MIN_STEP_PIXELS */
+static long default_step(stream *s)
 {
-    stream s = {.m = m, .n = 2 * n};
-    build_stages(&s, width, height);
-    long lo = STREAM_MIN_STEP_PIXELS, hi = (long)width * height;
-    if (hi < lo)
-        return lo;
-    while (lo < hi) { /* the largest step within the budget (floats grow with it) */
+    long lo = STREAM_MIN_STEP_PIXELS, hi = (long)s->st[0].w * s->st[0].h;
+    while (lo < hi) { /* floats grow with the step */
         const long mid = lo + (hi - lo + 1) / 2;
-        if (plan_bands(&s, mid) <= STREAM_BUDGET_FLOATS)
+        if (plan_bands(s, mid) <= STREAM_BUDGET_FLOATS)
             lo = mid;
         else
             hi = mid - 1;
     }
     return lo;
+}
+
+long stream_default_step(const dpsim_model *m, int n, int width, int height)
+{
+    stream s = {.m = m, .n = 2 * n};
+    build_stages(&s, width, height);
+    return default_step(&s);
 }
 
 // ---- moving rows ----
@@ -281,6 +285,12 @@ static void keep_image(const stage *st, int b, int r0, int rows, int shift, cons
 
 // ---- one step of a stage ----
 
+/* Image b's input band: the same place whatever the step */
+static float *in_slot(const stream *s, int b)
+{
+    return s->in_band + (size_t)b * (s->in_floats / s->n);
+}
+
 /* What a step computes: rows [r0, r0 + rows) of stage i, from rows [y0, y1) below */
 typedef struct step_job {
     stream *s;
@@ -300,13 +310,12 @@ static dpsim_status conv_step(const step_job *j, const stage *st, int y0, int y1
     const int wp = below->w + 2 * st->p;
     float *in[NET_MAX_BATCH];
     for (int k = 0; k < count; k++) {
-        in[k] = s->in_band + (size_t)(b0 + k) * (s->in_floats / s->n);
+        in[k] = in_slot(s, b0 + k);
         cut_image(s, below, b0 + k, y0, y1, st->p, in[k]);
     }
     /* one GEMM over the images' pixels fills the tiles of small steps; larger ones run
        image by image, their patches read in place rather than packed */
-    const long pixels = (long)conv2d_out_size(&pc->shape, y1 - y0 - 2 * pc->shape.pad) *
-                        conv2d_out_size(&pc->shape, wp - 2 * pc->shape.pad);
+    const long pixels = (long)j->rows * conv2d_out_size(&pc->shape, below->w);
     const int together = pixels < STREAM_BATCH_MAX_PIXELS ? count : 1;
     dpsim_status status = DPSIM_OK;
     for (int k = 0; k < count && status == DPSIM_OK; k += together)
@@ -350,7 +359,7 @@ static dpsim_status group_step(const step_job *j, int b0, int b1, worker_pool *w
         const int y1 = imin(j->y1, below->h);
         const maxpool_shape ps = {st->k, st->s, st->l->ceil_mode};
         for (int k = 0; k < count && status == DPSIM_OK; k++) {
-            float *in = s->in_band + (size_t)(b0 + k) * (s->in_floats / s->n);
+            float *in = in_slot(s, b0 + k);
             cut_image(s, below, b0 + k, j->y0, y1, 0, in);
             if (maxpool_fast(&ps, in, below->c, y1 - j->y0, below->w, out[k], workers) !=
                 DPSIM_OK)
@@ -554,7 +563,7 @@ dpsim_status stream_compare(const dpsim_model *m, int n, const float *const *a,
     const int w = pool_size(workers);
     stream s = {.m = m, .n = 2 * n, .workers = workers, .groups = w > 1 && w <= 2 * n ? w : 1};
     build_stages(&s, width, height);
-    plan_bands(&s, step_pixels > 0 ? step_pixels : stream_default_step(m, n, width, height));
+    plan_bands(&s, step_pixels > 0 ? step_pixels : default_step(&s));
     forward_scratch own = {0};
     s.scratch = scratch ? scratch : &own;
     if (!scratch && s.groups > 1)
