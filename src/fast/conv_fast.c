@@ -122,6 +122,7 @@ void conv_buffers_free(conv_buffers *b)
     dp_free(b->offsets);
     dp_free(b->scratch);
     dp_free(b->grad_res);
+    dp_free(b->grad_u);
     memset(b, 0, sizeof *b);
 }
 

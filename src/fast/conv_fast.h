@@ -81,7 +81,8 @@ typedef struct conv_buffers {
     ptrdiff_t *offsets; /* (in_ch*k*k) where row k of the patch matrix starts in it */
     float *scratch;     /* per worker: a packed panel and the task's outputs */
     float *grad_res;    /* conv_fast_backward_input: its convolution's result */
-    size_t padded_cap, offsets_cap, scratch_cap, grad_res_cap;
+    float *grad_u;      /* conv_wino_backward_input: the rearranged transformed weights */
+    size_t padded_cap, offsets_cap, scratch_cap, grad_res_cap, grad_u_cap;
 } conv_buffers;
 
 void conv_buffers_free(conv_buffers *b);
@@ -163,27 +164,39 @@ dpsim_status conv_fast_forward(const packed_conv *p, const float *in, int h, int
  * (channels swapped, kernel flipped, padding k - 1 - pad) used unless it has
  * fewer output channels than a kernel tile's rows; any other runs
  * W^T as a 1x1 convolution into patch gradients (in_ch*k*k, Ho*Wo) that are
- * scattered back onto the input (col2im).
+ * scattered back onto the input (col2im). A 3x3 transposed convolution that
+ * runs by Winograd takes the forward's transformed weights (conv_wino.h);
+ * any other runs on weights of its own, packed on demand
+ * (packed_conv_grad_pack), so only the sizes that need them pay their memory.
  */
 typedef struct packed_conv_grad {
     conv2d_shape shape; /* of the forward convolution */
-    packed_conv t;      /* the transposed convolution, or W^T as a 1x1 convolution */
+    packed_conv t;      /* the transposed convolution, or W^T as a 1x1 convolution; packed
+                         * when t.kern is set */
     int via_patches;    /* 1: the second form */
 } packed_conv_grad;
 
-dpsim_status packed_conv_grad_init(packed_conv_grad *g, const packed_conv *fwd,
-                                   const gemm_kernel *kern, errbuf *e);
+/** The form of fwd's input gradient; nothing packed yet. */
+void packed_conv_grad_init(packed_conv_grad *g, const packed_conv *fwd);
+
+/** Whether the input gradient for an h x w input (fwd's) runs on g's own packed weights. */
+int packed_conv_grad_direct(const packed_conv *fwd, const packed_conv_grad *g, int h, int w);
+
+/** Pack g's weights from fwd's (fp32). */
+dpsim_status packed_conv_grad_pack(packed_conv_grad *g, const packed_conv *fwd, errbuf *e);
 
 void packed_conv_grad_free(packed_conv_grad *g);
 
 /**
  * d_in += d conv / d in applied to d_out (d_in = when not accumulate), in
- * float arithmetic.
+ * float arithmetic, for fwd and its gradient form g, packed where
+ * packed_conv_grad_direct says this size needs it.
  * @param d_out (out_ch, Ho, Wo)
  * @param d_in  (in_ch, h, w)
  */
-dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const float *d_out, int h,
-                                      int w, float *d_in, int accumulate, worker_pool *workers,
-                                      conv_buffers *cb, errbuf *e);
+dpsim_status conv_fast_backward_input(const packed_conv *fwd, const packed_conv_grad *g,
+                                      const float *d_out, int h, int w, float *d_in,
+                                      int accumulate, worker_pool *workers, conv_buffers *cb,
+                                      errbuf *e);
 
 #endif

@@ -1,23 +1,35 @@
 /*
  * conv_fast_grad.c - the input gradient of a convolution on the fast
- * kernels (conv_fast.h): a transposed convolution where one exists, else
- * patch gradients scattered back onto the input.
+ * kernels (conv_fast.h): a transposed convolution where one exists (by
+ * Winograd on the forward's own transformed weights where it wins,
+ * conv_wino_grad.c), else patch gradients scattered back onto the input.
  */
 #include <string.h>
 
 #include "core/alloc.h"
 #include "fast/conv_fast.h"
+#include "fast/conv_wino.h"
 
-dpsim_status packed_conv_grad_init(packed_conv_grad *g, const packed_conv *fwd,
-                                   const gemm_kernel *kern, errbuf *e)
+void packed_conv_grad_init(packed_conv_grad *g, const packed_conv *fwd)
 {
     const conv2d_shape *s = &fwd->shape;
-    const int k = s->kernel, kk = k * k, ci = s->in_ch, co = s->out_ch;
     memset(g, 0, sizeof *g);
     g->shape = *s;
     /* the transposed convolution has in_ch output rows: fewer than a tile's mr would waste
        most of every tile (VGG's first layer: 3 of 8), the patches have in_ch * k * k */
-    g->via_patches = s->stride != 1 || s->pad > k - 1 || ci < kern->mr;
+    g->via_patches = s->stride != 1 || s->pad > s->kernel - 1 || s->in_ch < fwd->kern->mr;
+}
+
+int packed_conv_grad_direct(const packed_conv *fwd, const packed_conv_grad *g, int h, int w)
+{
+    return g->via_patches || !conv_wino_grad_wins(fwd, conv2d_out_size(&g->shape, h),
+                                                 conv2d_out_size(&g->shape, w));
+}
+
+dpsim_status packed_conv_grad_pack(packed_conv_grad *g, const packed_conv *fwd, errbuf *e)
+{
+    const conv2d_shape *s = &fwd->shape;
+    const int k = s->kernel, kk = k * k, ci = s->in_ch, co = s->out_ch;
     conv2d_shape ts;
     float *wt = dp_malloc((size_t)co * ci * kk * sizeof(float));
     if (!wt)
@@ -35,7 +47,7 @@ dpsim_status packed_conv_grad_init(packed_conv_grad *g, const packed_conv *fwd,
                     wt[((size_t)ic * co + oc) * kk + q] =
                         packed_conv_weight(fwd, oc, ic * kk + kk - 1 - q);
     }
-    dpsim_status st = packed_conv_init(&g->t, &ts, wt, NULL, kern, e);
+    dpsim_status st = packed_conv_init(&g->t, &ts, wt, NULL, fwd->kern, e);
     dp_free(wt);
     return st;
 }
@@ -86,21 +98,32 @@ static void scatter_worker(void *arg, int worker)
     }
 }
 
-dpsim_status conv_fast_backward_input(const packed_conv_grad *g, const float *d_out, int h,
-                                      int w, float *d_in, int accumulate, worker_pool *workers,
-                                      conv_buffers *cb, errbuf *e)
+/* The transposed convolution of d_out (out_ch, ho, wo), or W^T times it, into res. */
+static dpsim_status transposed(const packed_conv *fwd, const packed_conv_grad *g,
+                               const float *d_out, int ho, int wo, float *res,
+                               worker_pool *workers, conv_buffers *cb, errbuf *e)
+{
+    if (!g->via_patches && conv_wino_grad_wins(fwd, ho, wo))
+        return conv_wino_backward_input(fwd, d_out, ho, wo, res, workers, cb, e);
+    return conv_fast_forward(&g->t, d_out, ho, wo, res, 0, workers, cb, e);
+}
+
+dpsim_status conv_fast_backward_input(const packed_conv *fwd, const packed_conv_grad *g,
+                                      const float *d_out, int h, int w, float *d_in,
+                                      int accumulate, worker_pool *workers, conv_buffers *cb,
+                                      errbuf *e)
 {
     const conv2d_shape *s = &g->shape;
     const int ho = conv2d_out_size(s, h), wo = conv2d_out_size(s, w);
     const size_t n_in = (size_t)s->in_ch * h * w;
     /* a transposed convolution that overwrites d_in runs straight into it */
     if (!g->via_patches && !accumulate)
-        return conv_fast_forward(&g->t, d_out, ho, wo, d_in, 0, workers, cb, e);
+        return transposed(fwd, g, d_out, ho, wo, d_in, workers, cb, e);
     const size_t n_res = g->via_patches ? (size_t)g->t.shape.out_ch * ho * wo : n_in;
     if (!conv_buffer_reserve((void **)&cb->grad_res, &cb->grad_res_cap, n_res, sizeof(float)))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for a convolution's input gradient");
     float *res = cb->grad_res; /* patches or (in_ch, h, w) */
-    dpsim_status st = conv_fast_forward(&g->t, d_out, ho, wo, res, 0, workers, cb, e);
+    dpsim_status st = transposed(fwd, g, d_out, ho, wo, res, workers, cb, e);
     if (st != DPSIM_OK)
         return st;
     if (!accumulate)

@@ -117,8 +117,7 @@ static void weight_1d(const double *g, size_t gs, double *r, size_t rs)
     r[3 * rs] = g2;
 }
 
-/* Floats from one element e of a packed U to the next. */
-static size_t u_stride(const packed_conv *p)
+size_t conv_wino_u_stride(const packed_conv *p)
 {
     const int mr = p->kern->mr;
     return (size_t)((p->shape.out_ch + mr - 1) / mr) * mr * wino_channels(p) + SKEW;
@@ -129,7 +128,7 @@ static void transform_weights(const packed_conv *p, float *u)
 {
     const int mr = p->kern->mr, ci = p->shape.in_ch, panels = (p->shape.out_ch + mr - 1) / mr;
     const int k = p->shape.kernel, groups = groups_of(p), cg = wino_channels(p);
-    const size_t stride = u_stride(p);
+    const size_t stride = conv_wino_u_stride(p);
     for (int panel = 0; panel < panels; panel++)
         for (int c = 0; c < cg; c++) {
             const int ic = c % ci, y0 = c / ci / groups * 3, x0 = c / ci % groups * 3;
@@ -157,7 +156,7 @@ const float *conv_wino_weights(const packed_conv *p)
     float *u = atomic_load(&p->u);
     if (u)
         return u;
-    const size_t n = E * u_stride(p);
+    const size_t n = E * conv_wino_u_stride(p);
     float *fresh = dp_malloc_dense(n * sizeof(float));
     if (!fresh)
         return NULL;
@@ -239,7 +238,7 @@ INLINE void transform_output_body(const wino_job *job, int c0, int c1, int t0, i
     const size_t elem_stride = job->m_stride;
     float r[T * A * NT_MAX], y[T * T * NT_MAX]; /* (T, A, nt): A^T M, then (T, T, nt) */
     for (int oc = c0; oc < c1; oc++) {
-        const float bias = job->p->bias[oc];
+        const float bias = job->p->bias ? job->p->bias[oc] : 0.0f;
         float *plane = job->out + (size_t)oc * ho * wo; /* (ho, wo) */
         const float *mc = m + (size_t)(oc - c0) * nt;  /* element (i, j) at (i A + j) elem_stride */
         for (int x = 0; x < A; x++)
@@ -382,9 +381,21 @@ static void wino_worker(void *arg, int worker)
 dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e)
 {
+    if (conv2d_out_size(&p->shape, h) <= 0 || conv2d_out_size(&p->shape, w) <= 0)
+        return DPSIM_OK;
+    const float *u = conv_wino_weights(p);
+    if (!u)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
+    return conv_wino_run(p, u, in, h, w, out, relu, workers, buf, e);
+}
+
+dpsim_status conv_wino_run(const packed_conv *p, const float *u, const float *in, int h, int w,
+                           float *out, int relu, worker_pool *workers, conv_buffers *buf,
+                           errbuf *e)
+{
     const conv2d_shape *s = &p->shape;
     const int mr = p->kern->mr, nr = p->kern->nr, ci = wino_channels(p);
-    wino_job job = {.p = p, .out = out, .relu = relu, .ci = ci, .groups = groups_of(p)};
+    wino_job job = {.p = p, .u = u, .out = out, .relu = relu, .ci = ci, .groups = groups_of(p)};
     job.ho = conv2d_out_size(s, h);
     job.wo = conv2d_out_size(s, w);
     if (job.ho <= 0 || job.wo <= 0)
@@ -396,10 +407,7 @@ dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int
     job.wp = job.tw * T + 3 * job.groups - 1;
     job.nt = NT_PANELS * nr;
     job.mb = MB_PANELS * mr;
-    job.u = conv_wino_weights(p);
-    if (!job.u)
-        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
-    job.u_stride = u_stride(p);
+    job.u_stride = conv_wino_u_stride(p);
     job.v_stride = (size_t)ci * job.nt + SKEW;
     job.m_stride = (size_t)job.mb * job.nt + SKEW;
     job.scratch_per_worker = E * (job.v_stride + job.m_stride);

@@ -46,4 +46,38 @@ int conv_wino_wins(const packed_conv *p, int h, int w);
 dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int w, float *out,
                                int relu, worker_pool *workers, conv_buffers *buf, errbuf *e);
 
+/**
+ * conv_wino_forward on the transformed weights u, in the layout
+ * conv_wino_weights gives for p's shape and kernel (p's own p->u and p->a
+ * are not read; p->bias NULL adds none).
+ */
+dpsim_status conv_wino_run(const packed_conv *p, const float *u, const float *in, int h, int w,
+                           float *out, int relu, worker_pool *workers, conv_buffers *buf,
+                           errbuf *e);
+
+/** Floats from one of the 16 elements of p's transformed weights to the next. */
+size_t conv_wino_u_stride(const packed_conv *p);
+
+/*
+ * The input gradient of a 3x3 stride-1 convolution with padding 1 is the
+ * same kind of convolution (conv_wino_grad.c): kernel flipped, input and
+ * output channels swapped. Its transformed weights are the forward's,
+ * rearranged, so the backward needs no weights of its own: with J the
+ * reversal of 3 values, G J = P G for P swapping rows 0 and 3 of G, hence
+ * G (J g J) G^T = P (G g G^T) P: element (y, x) of the flipped kernel's U is
+ * element (p(y), p(x)) of the forward's, p swapping 0 and 3.
+ */
+
+/** Whether conv_wino_backward_input runs fwd's input gradient for an ho x wo d_out. */
+int conv_wino_grad_wins(const packed_conv *fwd, int ho, int wo);
+
+/**
+ * d_in (fwd in_ch, ho, wo) = the input gradient of fwd (3x3, stride 1,
+ * padding 1, fp32) applied to d_out (fwd out_ch, ho, wo), by Winograd on
+ * fwd's transformed weights (conv_wino_weights), rearranged into buf->grad_u.
+ */
+dpsim_status conv_wino_backward_input(const packed_conv *fwd, const float *d_out, int ho, int wo,
+                                      float *d_in, worker_pool *workers, conv_buffers *buf,
+                                      errbuf *e);
+
 #endif

@@ -146,14 +146,16 @@ static dpsim_status fire_backward(const layer_params *lp, const float *out,
     const conv_params *sq = &lp->conv[0], *e1 = &lp->conv[1], *e3 = &lp->conv[2];
     const size_t hw = (size_t)h * w;
     relu_backward(out, d_out, (size_t)(e1->shape.out_ch + e3->shape.out_ch) * hw, workers);
-    dpsim_status s = conv_fast_backward_input(&e1->grad, d_out, h, w, d_sq, 0, workers, cb, e);
+    dpsim_status s =
+        conv_fast_backward_input(&e1->fast, &e1->grad, d_out, h, w, d_sq, 0, workers, cb, e);
     if (s == DPSIM_OK)
-        s = conv_fast_backward_input(&e3->grad, d_out + (size_t)e1->shape.out_ch * hw, h, w, d_sq,
-                                     1, workers, cb, e);
+        s = conv_fast_backward_input(&e3->fast, &e3->grad,
+                                     d_out + (size_t)e1->shape.out_ch * hw, h, w, d_sq, 1,
+                                     workers, cb, e);
     if (s != DPSIM_OK)
         return s;
     relu_backward(squeezed, d_sq, (size_t)sq->shape.out_ch * hw, workers);
-    return conv_fast_backward_input(&sq->grad, d_sq, h, w, d_in, 0, workers, cb, e);
+    return conv_fast_backward_input(&sq->fast, &sq->grad, d_sq, h, w, d_in, 0, workers, cb, e);
 }
 
 /* Layer i's backward: d_in (slot i) = d layer / d in applied to d_out (slot i + 1) */
@@ -166,8 +168,8 @@ static dpsim_status layer_backward(const grad_tape *t, int i, float *d_out, floa
     const int h = t->h[i], w = t->w[i];
     switch (l->op) {
     case OP_CONV:
-        return conv_fast_backward_input(&lp->conv[0].grad, d_out, h, w, d_in, 0, t->workers, cb,
-                                        e);
+        return conv_fast_backward_input(&lp->conv[0].fast, &lp->conv[0].grad, d_out, h, w, d_in,
+                                        0, t->workers, cb, e);
     case OP_MAXPOOL: {
         maxpool_shape ps = {l->kernel, l->stride, l->ceil_mode};
         maxpool_backward(&ps, in, t->c[i], h, w, d_out, d_in, t->workers);
@@ -196,7 +198,7 @@ dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, err
         if (m->def->layers[i].op == OP_FIRE &&
             (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i] > max_sq)
             max_sq = (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i];
-    dpsim_status s = model_grad_prepare(m, e);
+    dpsim_status s = model_grad_prepare(m, t->h, t->w, e);
     if (s != DPSIM_OK)
         return s;
     if (!reserve(&t->grad[0], &t->grad_cap[0], max_act) ||

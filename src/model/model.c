@@ -511,19 +511,21 @@ void dpsim_model_free(dpsim_model *m)
     dp_free(m);
 }
 
-dpsim_status model_grad_prepare(const dpsim_model *cm, errbuf *e)
+dpsim_status model_grad_prepare(const dpsim_model *cm, const int *h, const int *w, errbuf *e)
 {
     dpsim_model *m = (dpsim_model *)cm; /* the lazily built part, under its lock */
     dpsim_status s = DPSIM_OK;
     pthread_mutex_lock(&m->grad_lock);
-    for (int i = 0; i <= m->last_layer && !m->grad_ready && s == DPSIM_OK; i++)
+    for (int i = 0; i <= m->last_layer && s == DPSIM_OK; i++)
         for (int j = 0; j < 3 && s == DPSIM_OK; j++) {
             conv_params *p = &m->layers[i].conv[j];
-            if (p->fast.a && !p->grad.t.kern)
-                s = packed_conv_grad_init(&p->grad, &p->fast, m->kernel, e);
+            if (!p->fast.a)
+                continue;
+            if (!p->grad.shape.kernel)
+                packed_conv_grad_init(&p->grad, &p->fast);
+            if (!p->grad.t.kern && packed_conv_grad_direct(&p->fast, &p->grad, h[i], w[i]))
+                s = packed_conv_grad_pack(&p->grad, &p->fast, e);
         }
-    if (s == DPSIM_OK)
-        m->grad_ready = 1;
     pthread_mutex_unlock(&m->grad_lock);
     return s;
 }

@@ -19,7 +19,7 @@
 typedef struct conv_params {
     conv2d_shape shape;
     packed_conv fast;      /* the weights in the fast kernel's layout */
-    packed_conv_grad grad; /* for the input gradient; built by model_grad_prepare */
+    packed_conv_grad grad; /* for the input gradient; made by model_grad_prepare */
 } conv_params;
 
 /* Per features index: a conv uses conv[0]; a fire uses squeeze, expand1x1, expand3x3. */
@@ -53,7 +53,6 @@ struct dpsim_model {
     const gemm_kernel *kernel;        /* the tile kernel the convolutions were packed for */
     dpsim_precision precision;        /* bf16: kernel is a bf16 one (fast/conv_bf16.h) */
     pthread_mutex_t grad_lock;        /* guards the lazily packed gradient weights */
-    int grad_ready;
     float *weight[TERM_KINDS][DPSIM_MAX_TAPS]; /* (tap_channels[t]) each; NULL = all ones */
     char *trunk_path, *lin_path;
     /* The trunk's digest is computed beside loading and the first extraction:
@@ -132,10 +131,11 @@ dpsim_status fire_forward_batch(const layer_params *lp, int n, const float *cons
                                 worker_pool *workers, conv_buffers *cb, errbuf *e);
 
 /**
- * Pack the weights the input gradient needs (conv_params.grad), once per
- * model; safe to call from several threads.
+ * Make the input gradient's forms (conv_params.grad) and pack the weights
+ * that a backward pass needs at these sizes, each once per model (h[i],
+ * w[i]: the sides of layer i's input); safe to call from several threads.
  */
-dpsim_status model_grad_prepare(const dpsim_model *m, errbuf *e);
+dpsim_status model_grad_prepare(const dpsim_model *m, const int *h, const int *w, errbuf *e);
 
 /** Wait for the weights' digests (see dpsim_model), once; safe from several threads. */
 void model_await_hashes(const dpsim_model *m);

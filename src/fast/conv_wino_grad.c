@@ -1,0 +1,92 @@
+/*
+ * conv_wino_grad.c - the input gradient of a 3x3 stride-1 convolution with
+ * padding 1 by Winograd, on the forward's transformed weights (conv_wino.h).
+ *
+ * The gradient is the transposed convolution: the kernel flipped, input and
+ * output channels swapped, padding 1 again. Its U is the forward's U with the
+ * tile elements permuted (P U P) and each element's matrix transposed, so it
+ * is rearranged from the forward's, one layer at a time, into the caller's
+ * buffer: no second set of weights is kept. For VGG-16 a kept set (the
+ * transposed kernels packed, and their own U) took 159 MB.
+ */
+#include <string.h>
+
+#include "fast/conv_bf16.h"
+#include "fast/conv_wino.h"
+
+/* fwd's transposed convolution, weights in the caller's u (t->a stays NULL) */
+static void transposed_view(const packed_conv *fwd, packed_conv *t)
+{
+    memset(t, 0, sizeof *t);
+    t->shape = (conv2d_shape){fwd->shape.out_ch, fwd->shape.in_ch, 3, 1, 1};
+    t->run = t->shape;
+    t->kern = fwd->kern;
+    t->k_total = t->shape.in_ch * 9;
+}
+
+int conv_wino_grad_wins(const packed_conv *fwd, int ho, int wo)
+{
+    const conv2d_shape *s = &fwd->shape;
+    if (s->kernel != 3 || s->stride != 1 || s->pad != 1 || fwd->s2d || packed_conv_is_bf16(fwd))
+        return 0;
+    packed_conv t;
+    transposed_view(fwd, &t);
+    return conv_wino_wins(&t, ho, wo);
+}
+
+typedef struct rearrange_job {
+    const float *u;  /* (16, ceil(co / mr), ci, mr): the forward's, stride su */
+    float *dst;      /* (16, ceil(ci / mr), co, mr): the gradient's, stride sd */
+    size_t su, sd;
+    int ci, co, mr, workers;
+} rearrange_job;
+
+/* Element e = (y, x) of the flipped kernel's U is element (p(y), p(x)) of the forward's. */
+static const int flipped[WINO_IN] = {3, 1, 2, 0};
+
+/* dst's element e: src's element p(e), (co, ci) transposed to (ci, co), in mr x mr blocks */
+static void rearrange_element(const rearrange_job *j, int e)
+{
+    const int mr = j->mr, ci = j->ci, co = j->co, ci_panels = (ci + mr - 1) / mr;
+    const float *src = j->u + (size_t)(flipped[e / WINO_IN] * WINO_IN + flipped[e % WINO_IN]) *
+                                  j->su;
+    float *dst = j->dst + (size_t)e * j->sd;
+    for (int pi = 0; pi < ci_panels; pi++) {
+        const int n = ci - pi * mr < mr ? ci - pi * mr : mr; /* input channels in the panel */
+        for (int oc = 0; oc < co; oc++) {
+            /* forward weight (oc, pi mr + i) at from[i mr] */
+            const float *from = src + ((size_t)(oc / mr) * ci + (size_t)pi * mr) * mr + oc % mr;
+            float *to = dst + ((size_t)pi * co + oc) * mr;
+            for (int i = 0; i < n; i++)
+                to[i] = from[(size_t)i * mr];
+            for (int i = n; i < mr; i++)
+                to[i] = 0.0f;
+        }
+    }
+    const size_t used = (size_t)ci_panels * mr * co;
+    memset(dst + used, 0, (j->sd - used) * sizeof(float));
+}
+
+static void rearrange_worker(void *arg, int worker)
+{
+    const rearrange_job *j = arg;
+    for (int e = worker; e < WINO_ELEMS; e += j->workers)
+        rearrange_element(j, e);
+}
+
+dpsim_status conv_wino_backward_input(const packed_conv *fwd, const float *d_out, int ho, int wo,
+                                      float *d_in, worker_pool *workers, conv_buffers *buf,
+                                      errbuf *e)
+{
+    packed_conv t;
+    transposed_view(fwd, &t);
+    const float *u = conv_wino_weights(fwd);
+    rearrange_job j = {u, NULL, conv_wino_u_stride(fwd), conv_wino_u_stride(&t),
+                       fwd->shape.in_ch, fwd->shape.out_ch, fwd->kern->mr, pool_size(workers)};
+    if (!u || !conv_buffer_reserve((void **)&buf->grad_u, &buf->grad_u_cap, WINO_ELEMS * j.sd,
+                                   sizeof(float)))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
+    j.dst = buf->grad_u;
+    pool_run(workers, rearrange_worker, &j);
+    return conv_wino_run(&t, buf->grad_u, d_out, ho, wo, d_in, 0, workers, buf, e);
+}
