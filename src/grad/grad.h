@@ -31,6 +31,12 @@ void conv2d_backward_input(const conv2d_shape *s, const double *d_out, int h, in
 /** d *= (y > 0) over n values: y is the ReLU output (or its input). */
 void relu_backward(const float *y, float *d, size_t n, worker_pool *workers);
 
+/** The mask of y (n values) as bits: bit i % 8 of bits[i / 8] = (y[i] > 0). */
+void relu_mask(const float *y, size_t n, uint8_t *bits, worker_pool *workers);
+
+/** relu_backward by relu_mask's bits: d[i] = 0 where bit i is clear. */
+void relu_mask_backward(const uint8_t *bits, float *d, size_t n, worker_pool *workers);
+
 /** d = d + tap (rounded to float), then relu_backward when y is not NULL; tap NULL adds
     nothing. A tap's gradient where the tap was taken, in the ReLU's pass when it is one. */
 void tap_backward(const float *y, const double *tap, float *d, size_t n, worker_pool *workers);
@@ -134,14 +140,17 @@ typedef struct grad_tape {
     const dpsim_model *m;
     int c[NET_MAX_LAYERS + 1], h[NET_MAX_LAYERS + 1], w[NET_MAX_LAYERS + 1];
     /* act[0]: the net input x (3, h, w); act[i + 1]: output of layer i, kept when a
-       tap, a ReLU or fire mask, or a pool's input needs it (else NULL) */
+       tap, a fire module's mask or a pool's input needs it (else NULL) */
     float *act[NET_MAX_LAYERS + 1];
+    /* mask[i + 1]: ReLU layer i's mask (relu_mask) where backward needs no more of it */
+    uint8_t *mask[NET_MAX_LAYERS + 1];
     float *squeezed[NET_MAX_LAYERS]; /* fire i: squeeze output after its ReLU */
     worker_pool *workers;            /* the threads its convolutions use (NULL: caller only) */
     /* the memory: act and squeezed point into mem and sq_mem; scratch holds the forward's
-       unkept outputs, grad the backward's gradients, d_sq a fire module's squeeze gradient */
-    float *mem[NET_MAX_LAYERS + 1], *sq_mem[NET_MAX_LAYERS], *scratch[2], *grad[2], *d_sq;
-    size_t mem_cap[NET_MAX_LAYERS + 1], sq_cap[NET_MAX_LAYERS], scratch_cap[2], grad_cap[2];
+       unkept outputs, then the backward's gradients; d_sq a fire module's squeeze gradient */
+    float *mem[NET_MAX_LAYERS + 1], *sq_mem[NET_MAX_LAYERS], *scratch[2], *d_sq;
+    size_t mem_cap[NET_MAX_LAYERS + 1], sq_cap[NET_MAX_LAYERS], scratch_cap[2];
+    size_t mask_cap[NET_MAX_LAYERS + 1];
     size_t d_sq_cap;
     conv_buffers cb; /* the convolutions' working memory, shared by every layer */
 } grad_tape;

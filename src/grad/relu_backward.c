@@ -1,8 +1,9 @@
 /*
  * relu_backward.c - ReLU gradient: pass where the output is positive. At
  * exactly zero the gradient is zero (PyTorch's threshold_backward rule).
- * A tap's gradient can be added in the same pass. Fixed chunks of values go
- * round the workers; each value is on its own.
+ * A tap's gradient can be added in the same pass. A ReLU that backward needs
+ * only for its mask keeps it as bits (relu_mask), 1/32 of its output. Fixed
+ * chunks of values go round the workers; each value is on its own.
  */
 #include "fast/pool.h"
 #include "grad/grad.h"
@@ -41,4 +42,47 @@ void tap_backward(const float *y, const double *tap, float *d, size_t n, worker_
 {
     relu_job j = {y, tap, d, n, pool_size(workers)};
     pool_run(workers, relu_worker, &j);
+}
+
+/* Chunks of RELU_CHUNK values (a multiple of 8: whole mask bytes) round the workers. */
+typedef struct mask_job {
+    const float *y;      /* relu_mask's input, or NULL */
+    uint8_t *bits;       /* relu_mask's output */
+    const uint8_t *mask; /* relu_mask_backward's */
+    float *d;
+    size_t n;
+    int workers;
+} mask_job;
+
+static void mask_worker(void *arg, int worker)
+{
+    const mask_job *j = arg;
+    for (size_t i0 = (size_t)worker * RELU_CHUNK; i0 < j->n; i0 += (size_t)j->workers * RELU_CHUNK) {
+        const size_t i1 = j->n - i0 < RELU_CHUNK ? j->n : i0 + RELU_CHUNK;
+        for (size_t k = i0 / 8; k < (i1 + 7) / 8; k++) {
+            const size_t len = i1 - 8 * k < 8 ? i1 - 8 * k : 8;
+            if (j->y) {
+                unsigned b = 0;
+                for (size_t q = 0; q < len; q++)
+                    b |= (unsigned)(j->y[8 * k + q] > 0.0f) << q;
+                j->bits[k] = (uint8_t)b;
+            } else {
+                const unsigned b = j->mask[k];
+                for (size_t q = 0; q < len; q++)
+                    j->d[8 * k + q] = b >> q & 1u ? j->d[8 * k + q] : 0.0f;
+            }
+        }
+    }
+}
+
+void relu_mask(const float *y, size_t n, uint8_t *bits, worker_pool *workers)
+{
+    mask_job j = {y, bits, NULL, NULL, n, pool_size(workers)};
+    pool_run(workers, mask_worker, &j);
+}
+
+void relu_mask_backward(const uint8_t *bits, float *d, size_t n, worker_pool *workers)
+{
+    mask_job j = {NULL, NULL, bits, d, n, pool_size(workers)};
+    pool_run(workers, mask_worker, &j);
 }

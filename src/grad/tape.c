@@ -4,10 +4,11 @@
  * ReLU runs fused into its convolution unless the convolution's own output
  * is kept; fused or not it gives the same bits, so taps are bit-identical
  * to dpsim_extract's) and keeps only what backward
- * needs: every tap, every ReLU output (its mask), the input of every pool,
- * and a fire module's squeeze output and output. Backward walks the layers
- * in reverse with float32 gradients (what the fast kernels multiply in),
- * adding each tap's float64 gradient where the tap was taken.
+ * needs: every tap, the input of every pool, a fire module's squeeze output
+ * and output, and of any other ReLU its mask, as bits. Backward walks the
+ * layers in reverse with float32 gradients (what the fast kernels multiply
+ * in), in the forward's two scratch buffers, adding each tap's float64
+ * gradient where the tap was taken.
  */
 #include <string.h>
 
@@ -23,10 +24,15 @@ static int keep_output(const dpsim_model *m, int i, int backward)
     for (int t = 0; t < m->n_taps; t++)
         if (m->taps[t] == i)
             return 1;
-    const layer_def *l = &m->def->layers[i];
-    if (backward && (l->op == OP_RELU || l->op == OP_FIRE))
+    if (backward && m->def->layers[i].op == OP_FIRE)
         return 1;
     return backward && i < m->last_layer && is_pool(&m->def->layers[i + 1]);
+}
+
+/* Does backward need only the mask of layer i's output (a ReLU's)? */
+static int keep_mask(const dpsim_model *m, int i, int backward)
+{
+    return backward && m->def->layers[i].op == OP_RELU && !keep_output(m, i, backward);
 }
 
 /* Shapes after every layer: slot 0 is the input, slot i + 1 the output of layer i. */
@@ -129,6 +135,12 @@ dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
         dpsim_status s = layer_forward(m, i, t, in, out, fused, t->squeezed[i], &t->cb, e);
         if (s != DPSIM_OK)
             return s;
+        if (keep_mask(m, o, backward)) {
+            if (!conv_buffer_reserve((void **)&t->mask[o + 1], &t->mask_cap[o + 1],
+                                     (numel(t, o + 1) + 7) / 8, 1))
+                goto nomem;
+            relu_mask(out, numel(t, o + 1), t->mask[o + 1], workers);
+        }
         in = out;
         i = o;
     }
@@ -191,9 +203,7 @@ static dpsim_status layer_backward(const grad_tape *t, int i, float *d_out, floa
 dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, errbuf *e)
 {
     const dpsim_model *m = t->m;
-    size_t max_act = 1, max_sq = 1;
-    for (int s = 0; s <= m->last_layer + 1; s++)
-        max_act = numel(t, s) > max_act ? numel(t, s) : max_act;
+    size_t max_sq = 1;
     for (int i = 0; i <= m->last_layer; i++)
         if (m->def->layers[i].op == OP_FIRE &&
             (size_t)m->def->layers[i].squeeze * t->h[i] * t->w[i] > max_sq)
@@ -201,11 +211,10 @@ dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, err
     dpsim_status s = model_grad_prepare(m, t->h, t->w, e);
     if (s != DPSIM_OK)
         return s;
-    if (!reserve(&t->grad[0], &t->grad_cap[0], max_act) ||
-        !reserve(&t->grad[1], &t->grad_cap[1], max_act) || !reserve(&t->d_sq, &t->d_sq_cap, max_sq))
+    if (!reserve(&t->d_sq, &t->d_sq_cap, max_sq))
         return err_set(e, DPSIM_E_NOMEM, "out of memory for the backward pass of a %dx%d image",
                        t->w[0], t->h[0]);
-    float **buf = t->grad;
+    float **buf = t->scratch; /* the forward's, each of its largest activation */
     int cur = 0, tap = m->n_taps - 1;
     memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(float));
     for (int i = m->last_layer; i >= 0 && s == DPSIM_OK; i--) {
@@ -215,7 +224,9 @@ dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, err
             if (m->taps[tap] == i && d_taps[tap])
                 d_tap = d_taps[tap];
         const int relu = m->def->layers[i].op == OP_RELU;
-        if (d_tap || relu)
+        if (relu && keep_mask(m, i, 1)) /* no tap there: taps keep their outputs */
+            relu_mask_backward(t->mask[i + 1], d_out, numel(t, i + 1), t->workers);
+        else if (d_tap || relu)
             tap_backward(relu ? t->act[i + 1] : NULL, d_tap, d_out, numel(t, i + 1), t->workers);
         if (relu)
             continue; /* the gradient stays in place */
@@ -233,8 +244,10 @@ void tape_free(grad_tape *t)
         dp_free(t->mem[i]);
     for (int i = 0; i < NET_MAX_LAYERS; i++)
         dp_free(t->sq_mem[i]);
+    for (int i = 0; i <= NET_MAX_LAYERS; i++)
+        dp_free(t->mask[i]);
     for (int i = 0; i < 2; i++)
-        dp_free(t->scratch[i]), dp_free(t->grad[i]);
+        dp_free(t->scratch[i]);
     dp_free(t->d_sq);
     conv_buffers_free(&t->cb);
     memset(t, 0, sizeof *t);
