@@ -37,9 +37,9 @@ void relu_mask(const float *y, size_t n, uint8_t *bits, worker_pool *workers);
 /** relu_backward by relu_mask's bits: d[i] = 0 where bit i is clear. */
 void relu_mask_backward(const uint8_t *bits, float *d, size_t n, worker_pool *workers);
 
-/** d = d + tap (rounded to float), then relu_backward when y is not NULL; tap NULL adds
-    nothing. A tap's gradient where the tap was taken, in the ReLU's pass when it is one. */
-void tap_backward(const float *y, const double *tap, float *d, size_t n, worker_pool *workers);
+/** d = d + tap, then relu_backward when y is not NULL; tap NULL adds nothing. A tap's
+    gradient where the tap was taken, in the ReLU's pass when it is one. */
+void tap_backward(const float *y, const float *tap, float *d, size_t n, worker_pool *workers);
 
 /**
  * d_in = the max-pool gradient (d_in is overwritten): each output's gradient
@@ -146,10 +146,12 @@ typedef struct grad_tape {
     uint8_t *mask[NET_MAX_LAYERS + 1];
     float *squeezed[NET_MAX_LAYERS]; /* fire i: squeeze output after its ReLU */
     worker_pool *workers;            /* the threads its convolutions use (NULL: caller only) */
-    /* the memory: act and squeezed point into mem and sq_mem; scratch holds the forward's
-       unkept outputs, then the backward's gradients; d_sq a fire module's squeeze gradient */
-    float *mem[NET_MAX_LAYERS + 1], *sq_mem[NET_MAX_LAYERS], *scratch[2], *d_sq;
-    size_t mem_cap[NET_MAX_LAYERS + 1], sq_cap[NET_MAX_LAYERS], scratch_cap[2];
+    /* the memory: act and squeezed point into mem and sq_mem; scratch (two halves of
+       scratch_mem, each of the largest activation) holds the forward's unkept outputs, then
+       a tap's gradient in double (tape_tap_room), then the backward's gradients; d_sq a fire
+       module's squeeze gradient */
+    float *mem[NET_MAX_LAYERS + 1], *sq_mem[NET_MAX_LAYERS], *scratch[2], *scratch_mem, *d_sq;
+    size_t mem_cap[NET_MAX_LAYERS + 1], sq_cap[NET_MAX_LAYERS], scratch_cap;
     size_t mask_cap[NET_MAX_LAYERS + 1];
     size_t d_sq_cap;
     conv_buffers cb; /* the convolutions' working memory, shared by every layer */
@@ -165,11 +167,18 @@ dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
                           worker_pool *workers, int backward, grad_tape *t, errbuf *e);
 
 /**
+ * Room for n <= (any activation's size) doubles, from tape_forward until
+ * tape_backward (the forward's scratch, free then): a tap's gradient while
+ * the method's terms sum it.
+ */
+double *tape_tap_room(grad_tape *t);
+
+/**
  * d_x += d distance / d x, given d_taps[i] = d distance / d (tap i) for the
  * model's taps (NULL: zero; the pixel tap's entry is ignored).
  * @param d_x (3, h, w)
  */
-dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, errbuf *e);
+dpsim_status tape_backward(grad_tape *t, float *const *d_taps, double *d_x, errbuf *e);
 
 /** Free a tape's memory; t is zeroed, ready for another pass. */
 void tape_free(grad_tape *t);

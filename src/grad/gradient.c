@@ -18,7 +18,7 @@
 typedef struct side_mem {
     grad_tape tape;
     float *x;                             /* (3, h, w) preprocessed */
-    double *d_tap[DPSIM_MAX_TAPS];        /* (c, th, tw) each */
+    float *d_tap[DPSIM_MAX_TAPS];         /* (c, th, tw) each: summed in double, rounded */
     size_t x_cap, d_tap_cap[DPSIM_MAX_TAPS];
 } side_mem;
 
@@ -41,7 +41,7 @@ void grad_work_free(grad_work *w)
 typedef struct side {
     side_mem *mem;
     const float *tap[DPSIM_MAX_TAPS];    /* (c, th, tw) each */
-    double *d_tap[DPSIM_MAX_TAPS];       /* (c, th, tw) each, or NULL */
+    float *d_tap[DPSIM_MAX_TAPS];        /* (c, th, tw) each, or NULL */
 } side;
 
 typedef struct tap_dims {
@@ -61,7 +61,7 @@ static tap_dims model_tap_dims(const dpsim_model *m, int width, int height)
     return d;
 }
 
-/* Run image v through the trunk on mem's tape; with grad, zeroed tap gradients too */
+/* Run image v through the trunk on mem's tape; with grad, room for its tap gradients */
 static dpsim_status side_open(const dpsim_model *m, const float *v, int width, int height,
                               const tap_dims *dims, worker_pool *workers, int grad, side_mem *mem,
                               side *s, errbuf *e)
@@ -82,10 +82,9 @@ static dpsim_status side_open(const dpsim_model *m, const float *v, int width, i
         if (!grad)
             continue;
         if (!conv_buffer_reserve((void **)&mem->d_tap[t], &mem->d_tap_cap[t],
-                                 tap_numel(dims, t), sizeof(double)))
+                                 tap_numel(dims, t), sizeof(float)))
             return err_set(e, DPSIM_E_NOMEM, "out of memory");
         s->d_tap[t] = mem->d_tap[t];
-        memset(s->d_tap[t], 0, tap_numel(dims, t) * sizeof(double));
     }
     return DPSIM_OK;
 }
@@ -134,7 +133,24 @@ static void to_double(const float *src, size_t n, double *dst)
         dst[i] = src[i];
 }
 
-/* Sum of the terms over taps; each side with a tape collects its tap gradients. */
+static void to_float(const double *src, size_t n, float *dst)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i];
+}
+
+/* Where a side with a tape sums tap t's gradient in double: its tape's room; else NULL */
+static double *tap_gradient_room(const side *s, size_t n)
+{
+    if (!s->d_tap[0])
+        return NULL;
+    double *g = tape_tap_room(&s->mem->tape);
+    memset(g, 0, n * sizeof *g);
+    return g;
+}
+
+/* Sum of the terms over taps; each side with a tape collects its tap gradients, each tap's
+   in double, then rounded to float. */
 static dpsim_status terms(const dpsim_model *m, const tap_dims *dims, side *a, side *b,
                           worker_pool *workers, double *distance, errbuf *e)
 {
@@ -157,7 +173,13 @@ static dpsim_status terms(const dpsim_model *m, const tap_dims *dims, side *a, s
         }
         dtap_pair p = {da, db, dims->c[t], dims->h[t], dims->w[t], workers, a->tap[t], b->tap[t]};
         double term = 0.0;
-        s = tap_terms(m, t, &p, wscale, &term, a->d_tap[t], b->d_tap[t], e);
+        const size_t n = tap_numel(dims, t);
+        double *ga = tap_gradient_room(a, n), *gb = tap_gradient_room(b, n);
+        s = tap_terms(m, t, &p, wscale, &term, ga, gb, e);
+        if (ga)
+            to_float(ga, n, a->d_tap[t]);
+        if (gb)
+            to_float(gb, n, b->d_tap[t]);
         total += term;
     }
     dp_free(da);
@@ -189,14 +211,6 @@ static dpsim_status side_backward(const dpsim_model *m, const side *s, int width
     return st;
 }
 
-static void to_float(const double *src, size_t n, float *dst)
-{
-    for (size_t i = 0; i < n; i++)
-        dst[i] = (float)src[i];
-}
-
-/* The shared body: a and b (unless fb, the target's features) run on work's tapes, with
-   tap gradients for the gradients wanted. */
 /* The two sides of a gradient opened side by side, one per worker, each on one thread. */
 typedef struct open_job {
     const dpsim_model *m;
@@ -247,6 +261,8 @@ static dpsim_status open_sides(const dpsim_model *m, const float *a, const float
     return DPSIM_OK;
 }
 
+/* The shared body: a and b (unless fb, the target's features) run on work's tapes, with
+   tap gradients for the gradients wanted. */
 static dpsim_status run(const dpsim_model *m, const float *a, const float *b,
                         const dpsim_features *fb, int width, int height, worker_pool *workers,
                         grad_work *work, double *distance, float *grad_a, float *grad_b,

@@ -12,7 +12,7 @@
 
 typedef struct relu_job {
     const float *y;     /* NULL: no ReLU */
-    const double *tap;  /* NULL: nothing to add */
+    const float *tap;   /* NULL: nothing to add */
     float *d;
     size_t n;
     int workers;
@@ -25,7 +25,7 @@ static void relu_worker(void *arg, int worker)
         const size_t i1 = j->n - i0 < RELU_CHUNK ? j->n : i0 + RELU_CHUNK;
         if (j->tap)
             for (size_t i = i0; i < i1; i++)
-                j->d[i] = (float)(j->d[i] + j->tap[i]);
+                j->d[i] += j->tap[i];
         if (j->y)
             for (size_t i = i0; i < i1; i++)
                 j->d[i] = j->y[i] > 0.0f ? j->d[i] : 0.0f;
@@ -38,7 +38,7 @@ void relu_backward(const float *y, float *d, size_t n, worker_pool *workers)
     pool_run(workers, relu_worker, &j);
 }
 
-void tap_backward(const float *y, const double *tap, float *d, size_t n, worker_pool *workers)
+void tap_backward(const float *y, const float *tap, float *d, size_t n, worker_pool *workers)
 {
     relu_job j = {y, tap, d, n, pool_size(workers)};
     pool_run(workers, relu_worker, &j);

@@ -109,10 +109,11 @@ dpsim_status tape_forward(const dpsim_model *m, const float *x, int h, int w,
     size_t max_act = 1;
     for (int s = 0; s <= m->last_layer + 1; s++)
         max_act = numel(t, s) > max_act ? numel(t, s) : max_act;
-    if (!reserve(&t->scratch[0], &t->scratch_cap[0], max_act) ||
-        !reserve(&t->scratch[1], &t->scratch_cap[1], max_act) ||
+    if (!reserve(&t->scratch_mem, &t->scratch_cap, 2 * max_act) ||
         !reserve(&t->mem[0], &t->mem_cap[0], numel(t, 0)))
         goto nomem;
+    t->scratch[0] = t->scratch_mem;
+    t->scratch[1] = t->scratch_mem + max_act;
     t->act[0] = t->mem[0];
     memcpy(t->act[0], x, numel(t, 0) * sizeof(float));
     const float *in = t->act[0];
@@ -200,7 +201,9 @@ static dpsim_status layer_backward(const grad_tape *t, int i, float *d_out, floa
     return DPSIM_OK;
 }
 
-dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, errbuf *e)
+double *tape_tap_room(grad_tape *t) { return (double *)(void *)t->scratch_mem; }
+
+dpsim_status tape_backward(grad_tape *t, float *const *d_taps, double *d_x, errbuf *e)
 {
     const dpsim_model *m = t->m;
     size_t max_sq = 1;
@@ -219,7 +222,7 @@ dpsim_status tape_backward(grad_tape *t, double *const *d_taps, double *d_x, err
     memset(buf[cur], 0, numel(t, m->last_layer + 1) * sizeof(float));
     for (int i = m->last_layer; i >= 0 && s == DPSIM_OK; i--) {
         float *d_out = buf[cur];
-        const double *d_tap = NULL; /* the gradient of the tap taken after layer i, if any */
+        const float *d_tap = NULL; /* the gradient of the tap taken after layer i, if any */
         for (; tap >= m->pixel && m->taps[tap] >= i; tap--)
             if (m->taps[tap] == i && d_taps[tap])
                 d_tap = d_taps[tap];
@@ -246,8 +249,7 @@ void tape_free(grad_tape *t)
         dp_free(t->sq_mem[i]);
     for (int i = 0; i <= NET_MAX_LAYERS; i++)
         dp_free(t->mask[i]);
-    for (int i = 0; i < 2; i++)
-        dp_free(t->scratch[i]);
+    dp_free(t->scratch_mem);
     dp_free(t->d_sq);
     conv_buffers_free(&t->cb);
     memset(t, 0, sizeof *t);
