@@ -97,7 +97,7 @@ int stream_applies(const dpsim_model *m, int n, int width, int height)
     for (int t = 0; t < m->n_taps; t++)
         floats += (size_t)m->tap_channels[t] * model_tap_side(m, t, height) *
                   model_tap_side(m, t, width);
-    return 2 * (size_t)n * floats >= 3 * STREAM_BUDGET_FLOATS;
+    return 2 * (size_t)n * floats >= STREAM_BUDGET_FLOATS;
 }
 
 // ---- the chain of stages ----

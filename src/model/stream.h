@@ -21,10 +21,13 @@
 /**
  * 1 when m compares n pairs of width x height by bands: the spatial method
  * on a plain trunk, and features of the 2n images that would take at least
- * three times STREAM_BUDGET_FLOATS (192 MB). Below that, bands save less than
- * their copies and smaller steps cost: one pass over each layer is as fast
- * or faster (AlexNet 1024x1024 in pairs of two: 312 ms a pair by bands, 254
- * through features).
+ * STREAM_BUDGET_FLOATS (64 MB), what the bands themselves aim at. Below that,
+ * bands save little memory and a pass over each layer, whole, is as fast or
+ * faster (AlexNet 512x512 in pairs of two, 41 MB of features: 73 ms a pair
+ * by bands, 72 through features). Above it they were faster as well as
+ * smaller, A/B on this machine: SqueezeNet 512x512 70 against 100 ms a pair
+ * (73 against 118 MB peak RSS), in pairs of two 57 against 78 ms; AlexNet
+ * 1024x1024 281 against 308 ms (135 against 220 MB).
  */
 int stream_applies(const dpsim_model *m, int n, int width, int height);
 
