@@ -297,6 +297,7 @@ int main(void)
     unlink(lin_path);
     unlink(bad_lin_path);
     unlink(png_path);
+    unlink(feat_path);
     rmdir(tmpdir);
     return check_report();
 }
