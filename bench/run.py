@@ -16,6 +16,7 @@ taken by bench/rss_run.
 Usage: /usr/bin/python3 bench/run.py [--build build] [--reps 3] [--quick]
 """
 import argparse
+import collections
 import csv
 import functools
 import json
@@ -117,21 +118,41 @@ def pool_out(pool, n):
 
 
 @functools.lru_cache(maxsize=None)
+def wino_bytes(conv, h, w):
+    """float32 bytes of a Conv2d's Winograd weights in dpsim when it runs Winograd on an
+    h x w input (the rule of conv_wino_wins in src/fast/conv_wino.c: 3x3 or 5x5, stride 1,
+    at least 64 channels each way, at most 512x512 channel pairs, a 5x5's input channels
+    counting 4 times, and at least 64 tiles of 2x2 outputs); 0 otherwise."""
+    groups = {3: 1, 5: 2}.get(conv.kernel_size[0], 0)
+    _, ho, wo = conv_cost(conv, h, w)
+    channels = conv.in_channels * groups * groups
+    wins = (groups and conv.stride == (1, 1) and conv.in_channels >= 64
+            and conv.out_channels >= 64 and channels * conv.out_channels <= 512 * 512
+            and -(-ho // 2) * -(-wo // 2) >= 64)
+    return 4 * 16 * channels * conv.out_channels if wins else 0
+
+
+Costs = collections.namedtuple("Costs", "flops acts weights taps wino")
+
+
+@functools.lru_cache(maxsize=None)
 def net_costs(net, h, w):
-    """(convolution FLOPs, float32 bytes of every layer's output, float32 bytes of the
-    weights) of one h x w image through the net up to its last LPIPS tap (a ReLU's output
-    counted with its convolution's)."""
+    """Costs of one h x w image through the net up to its last LPIPS tap: convolution FLOPs,
+    float32 bytes of every layer's output (a ReLU's output counted with its convolution's),
+    of the weights, of the LPIPS taps, and of the Winograd weights dpsim makes."""
     taps = lpips_ref.DEFAULT_TAPS[net]
-    flops = act_bytes = weight_bytes = channels = 0
+    flops = act_bytes = weight_bytes = tap_bytes = wino = channels = 0
     for i, layer in enumerate(features(net)[:taps[-1] + 1]):
         if isinstance(layer, torchvision.models.squeezenet.Fire):
             # squeeze 1x1, then expand 1x1 and 3x3 (padding 1): all keep h x w
             convs = (layer.squeeze, layer.expand1x1, layer.expand3x3)
             flops += sum(conv_cost(c, h, w)[0] for c in convs)
+            wino += wino_bytes(layer.expand3x3, h, w)
             channels = layer.expand1x1.out_channels + layer.expand3x3.out_channels
             act_bytes += 4 * (layer.squeeze.out_channels + channels) * h * w
             weight_bytes += 4 * sum(p.numel() for c in convs for p in c.parameters())
         elif isinstance(layer, torch.nn.Conv2d):
+            wino += wino_bytes(layer, h, w)
             cost, h, w = conv_cost(layer, h, w)
             flops, channels = flops + cost, layer.out_channels
             act_bytes += 4 * channels * h * w
@@ -139,7 +160,9 @@ def net_costs(net, h, w):
         elif isinstance(layer, torch.nn.MaxPool2d):
             h, w = pool_out(layer, h), pool_out(layer, w)
             act_bytes += 4 * channels * h * w
-    return flops, act_bytes, weight_bytes
+        if i in taps:
+            tap_bytes += 4 * channels * h * w
+    return Costs(flops, act_bytes, weight_bytes, tap_bytes, wino)
 
 
 def conv_flops(net, n):
@@ -476,22 +499,24 @@ def targets(cfg):
 
 
 def rss_bound(r):
-    """Why a peak RSS ratio may be out of reach, against a quarter of PyTorch's peak: for a
-    backward, every layer's output of both images (the backward reads them) and the weights;
-    for a forward, the weights, which dpsim holds packed for its kernels and, on layers that
-    run Winograd, transformed as well (16/9 of their size)."""
+    """What a peak RSS ratio must hold, against a quarter of PyTorch's peak: the weights,
+    packed, and transformed where Winograd runs (dpsim keeps both: small inputs run
+    direct); for a backward, also the taps of both images (the terms read them) and the
+    first image's tap gradients."""
     if r["key"][0] not in ("fwd", "grad"):
         return ""
     _, net, n, batch = r["key"]
-    _, acts, weights = net_costs(net, n, n)
+    c = net_costs(net, n, n)
     quarter = r["t_rss"] / 1024 / 4
+    weights = "the weights packed (%.0f MB) and Winograd's (%.0f MB)" % (
+        c.weights / 2**20, c.wino / 2**20)
     if r["key"][0] == "grad":
-        return ("every layer's output of the 2 images, which the backward reads, and the"
-                " weights take %.0f MB of the %.0f MB a quarter of PyTorch's peak allows"
-                % ((2 * acts + weights) / 2**20, quarter))
-    return ("the weights take %.0f MB, and dpsim holds them packed and, where Winograd runs,"
-            " transformed (16/9 of a layer), of the %.0f MB a quarter of PyTorch's peak"
-            " allows" % (weights / 2**20, quarter))
+        return ("%s, the taps of the 2 images and the first one's tap gradients (%.0f MB) take"
+                " %.0f MB of the %.0f MB a quarter of PyTorch's peak allows"
+                % (weights, 3 * c.taps / 2**20, (c.weights + c.wino + 3 * c.taps) / 2**20,
+                   quarter))
+    return "%s take %.0f MB of the %.0f MB a quarter of PyTorch's peak allows" % (
+        weights, (c.weights + c.wino) / 2**20, quarter)
 
 
 def target_rows(rows, cfg, peak):
