@@ -44,7 +44,12 @@ typedef struct rearrange_job {
 /* Element e = (y, x) of the flipped kernel's U is element (p(y), p(x)) of the forward's. */
 static const int flipped[WINO_IN] = {3, 1, 2, 0};
 
-/* dst's element e: src's element p(e), (co, ci) transposed to (ci, co), in mr x mr blocks */
+/*
+ * dst's element e: src's element p(e), (co, ci) transposed to (ci, co). Each
+ * pair of an input and an output channel panel is one contiguous mr x mr
+ * block on both sides, transposed whole: (i, k) = weight (pc mr + k, pi mr + i)
+ * at from[i mr + k] and to[k mr + i]. Input channels past ci are zeros.
+ */
 static void rearrange_element(const rearrange_job *j, int e)
 {
     const int mr = j->mr, ci = j->ci, co = j->co, ci_panels = (ci + mr - 1) / mr;
@@ -53,14 +58,16 @@ static void rearrange_element(const rearrange_job *j, int e)
     float *dst = j->dst + (size_t)e * j->sd;
     for (int pi = 0; pi < ci_panels; pi++) {
         const int n = ci - pi * mr < mr ? ci - pi * mr : mr; /* input channels in the panel */
-        for (int oc = 0; oc < co; oc++) {
-            /* forward weight (oc, pi mr + i) at from[i mr] */
-            const float *from = src + ((size_t)(oc / mr) * ci + (size_t)pi * mr) * mr + oc % mr;
-            float *to = dst + ((size_t)pi * co + oc) * mr;
-            for (int i = 0; i < n; i++)
-                to[i] = from[(size_t)i * mr];
-            for (int i = n; i < mr; i++)
-                to[i] = 0.0f;
+        for (int pc = 0; pc * mr < co; pc++) {
+            const int m = co - pc * mr < mr ? co - pc * mr : mr; /* output channels */
+            const float *from = src + ((size_t)pc * ci + (size_t)pi * mr) * mr;
+            float *to = dst + ((size_t)pi * co + (size_t)pc * mr) * mr;
+            for (int k = 0; k < m; k++) {
+                for (int i = 0; i < n; i++)
+                    to[k * mr + i] = from[i * mr + k];
+                for (int i = n; i < mr; i++)
+                    to[k * mr + i] = 0.0f;
+            }
         }
     }
     const size_t used = (size_t)ci_panels * mr * co;
