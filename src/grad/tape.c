@@ -7,8 +7,8 @@
  * needs: every tap, the input of every pool, a fire module's squeeze output
  * and output, and of any other ReLU its mask, as bits. Backward walks the
  * layers in reverse with float32 gradients (what the fast kernels multiply
- * in), in the forward's two scratch buffers, adding each tap's float64
- * gradient where the tap was taken.
+ * in), in the forward's two scratch buffers, adding each tap's gradient
+ * (summed in double, kept in float) where the tap was taken.
  */
 #include <string.h>
 
