@@ -174,6 +174,8 @@ typedef struct packed_conv_grad {
     packed_conv t;      /* the transposed convolution, or W^T as a 1x1 convolution; packed
                          * when t.kern is set */
     int via_patches;    /* 1: the second form */
+    _Atomic(float *) u; /* NULL, or a small layer's rearranged Winograd weights, kept once
+                         * made (conv_wino_backward_input) */
 } packed_conv_grad;
 
 /** The form of fwd's input gradient; nothing packed yet. */

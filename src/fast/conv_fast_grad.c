@@ -52,7 +52,11 @@ dpsim_status packed_conv_grad_pack(packed_conv_grad *g, const packed_conv *fwd, 
     return st;
 }
 
-void packed_conv_grad_free(packed_conv_grad *g) { packed_conv_free(&g->t); }
+void packed_conv_grad_free(packed_conv_grad *g)
+{
+    packed_conv_free(&g->t);
+    dp_free(atomic_load(&g->u));
+}
 
 /* d_in (ci, h, w) += the patch gradients cols (ci*k*k, ho*wo) at their input positions: tasks
    of SCATTER_ROWS input rows of one channel go round the workers, and every input value
@@ -104,7 +108,7 @@ static dpsim_status transposed(const packed_conv *fwd, const packed_conv_grad *g
                                worker_pool *workers, conv_buffers *cb, errbuf *e)
 {
     if (!g->via_patches && conv_wino_grad_wins(fwd, ho, wo))
-        return conv_wino_backward_input(fwd, d_out, ho, wo, res, workers, cb, e);
+        return conv_wino_backward_input(fwd, g, d_out, ho, wo, res, workers, cb, e);
     return conv_fast_forward(&g->t, d_out, ho, wo, res, 0, workers, cb, e);
 }
 

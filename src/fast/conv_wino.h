@@ -71,13 +71,26 @@ size_t conv_wino_u_stride(const packed_conv *p);
 /** Whether conv_wino_backward_input runs fwd's input gradient for an ho x wo d_out. */
 int conv_wino_grad_wins(const packed_conv *fwd, int ho, int wo);
 
+/*
+ * Rearranged weights of at most this many floats (8 MB) are kept in the
+ * gradient's form once made; larger ones are rearranged again on each call,
+ * into the caller's buffers. Rearranging is a pass over the weights, as much
+ * as a layer's GEMMs read on its fewest tiles: AlexNet's 3x3 layers at 15x15
+ * (6-13 MB each) spent 6% of a 256x256 forward and backward rearranging.
+ * VGG-16 keeps its layers up to 256x256 channels (12 MB), and rearranges
+ * those of 512 (100 MB: the memory the rearranging saves).
+ */
+#define WINO_GRAD_KEEP_FLOATS ((size_t)2 << 20)
+
 /**
  * d_in (fwd in_ch, ho, wo) = the input gradient of fwd (3x3, stride 1,
  * padding 1, fp32) applied to d_out (fwd out_ch, ho, wo), by Winograd on
- * fwd's transformed weights (conv_wino_weights), rearranged into buf->grad_u.
+ * fwd's transformed weights (conv_wino_weights), rearranged: kept in g->u
+ * when small (WINO_GRAD_KEEP_FLOATS; safe from several threads), else into
+ * buf->grad_u.
  */
-dpsim_status conv_wino_backward_input(const packed_conv *fwd, const float *d_out, int ho, int wo,
-                                      float *d_in, worker_pool *workers, conv_buffers *buf,
-                                      errbuf *e);
+dpsim_status conv_wino_backward_input(const packed_conv *fwd, const packed_conv_grad *g,
+                                      const float *d_out, int ho, int wo, float *d_in,
+                                      worker_pool *workers, conv_buffers *buf, errbuf *e);
 
 #endif

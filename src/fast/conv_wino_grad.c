@@ -5,11 +5,14 @@
  * The gradient is the transposed convolution: the kernel flipped, input and
  * output channels swapped, padding 1 again. Its U is the forward's U with the
  * tile elements permuted (P U P) and each element's matrix transposed, so it
- * is rearranged from the forward's, one layer at a time, into the caller's
- * buffer: no second set of weights is kept. For VGG-16 a kept set (the
- * transposed kernels packed, and their own U) took 159 MB.
+ * is rearranged from the forward's: a large layer's into the caller's buffer
+ * on each call, a small one's once, then kept (WINO_GRAD_KEEP_FLOATS). For
+ * VGG-16 a second set of weights (the transposed kernels packed, and their
+ * own U) took 159 MB.
  */
 #include <string.h>
+
+#include "core/alloc.h"
 
 #include "fast/conv_bf16.h"
 #include "fast/conv_wino.h"
@@ -81,19 +84,44 @@ static void rearrange_worker(void *arg, int worker)
         rearrange_element(j, e);
 }
 
-dpsim_status conv_wino_backward_input(const packed_conv *fwd, const float *d_out, int ho, int wo,
-                                      float *d_in, worker_pool *workers, conv_buffers *buf,
-                                      errbuf *e)
+/* The rearranged weights: g's kept ones (made now if not yet), or buf's; NULL: no memory */
+static const float *rearranged(const packed_conv_grad *g, rearrange_job *j, worker_pool *workers,
+                               conv_buffers *buf)
+{
+    const size_t n = WINO_ELEMS * j->sd;
+    float *kept = atomic_load(&g->u);
+    if (kept)
+        return kept;
+    if (n > WINO_GRAD_KEEP_FLOATS) {
+        if (!conv_buffer_reserve((void **)&buf->grad_u, &buf->grad_u_cap, n, sizeof(float)))
+            return NULL;
+        j->dst = buf->grad_u;
+        pool_run(workers, rearrange_worker, j);
+        return buf->grad_u;
+    }
+    float *fresh = dp_malloc_dense(n * sizeof(float));
+    if (!fresh)
+        return NULL;
+    j->dst = fresh;
+    pool_run(workers, rearrange_worker, j);
+    /* g is shared read-only but for this cache: the first thread to finish publishes */
+    if (atomic_compare_exchange_strong(&((packed_conv_grad *)g)->u, &kept, fresh))
+        return fresh;
+    dp_free(fresh); /* another thread's, the same values */
+    return kept;
+}
+
+dpsim_status conv_wino_backward_input(const packed_conv *fwd, const packed_conv_grad *g,
+                                      const float *d_out, int ho, int wo, float *d_in,
+                                      worker_pool *workers, conv_buffers *buf, errbuf *e)
 {
     packed_conv t;
     transposed_view(fwd, &t);
     const float *u = conv_wino_weights(fwd);
     rearrange_job j = {u, NULL, conv_wino_u_stride(fwd), conv_wino_u_stride(&t),
                        fwd->shape.in_ch, fwd->shape.out_ch, fwd->kern->mr, pool_size(workers)};
-    if (!u || !conv_buffer_reserve((void **)&buf->grad_u, &buf->grad_u_cap, WINO_ELEMS * j.sd,
-                                   sizeof(float)))
+    const float *ut = u ? rearranged(g, &j, workers, buf) : NULL;
+    if (!ut)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
-    j.dst = buf->grad_u;
-    pool_run(workers, rearrange_worker, &j);
-    return conv_wino_run(&t, buf->grad_u, d_out, ho, wo, d_in, 0, workers, buf, e);
+    return conv_wino_run(&t, ut, d_out, ho, wo, d_in, 0, workers, buf, e);
 }

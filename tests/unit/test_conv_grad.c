@@ -4,7 +4,8 @@
  * conv2d_backward_input, for each of its forms: the transposed convolution
  * on its own packed weights (direct, or a 5x5 by Winograd on its own
  * transformed weights), the transposed 3x3 by Winograd on the forward's
- * transformed weights rearranged (conv_wino_grad.c), and patch gradients
+ * transformed weights rearranged (conv_wino_grad.c: kept for a small layer,
+ * made again on each call for a large one), and patch gradients
  * scattered back (strides, few input channels). For every instruction set
  * this CPU runs, overwriting and accumulating, at odd sizes and channel
  * counts off every panel; the same bits on 1 and 2 threads; and the
@@ -24,13 +25,15 @@
 
 typedef struct grad_case {
     int in_ch, out_ch, kernel, stride, pad, h, w;
-    int wino; /* 1: the forward's transformed weights serve (conv_wino_grad_wins) */
+    int wino; /* the forward's transformed weights serve (conv_wino_grad_wins): 1 rearranged
+                 once and kept, 2 rearranged on each call (over WINO_GRAD_KEEP_FLOATS) */
 } grad_case;
 
 static const grad_case cases[] = {
     {64, 64, 3, 1, 1, 17, 15, 1},  /* 9x8 tiles: Winograd (VGG's conv1_2, shrunk) */
     {72, 80, 3, 1, 1, 21, 18, 1},  /* channels off the panels, a cut tile on each edge */
     {130, 96, 3, 1, 1, 16, 16, 1}, /* a reduction of several blocks */
+    {384, 352, 3, 1, 1, 16, 16, 2}, /* 2.2M floats of weights rearranged: not kept */
     {64, 64, 3, 1, 1, 9, 9, 0},    /* too few tiles: direct */
     {16, 64, 3, 1, 1, 13, 11, 0},  /* fire expand 3x3: few channels */
     {64, 192, 5, 1, 2, 31, 29, 0}, /* AlexNet conv2: its own weights (Winograd as 2x2 groups) */
@@ -99,6 +102,8 @@ static double check_case(const grad_case *c, const gemm_kernel *kern, uint64_t s
               c->w, err);
     CHECK_MSG(!direct == !g.t.kern, "weights of its own packed: %d, expected %d", !!g.t.kern,
               direct);
+    CHECK_MSG((c->wino == 1) == (atomic_load(&g.u) != NULL), "%dx%d: rearranged weights %s",
+              c->in_ch, c->out_ch, atomic_load(&g.u) ? "kept" : "not kept");
     worker_pool *workers;
     CHECK(pool_create(2, &workers) == DPSIM_OK);
     memset(got_t, 0xff, n_in * sizeof *got_t);
