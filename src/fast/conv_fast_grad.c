@@ -20,10 +20,17 @@ void packed_conv_grad_init(packed_conv_grad *g, const packed_conv *fwd)
     g->via_patches = s->stride != 1 || s->pad > s->kernel - 1 || s->in_ch < fwd->kern->mr;
 }
 
+/* Does the gradient for an ho x wo d_out run by Winograd on fwd's weights? The one rule that
+   both packing (packed_conv_grad_direct) and running (transposed) follow. */
+static int on_forward_weights(const packed_conv *fwd, const packed_conv_grad *g, int ho, int wo)
+{
+    return !g->via_patches && conv_wino_grad_wins(fwd, ho, wo);
+}
+
 int packed_conv_grad_direct(const packed_conv *fwd, const packed_conv_grad *g, int h, int w)
 {
-    return g->via_patches || !conv_wino_grad_wins(fwd, conv2d_out_size(&g->shape, h),
-                                                 conv2d_out_size(&g->shape, w));
+    return !on_forward_weights(fwd, g, conv2d_out_size(&g->shape, h),
+                               conv2d_out_size(&g->shape, w));
 }
 
 dpsim_status packed_conv_grad_pack(packed_conv_grad *g, const packed_conv *fwd, errbuf *e)
@@ -107,7 +114,7 @@ static dpsim_status transposed(const packed_conv *fwd, const packed_conv_grad *g
                                const float *d_out, int ho, int wo, float *res,
                                worker_pool *workers, conv_buffers *cb, errbuf *e)
 {
-    if (!g->via_patches && conv_wino_grad_wins(fwd, ho, wo))
+    if (on_forward_weights(fwd, g, ho, wo))
         return conv_wino_backward_input(fwd, g, d_out, ho, wo, res, workers, cb, e);
     return conv_fast_forward(&g->t, d_out, ho, wo, res, 0, workers, cb, e);
 }
