@@ -54,24 +54,38 @@ typedef struct mask_job {
     int workers;
 } mask_job;
 
+/* Mask bytes of values [i0, i1): byte k from values 8k.. (fewer at the end) */
+static void mask_bytes(const mask_job *j, size_t i0, size_t i1)
+{
+    for (size_t k = i0 / 8; k < (i1 + 7) / 8; k++) {
+        const size_t len = i1 - 8 * k < 8 ? i1 - 8 * k : 8;
+        unsigned b = 0;
+        for (size_t q = 0; q < len; q++)
+            b |= (unsigned)(j->y[8 * k + q] > 0.0f) << q;
+        j->bits[k] = (uint8_t)b;
+    }
+}
+
+/* The gradients of values [i0, i1) through their mask bits */
+static void apply_bytes(const mask_job *j, size_t i0, size_t i1)
+{
+    for (size_t k = i0 / 8; k < (i1 + 7) / 8; k++) {
+        const size_t len = i1 - 8 * k < 8 ? i1 - 8 * k : 8;
+        const unsigned b = j->mask[k];
+        for (size_t q = 0; q < len; q++)
+            j->d[8 * k + q] = b >> q & 1u ? j->d[8 * k + q] : 0.0f;
+    }
+}
+
 static void mask_worker(void *arg, int worker)
 {
     const mask_job *j = arg;
     for (size_t i0 = (size_t)worker * RELU_CHUNK; i0 < j->n; i0 += (size_t)j->workers * RELU_CHUNK) {
         const size_t i1 = j->n - i0 < RELU_CHUNK ? j->n : i0 + RELU_CHUNK;
-        for (size_t k = i0 / 8; k < (i1 + 7) / 8; k++) {
-            const size_t len = i1 - 8 * k < 8 ? i1 - 8 * k : 8;
-            if (j->y) {
-                unsigned b = 0;
-                for (size_t q = 0; q < len; q++)
-                    b |= (unsigned)(j->y[8 * k + q] > 0.0f) << q;
-                j->bits[k] = (uint8_t)b;
-            } else {
-                const unsigned b = j->mask[k];
-                for (size_t q = 0; q < len; q++)
-                    j->d[8 * k + q] = b >> q & 1u ? j->d[8 * k + q] : 0.0f;
-            }
-        }
+        if (j->y)
+            mask_bytes(j, i0, i1);
+        else
+            apply_bytes(j, i0, i1);
     }
 }
 
