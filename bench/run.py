@@ -117,7 +117,6 @@ def pool_out(pool, n):
     return out
 
 
-@functools.lru_cache(maxsize=None)
 def wino_bytes(conv, h, w):
     """float32 bytes of a Conv2d's Winograd weights in dpsim when it runs Winograd on an
     h x w input (the rule of conv_wino_wins in src/fast/conv_wino.c: 3x3 or 5x5, stride 1,
