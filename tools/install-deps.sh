@@ -3,7 +3,7 @@
 # Runs apt-get as root (directly, or through sudo when available).
 set -eu
 PACKAGES="gcc meson ninja-build pkg-config python3 libpng-dev libjpeg62-turbo-dev libwebp-dev
-libgif-dev libcurl4-openssl-dev"
+libgif-dev zlib1g-dev libcurl4-openssl-dev"
 missing=""
 for p in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -119,13 +119,21 @@ void sha256_final(sha256_state *s, uint8_t digest[32])
     }
 }
 
+void sha256_final_hex(sha256_state *s, char hex[65])
+{
+    uint8_t digest[32];
+    sha256_final(s, digest);
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+        hex[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+    }
+    hex[64] = '\0';
+}
+
 void sha256_hex(const void *data, size_t len, char hex[65])
 {
     sha256_state s;
-    uint8_t digest[32];
     sha256_init(&s);
     sha256_update(&s, data, len);
-    sha256_final(&s, digest);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    sha256_final_hex(&s, hex);
 }

@@ -17,6 +17,8 @@ typedef struct sha256_state {
 void sha256_init(sha256_state *s);
 void sha256_update(sha256_state *s, const void *data, size_t len);
 void sha256_final(sha256_state *s, uint8_t digest[32]);
+/** sha256_final as lower-case hex into hex[65]. */
+void sha256_final_hex(sha256_state *s, char hex[65]);
 /* The block functions: h = the state after n_blocks 64-byte blocks at p. */
 extern const uint32_t sha256_k[64];
 void sha256_blocks_portable(uint32_t h[8], const uint8_t *p, size_t n_blocks);

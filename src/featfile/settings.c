@@ -12,7 +12,8 @@
 void ff_settings_of_model(const dpsim_model *m, ff_settings *s)
 {
     memset(s, 0, sizeof *s);
-    s->fingerprint = model_fingerprint(m); /* the digests below are complete after it */
+    model_await_hashes(m);
+    s->fingerprint = model_fingerprint(m);
     s->net = m->def->net;
     s->flags = (m->method == DPSIM_METHOD_DISTS ? FF_FLAG_DISTS : 0u) |
                (m->pixel ? FF_FLAG_PIXEL : 0u) |

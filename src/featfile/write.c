@@ -37,6 +37,10 @@ static dpsim_status write_header(dpsim_featfile_writer *w, const char *prep, err
     const dpsim_model *m = w->model;
     ff_settings s;
     ff_settings_of_model(m, &s);
+    if (!s.trunk_sha256[0])
+        return err_set(e, DPSIM_E_IO, "features '%s': the trunk weights '%s' changed while "
+                                      "they were read, so their sha256 is unknown",
+                       w->file.final_path, m->trunk_path);
     char prov[DPSIM_FEATFILE_MAX_TEXT + 1];
     size_t prov_len = dpsim_model_provenance(m, prov, sizeof prov);
     if (prov_len > DPSIM_FEATFILE_MAX_TEXT)

@@ -15,6 +15,7 @@
 #include "core/fileio.h"
 #include "core/sha256.h"
 #include "model/model.h"
+#include "weights/filesource.h"
 #include "weights/tensors.h"
 
 // ---- options ----
@@ -94,34 +95,24 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
 // ---- reading weights files ----
 
 /*
- * A weights file read into memory and hashed on a thread of its own while
- * the loader parses and packs it (hashing VGG-16's 58 MB takes longer than
- * the rest of loading). Nothing waits for the digest until something reads
- * it (model_await_hashes): the first extraction runs beside the hasher. The
- * bytes are freed by whichever of the hasher and the loader lets go last.
+ * A weights file: read in the parts its tensors need (weights/filesource.h),
+ * then hashed whole on a thread of its own while the first extraction runs.
+ * Nothing waits for the digest until something reads it (model_await_hashes);
+ * a model freed before that stops the hasher where it is.
  */
 typedef struct weights_file {
-    uint8_t *buf;
-    size_t len;
-    char *sha;          /* hex digest, complete after weights_file_join */
-    atomic_int holders; /* of buf: the hasher and the loader */
+    file_source fs;
+    char *sha;         /* hex digest, complete after weights_file_join */
+    atomic_int cancel; /* set when no one will read the digest */
     pthread_t hasher;
-    int threaded;       /* 0: hashed inline (the thread could not start) */
+    int threaded;      /* 0: hashed inline (the thread could not start) */
 } weights_file;
-
-static void weights_file_let_go(weights_file *wf)
-{
-    if (atomic_fetch_sub(&wf->holders, 1) == 1) {
-        dp_free(wf->buf);
-        wf->buf = NULL;
-    }
-}
 
 static void *hash_thread(void *arg)
 {
     weights_file *wf = arg;
-    sha256_hex(wf->buf, wf->len, wf->sha);
-    weights_file_let_go(wf);
+    file_source_sha256(&wf->fs, wf->sha, &wf->cancel, NULL); /* a failure leaves sha empty */
+    file_source_close(&wf->fs);
     return NULL;
 }
 
@@ -136,10 +127,29 @@ static void weights_file_join(weights_file *wf)
 }
 
 /*
- * Read a weights file (PyTorch checkpoint or safetensors) into *list, its
- * float32 tensors left in the file's bytes, and start hashing it into sha.
- * *wf: the file once read (also on a parse error; else NULL): the caller
- * lets go of it when done with list, then joins it.
+ * After its tensors are done with: when loaded is set, start hashing wf and
+ * return it (for weights_file_join); else close and free it. NULL: nothing.
+ */
+static weights_file *weights_file_hash(weights_file *wf, int loaded)
+{
+    if (!wf)
+        return NULL;
+    if (!loaded) {
+        file_source_close(&wf->fs);
+        dp_free(wf);
+        return NULL;
+    }
+    wf->threaded = pthread_create(&wf->hasher, NULL, hash_thread, wf) == 0;
+    if (!wf->threaded)
+        hash_thread(wf);
+    return wf;
+}
+
+/*
+ * Read the tensors of a weights file (PyTorch checkpoint or safetensors) that
+ * list->want keeps into *list, float32 ones left in the file's bytes.
+ * *wf: the file once opened (also on a parse error; else NULL), for
+ * weights_file_hash once the caller is done with list; its digest goes to sha.
  */
 static dpsim_status read_weights(const char *path, tensor_list *list, weights_file **wf,
                                  char sha[65], errbuf *e)
@@ -148,18 +158,14 @@ static dpsim_status read_weights(const char *path, tensor_list *list, weights_fi
     if (!f)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
     f->sha = sha;
-    dpsim_status s = file_read_all(path, WEIGHTS_MAX_FILE_SIZE, &f->buf, &f->len, e);
+    dpsim_status s = file_source_open(&f->fs, path, WEIGHTS_MAX_FILE_SIZE, e);
     if (s != DPSIM_OK) {
         dp_free(f);
         *wf = NULL;
         err_prefix(e, "weights");
         return s;
     }
-    atomic_init(&f->holders, 2);
-    f->threaded = pthread_create(&f->hasher, NULL, hash_thread, f) == 0;
-    if (!f->threaded)
-        hash_thread(f);
-    s = weights_view_memory(f->buf, f->len, list, e);
+    s = weights_view_source(&f->fs.src, list, e);
     if (s != DPSIM_OK)
         weights_error_name_file(e, path);
     return s;
@@ -234,10 +240,36 @@ static dpsim_status find_tensor(const tensor_list *list, const char *path, const
     return s;
 }
 
+/*
+ * h extended by the n bytes at p: a 64-bit hash, not a cryptographic one (it
+ * tells weights apart for the fingerprint), in four lanes to run at memory speed.
+ */
+static uint64_t hash_values(uint64_t h, const void *p, size_t n)
+{
+    const uint64_t mul = 0x9e3779b97f4a7c15ULL;
+    const uint8_t *b = p;
+    uint64_t lane[4] = {h, h ^ 1, h ^ 2, h ^ 3};
+    size_t i = 0;
+    for (; n - i >= 32; i += 32)
+        for (int k = 0; k < 4; k++) {
+            uint64_t w;
+            memcpy(&w, b + i + 8 * k, 8);
+            lane[k] = (lane[k] ^ w) * mul;
+            lane[k] ^= lane[k] >> 29;
+        }
+    h = n;
+    for (int k = 0; k < 4; k++)
+        h = (h ^ lane[k]) * mul;
+    for (; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h ^ h >> 31;
+}
+
 /* Pack the convolution `stem` (weight and bias) of the file's tensors into p->fast. */
 static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
                               int in_ch, int out_ch, int k, int stride, int pad,
-                              const gemm_kernel *kern, conv_params *p, errbuf *e)
+                              const gemm_kernel *kern, conv_params *p, uint64_t *values,
+                              errbuf *e)
 {
     char key[128];
     p->shape = (conv2d_shape){in_ch, out_ch, k, stride, pad};
@@ -251,6 +283,8 @@ static dpsim_status take_conv(const tensor_list *list, const char *path, const c
     s = find_tensor(list, path, key, 1, bdims, &bias, e);
     if (s != DPSIM_OK)
         return s;
+    *values = hash_values(*values, weight->data, weight->numel * sizeof(float));
+    *values = hash_values(*values, bias->data, bias->numel * sizeof(float));
     return packed_conv_init(&p->fast, &p->shape, weight->data, bias->data, kern, e);
 }
 
@@ -280,7 +314,27 @@ static int expected_name(const net_def *def, const char *name)
     return 0;
 }
 
-static dpsim_status load_trunk(dpsim_model *m, tensor_list *list, errbuf *e)
+/*
+ * What tensor_list.want keeps of a trunk file: its net's tensors. The first
+ * other name, bar a classifier's, is kept for load_trunk's error.
+ */
+typedef struct trunk_names {
+    const net_def *def;
+    char unexpected[NAME_MSG_LEN];
+} trunk_names;
+
+static int want_trunk_tensor(void *ctx, const char *name)
+{
+    trunk_names *t = ctx;
+    if (expected_name(t->def, name))
+        return 1;
+    if (strncmp(name, "classifier.", 11) != 0 && !t->unexpected[0])
+        name_for_msg(t->unexpected, name, strlen(name));
+    return 0;
+}
+
+static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list,
+                               const trunk_names *names, errbuf *e)
 {
     const net_def *def = m->def;
     const char *path = m->trunk_path;
@@ -290,35 +344,34 @@ static dpsim_status load_trunk(dpsim_model *m, tensor_list *list, errbuf *e)
     for (int i = 0; i < def->n_layers; i++) {
         const layer_def *l = &def->layers[i];
         layer_params *lp = &m->layers[i];
+        uint64_t *values = &m->trunk_values;
         char stem[64];
         dpsim_status s = DPSIM_OK;
         if (l->op == OP_CONV) {
             snprintf(stem, sizeof stem, "%d", i);
             s = take_conv(list, path, stem, l->in_ch, l->out_ch, l->kernel, l->stride, l->pad,
-                          kern, &lp->conv[0], e);
+                          kern, &lp->conv[0], values, e);
         } else if (l->op == OP_FIRE) {
             snprintf(stem, sizeof stem, "%d.squeeze", i);
-            s = take_conv(list, path, stem, l->in_ch, l->squeeze, 1, 1, 0, kern, &lp->conv[0], e);
+            s = take_conv(list, path, stem, l->in_ch, l->squeeze, 1, 1, 0, kern, &lp->conv[0],
+                          values, e);
             snprintf(stem, sizeof stem, "%d.expand1x1", i);
             if (s == DPSIM_OK)
-                s = take_conv(list, path, stem, l->squeeze, l->e1, 1, 1, 0, kern, &lp->conv[1], e);
+                s = take_conv(list, path, stem, l->squeeze, l->e1, 1, 1, 0, kern, &lp->conv[1],
+                              values, e);
             snprintf(stem, sizeof stem, "%d.expand3x3", i);
             if (s == DPSIM_OK)
-                s = take_conv(list, path, stem, l->squeeze, l->e3, 3, 1, 1, kern, &lp->conv[2], e);
+                s = take_conv(list, path, stem, l->squeeze, l->e3, 3, 1, 1, kern, &lp->conv[2],
+                              values, e);
         }
         if (s != DPSIM_OK)
             return s;
     }
-    for (size_t i = 0; i < list->count; i++) {
-        const char *name = list->items[i].name;
-        if (strncmp(name, "classifier.", 11) == 0)
-            continue;
-        if (!expected_name(def, name))
-            return err_set(e, DPSIM_E_FORMAT,
-                           "weights '%s': unexpected tensor '%s', expected a torchvision %s "
-                           "state dict (features.N.weight/bias or N.weight/bias)",
-                           path, name, def->torchvision_name);
-    }
+    if (names->unexpected[0])
+        return err_set(e, DPSIM_E_FORMAT,
+                       "weights '%s': unexpected tensor '%s', expected a torchvision %s "
+                       "state dict (features.N.weight/bias or N.weight/bias)",
+                       path, names->unexpected, def->torchvision_name);
     return DPSIM_OK;
 }
 
@@ -367,9 +420,10 @@ static uint64_t fnv1a(uint64_t h, const char *s)
 /*
  * Features depend on the net (and its DISTS variant), taps, pixel layer and
  * preprocessing, not on the comparison method or normalisation: models that
- * differ only there share features. The weights' hashes stay in, so features
- * are never compared under other weights. bf16 features differ from fp32
- * ones (fp32 models keep the fingerprint they had before bf16 existed).
+ * differ only there share features. The weights stay in (a hash of the trunk
+ * tensors' values, so that no one waits for the file's digest; the lin file's
+ * digest), so features are never compared under other weights. bf16 features
+ * differ from fp32 ones.
  */
 static void set_fingerprint(dpsim_model *m)
 {
@@ -380,7 +434,7 @@ static void set_fingerprint(dpsim_model *m)
     uint64_t h = fnv1a(0xcbf29ce484222325ULL, buf);
     if (m->precision != DPSIM_PRECISION_FP32)
         h = fnv1a(h, dpsim_precision_name(m->precision));
-    h = fnv1a(h, m->trunk_sha256);
+    h = (h ^ m->trunk_values) * 0x100000001b3ULL;
     m->fingerprint = fnv1a(h, m->lin_sha256);
 }
 
@@ -393,17 +447,12 @@ void model_await_hashes(const dpsim_model *cm)
     if (!atomic_load_explicit(&m->hashed, memory_order_relaxed)) {
         weights_file_join(m->trunk_hashing);
         m->trunk_hashing = NULL;
-        set_fingerprint(m);
         atomic_store_explicit(&m->hashed, 1, memory_order_release);
     }
     pthread_mutex_unlock(&m->hash_lock);
 }
 
-uint64_t model_fingerprint(const dpsim_model *m)
-{
-    model_await_hashes(m);
-    return m->fingerprint;
-}
+uint64_t model_fingerprint(const dpsim_model *m) { return m->fingerprint; }
 
 dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dpsim_model **out)
 {
@@ -459,17 +508,16 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     m->last_layer = m->taps[m->n_taps - 1];
     m->min_side = net_min_side(m->def, m->last_layer);
 
-    tensor_list list = {0};
+    trunk_names names = {.def = def};
+    tensor_list list = {.want = want_trunk_tensor, .want_ctx = &names};
     weights_file *wf = NULL;
     s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
     if (s == DPSIM_OK)
         s = read_weights(m->trunk_path, &list, &wf, m->trunk_sha256, e);
     if (s == DPSIM_OK)
-        s = load_trunk(m, &list, e);
+        s = load_trunk(m, &list, &names, e);
     tensor_list_free(&list);
-    if (wf)
-        weights_file_let_go(wf);
-    m->trunk_hashing = wf;
+    m->trunk_hashing = weights_file_hash(wf, s == DPSIM_OK);
     if (s == DPSIM_OK && m->use_lin) {
         memset(&list, 0, sizeof list);
         wf = NULL;
@@ -479,14 +527,14 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
         if (s == DPSIM_OK)
             s = term_weights_load(m, &list, m->lin_path, e);
         tensor_list_free(&list);
-        if (wf)
-            weights_file_let_go(wf);
-        weights_file_join(wf); /* small: no reason to keep its thread */
+        /* small: hashed before going on, no thread kept */
+        weights_file_join(weights_file_hash(wf, s == DPSIM_OK));
     }
     if (s != DPSIM_OK) {
         dpsim_model_free(m);
         return s;
     }
+    set_fingerprint(m);
     *out = m;
     return DPSIM_OK;
 }
@@ -500,6 +548,8 @@ void dpsim_model_free(dpsim_model *m)
             packed_conv_free(&m->layers[i].conv[j].fast);
             packed_conv_grad_free(&m->layers[i].conv[j].grad);
         }
+    if (m->trunk_hashing) /* no one asked for its digest: no one will */
+        atomic_store(&m->trunk_hashing->cancel, 1);
     weights_file_join(m->trunk_hashing);
     pthread_mutex_destroy(&m->grad_lock);
     pthread_mutex_destroy(&m->hash_lock);
@@ -592,7 +642,8 @@ size_t dpsim_model_provenance(const dpsim_model *m, char *buf, size_t len)
                      "preprocess=%s eps=1e-10%s dpsim=%s",
                      m->def->torchvision_name, dists ? "-l2pool" : "", taps,
                      dpsim_method_name(m->method), m->normalize ? "on" : "off", v,
-                     dists ? "alpha_beta" : "lin", lin, m->trunk_sha256, pre,
+                     dists ? "alpha_beta" : "lin", lin,
+                     m->trunk_sha256[0] ? m->trunk_sha256 : "unknown", pre,
                      m->precision == DPSIM_PRECISION_BF16 ? " precision=bf16" : "",
                      DPSIM_VERSION_STRING);
     return n < 0 ? 0 : (size_t)n;
@@ -668,9 +719,6 @@ dpsim_status dpsim_file_sha256(dpsim_ctx *ctx, const char *path, char hex[65])
     fclose(fp);
     if (failed)
         return err_set(e, DPSIM_E_IO, "'%s': read error (is it a directory?)", path);
-    uint8_t digest[32];
-    sha256_final(&st, digest);
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+    sha256_final_hex(&st, hex);
     return DPSIM_OK;
 }

@@ -55,13 +55,15 @@ struct dpsim_model {
     pthread_mutex_t grad_lock;        /* guards the lazily packed gradient weights */
     float *weight[TERM_KINDS][DPSIM_MAX_TAPS]; /* (tap_channels[t]) each; NULL = all ones */
     char *trunk_path, *lin_path;
-    /* The trunk's digest is computed beside loading and the first extraction:
-       read these three after model_await_hashes (or through model_fingerprint). */
+    /* The trunk file's digest is computed beside the first extractions: read
+       trunk_sha256 after model_await_hashes (empty if the file changed while
+       it was read). */
     char trunk_sha256[65], lin_sha256[65];
+    uint64_t trunk_values;            /* a hash of the trunk tensors' values, as loaded */
     uint64_t fingerprint;             /* identifies settings + weights; stamped on features */
     struct weights_file *trunk_hashing; /* the trunk file being hashed, until awaited */
     pthread_mutex_t hash_lock;
-    atomic_int hashed;                /* 1: the three above are complete */
+    atomic_int hashed;                /* 1: trunk_sha256 is complete */
 };
 
 struct dpsim_features {
@@ -140,7 +142,7 @@ dpsim_status model_grad_prepare(const dpsim_model *m, const int *h, const int *w
 /** Wait for the weights' digests (see dpsim_model), once; safe from several threads. */
 void model_await_hashes(const dpsim_model *m);
 
-/** m's fingerprint, after model_await_hashes: what features of m are stamped with. */
+/** m's fingerprint: what features of m are stamped with (it needs no digest). */
 uint64_t model_fingerprint(const dpsim_model *m);
 
 /**

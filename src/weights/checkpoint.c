@@ -4,6 +4,8 @@
  * by key plus a key -> bytes table; each storage's bytes are checked to hold
  * its declared element count, and each tensor's addressed elements to lie
  * inside its storage, before anything is gathered and converted to float32.
+ * A storage's bytes are asked of the byte_source (and a zip entry's CRC-32
+ * checked) only when a tensor the list wants uses it.
  */
 #include "weights/tensors.h"
 
@@ -22,6 +24,7 @@
 static const uint8_t legacy_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9,
                                          0x20, 0x6a, 0xa8, 0x50, 0x19};
 #define LEGACY_PROTOCOL 1001
+#define LEGACY_FIRST_READ ((size_t)1 << 16) /* bytes: a state dict's pickles fit */
 
 /*
  * Output bytes (values, names, list entries) allowed per input byte, plus
@@ -34,10 +37,15 @@ static const uint8_t legacy_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9,
 
 typedef struct source {
     const char *label; /* "checkpoint 'path'" */
+    const byte_source *in;
     errbuf *e;
     size_t budget; /* output bytes left */
     pickle_doc doc;         /* the object pickle */
-    const uint8_t **bytes;  /* (doc.n_storages) start of the whole storage each id names */
+    const uint8_t **bytes;  /* (doc.n_storages) start of the whole storage each id names,
+                             * there once storage_ready says so */
+    zipstore *zip;          /* a zip archive's, or NULL (legacy) */
+    const zip_entry **entries; /* (doc.n_storages) a zip archive's entry of each storage */
+    uint8_t *ready;         /* (doc.n_storages) bytes[i] read (and checked) */
 } source;
 
 static dpsim_status fail(const source *src, dpsim_status status, const char *fmt, ...)
@@ -149,6 +157,27 @@ static void gather(float *dst, const uint8_t *base, const pk_tensor *t, size_t n
     }
 }
 
+/* Make storage si's bytes readable at src->bytes[si]: asked of the source, a zip entry's CRC checked. */
+static dpsim_status storage_ready(source *src, uint32_t si)
+{
+    if (src->ready[si])
+        return DPSIM_OK;
+    const pk_storage *st = &src->doc.storages[si];
+    dpsim_status s;
+    if (src->zip) {
+        size_t got;
+        s = zip_entry_data(src->zip, src->entries[si], &src->bytes[si], &got, src->e);
+    } else {
+        size_t bytes = 0;
+        storage_bytes(st, (uint64_t)st->numel, &bytes); /* checked by walk_data */
+        s = source_need(src->in, (size_t)(src->bytes[si] - src->in->buf), bytes, src->e);
+    }
+    if (s)
+        return relabel(src, s);
+    src->ready[si] = 1;
+    return DPSIM_OK;
+}
+
 /* Add dict entry (key, value) to list; shown is the key made printable. */
 static dpsim_status add_tensor(source *src, tensor_list *list, const pk_node *key,
                                const char *shown, uint32_t value)
@@ -169,17 +198,27 @@ static dpsim_status add_tensor(source *src, tensor_list *list, const pk_node *ke
     dpsim_status s = check_extent(src, shown, t, (uint64_t)st->view_numel, &numel);
     if (s)
         return s;
-    size_t cost = numel * sizeof(float), fixed = key->u.s.n + 1 + sizeof(tensor);
-    if (cost > src->budget || fixed > src->budget - cost)
-        return fail(src, DPSIM_E_LIMIT, "tensor '%s' (%zu elements) makes the output larger "
-                                        "than the file size allows (expanded or reused "
-                                        "storages)", shown, numel);
-    src->budget -= cost + fixed;
     char *name = dp_malloc(key->u.s.n + 1);
     if (!name)
         return fail(src, DPSIM_E_NOMEM, "out of memory");
     memcpy(name, key->u.s.p, key->u.s.n);
     name[key->u.s.n] = '\0';
+    if (list->want && !list->want(list->want_ctx, name)) {
+        dp_free(name);
+        return DPSIM_OK;
+    }
+    size_t cost = numel * sizeof(float), fixed = key->u.s.n + 1 + sizeof(tensor);
+    if (cost > src->budget || fixed > src->budget - cost) {
+        dp_free(name);
+        return fail(src, DPSIM_E_LIMIT, "tensor '%s' (%zu elements) makes the output larger "
+                                        "than the file size allows (expanded or reused "
+                                        "storages)", shown, numel);
+    }
+    src->budget -= cost + fixed;
+    if ((s = storage_ready(src, si))) {
+        dp_free(name);
+        return s;
+    }
     const uint8_t *base = src->bytes[si] + (size_t)st->view_offset * (size_t)st->type->elem_size;
     const tensor_dtype dt = st->type->dtype;
     if (numel && contiguous(t))
@@ -200,7 +239,7 @@ static dpsim_status build_list(source *src, tensor_list *out)
     if (root->kind != PK_DICT)
         return fail(src, DPSIM_E_FORMAT, "top-level object is %s, expected a dict of tensors",
                     pickle_kind_name(doc, doc->root));
-    tensor_list list = {.views = out->views};
+    tensor_list list = {.views = out->views, .want = out->want, .want_ctx = out->want_ctx};
     dpsim_status s = DPSIM_OK;
     for (uint32_t k = 0; !s && k < root->len; k += 2) {
         const pk_node *key = &doc->nodes[root->u.items[k]];
@@ -230,7 +269,23 @@ static dpsim_status alloc_bytes(source *src)
 {
     size_t n = src->doc.n_storages ? src->doc.n_storages : 1;
     src->bytes = dp_calloc(n, sizeof *src->bytes);
-    return src->bytes ? DPSIM_OK : fail(src, DPSIM_E_NOMEM, "out of memory");
+    src->ready = dp_calloc(n, 1);
+    if (src->zip)
+        src->entries = dp_calloc(n, sizeof *src->entries);
+    return src->bytes && src->ready && (!src->zip || src->entries)
+               ? DPSIM_OK
+               : fail(src, DPSIM_E_NOMEM, "out of memory");
+}
+
+/* Back to no storages (a legacy read that starts over on more of the file). */
+static void free_storages(source *src)
+{
+    dp_free(src->bytes);
+    dp_free(src->ready);
+    dp_free(src->entries);
+    src->bytes = NULL;
+    src->ready = NULL;
+    src->entries = NULL;
 }
 
 // ---- zip format ----
@@ -276,7 +331,7 @@ static dpsim_status find_member(const source *src, const zipstore *z, const zip_
     return DPSIM_OK;
 }
 
-/* Point src->bytes[i] at entry "<prefix>/data/<key>" of storage i, sized exactly. */
+/* Find entry "<prefix>/data/<key>" of each storage i (src->entries[i]), sized exactly. */
 static dpsim_status zip_storages(source *src, zipstore *z, const zip_entry *pkl)
 {
     dpsim_status s = alloc_bytes(src);
@@ -284,18 +339,19 @@ static dpsim_status zip_storages(source *src, zipstore *z, const zip_entry *pkl)
         const pk_storage *st = &src->doc.storages[i];
         const zip_entry *en = NULL;
         char shown[NAME_MSG_LEN];
-        size_t want, got;
+        size_t want;
         name_for_msg(shown, st->key, st->key_len);
         if ((s = find_member(src, z, pkl, "/data/", st->key, st->key_len, &en)))
             return s;
         if (!en)
             return fail(src, DPSIM_E_FORMAT, "storage '%s' has no 'data/%s' entry", shown, shown);
-        if ((s = zip_entry_data(z, en, &src->bytes[i], &got, src->e)))
-            return relabel(src, s);
+        src->entries[i] = en;
+        const uint64_t got = en->size;
         if (!storage_bytes(st, (uint64_t)st->numel, &want) || want != got)
             return fail(src, DPSIM_E_FORMAT,
-                        "storage '%s' holds %zu bytes, expected %lld elements of %d bytes",
-                        shown, got, (long long)st->numel, st->type->elem_size);
+                        "storage '%s' holds %llu bytes, expected %lld elements of %d bytes",
+                        shown, (unsigned long long)got, (long long)st->numel,
+                        st->type->elem_size);
     }
     return s;
 }
@@ -317,12 +373,13 @@ static dpsim_status check_byteorder(const source *src, zipstore *z, const zip_en
     return DPSIM_OK;
 }
 
-static dpsim_status read_zip(source *src, const uint8_t *buf, size_t len, tensor_list *out)
+static dpsim_status read_zip(source *src, tensor_list *out)
 {
     zipstore z;
-    dpsim_status s = zip_open(&z, buf, len, src->e);
+    dpsim_status s = zip_open(&z, src->in, src->e);
     if (s)
         return relabel(src, s);
+    src->zip = &z;
     const zip_entry *pkl = NULL;
     const uint8_t *data = NULL;
     size_t size = 0, pos = 0;
@@ -341,6 +398,7 @@ static dpsim_status read_zip(source *src, const uint8_t *buf, size_t len, tensor
         s = build_list(src, out);
 done:
     zip_close(&z);
+    src->zip = NULL;
     return s;
 }
 
@@ -428,10 +486,11 @@ static dpsim_status bind_ids(source *src, blob **sorted, size_t n)
     return DPSIM_OK;
 }
 
-/* Per listed key, in list order: 8-byte element count, then the raw elements. */
-static dpsim_status walk_data(source *src, blob *blobs, size_t n, const uint8_t *buf,
-                              size_t len, size_t pos)
+/* Per listed key, in list order: 8-byte element count, then the raw elements (not read here). */
+static dpsim_status walk_data(source *src, blob *blobs, size_t n, size_t pos)
 {
+    const uint8_t *buf = src->in->buf;
+    const size_t len = src->in->len;
     for (size_t i = 0; i < n; i++) {
         blob *b = &blobs[i];
         char shown[NAME_MSG_LEN];
@@ -442,6 +501,9 @@ static dpsim_status walk_data(source *src, blob *blobs, size_t n, const uint8_t 
         if (len - pos < 8)
             return fail(src, DPSIM_E_FORMAT, "file ends at offset %zu, before storage '%s'",
                         len, shown);
+        dpsim_status s = source_need(src->in, pos, 8, src->e);
+        if (s)
+            return relabel(src, s);
         uint64_t count = rd64(buf + pos);
         pos += 8;
         pk_storage st = {.type = b->type};
@@ -462,10 +524,11 @@ static dpsim_status walk_data(source *src, blob *blobs, size_t n, const uint8_t 
     return DPSIM_OK;
 }
 
-static dpsim_status legacy_storages(source *src, const uint8_t *buf, size_t len, size_t pos)
+/* The storage keys' pickle at pos (within the first have bytes), then the storages. */
+static dpsim_status legacy_storages(source *src, size_t have, size_t pos)
 {
     pickle_doc keys;
-    dpsim_status s = pickle_read(&keys, buf, len, &pos, src->e);
+    dpsim_status s = pickle_read(&keys, src->in->buf, have, &pos, src->e);
     if (s)
         return relabel(src, s);
     const pk_node *list = &keys.nodes[keys.root];
@@ -501,7 +564,7 @@ static dpsim_status legacy_storages(source *src, const uint8_t *buf, size_t len,
             goto done;
         }
     }
-    if ((s = bind_ids(src, sorted, n)) || (s = walk_data(src, blobs, n, buf, len, pos)))
+    if ((s = bind_ids(src, sorted, n)) || (s = walk_data(src, blobs, n, pos)))
         goto done;
     for (size_t i = 0; i < src->doc.n_storages; i++) {
         const pk_storage *st = &src->doc.storages[i];
@@ -515,40 +578,63 @@ done:
     return s;
 }
 
-static dpsim_status read_legacy(source *src, const uint8_t *buf, size_t len, tensor_list *out)
+/*
+ * The pickles lie at the start, the storages after them. The pickles are read
+ * from the first have bytes of the file; while they fail there, from 8 times
+ * more, up to the whole file (where a failure is the file's).
+ */
+static dpsim_status read_legacy(source *src, tensor_list *out)
 {
-    size_t pos = 0;
-    dpsim_status s = legacy_header(src, buf, len, &pos);
-    if (s)
-        return s;
-    if ((s = pickle_read(&src->doc, buf, len, &pos, src->e)))
-        return relabel(src, s);
-    if ((s = legacy_storages(src, buf, len, pos)))
-        return s;
-    return build_list(src, out);
+    const size_t len = src->in->len;
+    dpsim_status s = DPSIM_OK;
+    for (size_t have = len < LEGACY_FIRST_READ ? len : LEGACY_FIRST_READ;;
+         have = len / 8 < have ? len : have * 8) {
+        size_t pos = 0;
+        pickle_doc_free(&src->doc);
+        free_storages(src);
+        if ((s = source_need(src->in, 0, have, src->e)))
+            return relabel(src, s);
+        if (!(s = legacy_header(src, src->in->buf, have, &pos)) &&
+            (s = pickle_read(&src->doc, src->in->buf, have, &pos, src->e)))
+            relabel(src, s);
+        if (!s)
+            s = legacy_storages(src, have, pos);
+        if (!s || have == len || s == DPSIM_E_NOMEM)
+            break;
+    }
+    return s ? s : build_list(src, out);
 }
 
 // ---- entry points ----
 
-static dpsim_status read_labeled(const char *label, const uint8_t *buf, size_t len,
-                                 tensor_list *out, errbuf *e)
+static dpsim_status read_labeled(const char *label, const byte_source *in, tensor_list *out,
+                                 errbuf *e)
 {
-    source src = {.label = label, .e = e, .budget = SIZE_MAX};
+    const size_t len = in->len;
+    source src = {.label = label, .in = in, .e = e, .budget = SIZE_MAX};
     if (len <= (SIZE_MAX - EXTRA_BYTES) / BYTES_PER_BYTE)
         src.budget = EXTRA_BYTES + len * BYTES_PER_BYTE;
-    dpsim_status s;
-    if (len >= 4 && memcmp(buf, "PK\x03\x04", 4) == 0)
-        s = read_zip(&src, buf, len, out);
+    dpsim_status s = source_need(in, 0, len < 4 ? len : 4, e);
+    if (s)
+        return relabel(&src, s);
+    if (len >= 4 && memcmp(in->buf, "PK\x03\x04", 4) == 0)
+        s = read_zip(&src, out);
     else
-        s = read_legacy(&src, buf, len, out);
-    dp_free(src.bytes);
+        s = read_legacy(&src, out);
+    free_storages(&src);
     pickle_doc_free(&src.doc);
     return s;
+}
+
+dpsim_status checkpoint_read_source(const byte_source *src, tensor_list *out, errbuf *e)
+{
+    return read_labeled("checkpoint", src, out, e);
 }
 
 dpsim_status checkpoint_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e)
 {
     if (!buf || !out)
         return err_set(e, DPSIM_E_INVAL, "checkpoint: NULL buffer or output");
-    return read_labeled("checkpoint", buf, len, out, e);
+    const byte_source src = {.buf = buf, .len = len};
+    return read_labeled("checkpoint", &src, out, e);
 }

@@ -328,8 +328,9 @@ static dpsim_status parse_info(json *j, const char *name, info *in)
 
 /* Check in against the data section and append the converted tensor. */
 static dpsim_status add_tensor(json *j, tensor_list *list, const char *name, const info *in,
-                               const uint8_t *data, size_t data_len)
+                               const byte_source *src, size_t data_at)
 {
+    const size_t data_len = src->len - data_at;
     char shown[NAME_MSG_LEN];
     name_for_msg(shown, name, strlen(name));
     uint64_t numel = 1;
@@ -358,16 +359,21 @@ static dpsim_status add_tensor(json *j, tensor_list *list, const char *name, con
                        "%s: tensor '%s' overlaps others: the tensors so far take %llu bytes of "
                        "a %zu-byte data section", j->label, shown,
                        (unsigned long long)j->claimed, data_len);
-    dpsim_status s = tensor_list_add_data(list, name, in->ndim, in->shape, data + in->begin,
-                                          in->dtype, j->e);
+    if (list->want && !list->want(list->want_ctx, name))
+        return DPSIM_OK;
+    const size_t at = data_at + (size_t)in->begin;
+    dpsim_status s = source_need(src, at, want, j->e);
+    if (!s)
+        s = tensor_list_add_data(list, name, in->ndim, in->shape, src->buf + at, in->dtype,
+                                 j->e);
     if (s)
         err_prefix(j->e, "%s", j->label);
     return s;
 }
 
 /* One "name": value entry of the header's top-level object, into list. */
-static dpsim_status parse_entry(json *j, tensor_list *list, const uint8_t *data,
-                                size_t data_len)
+static dpsim_status parse_entry(json *j, tensor_list *list, const byte_source *src,
+                                size_t data_at)
 {
     char *name = NULL;
     dpsim_status s = parse_string(j, &name);
@@ -393,20 +399,20 @@ static dpsim_status parse_entry(json *j, tensor_list *list, const uint8_t *data,
         info in = {0};
         char shown[NAME_MSG_LEN];
         if (!(s = parse_info(j, name_for_msg(shown, name, strlen(name)), &in)))
-            s = add_tensor(j, list, name, &in, data, data_len);
+            s = add_tensor(j, list, name, &in, src, data_at);
     }
     dp_free(name);
     return s;
 }
 
-/* The header's top-level object, entry by entry, then only padding. */
-static dpsim_status parse_header(json *j, tensor_list *list, const uint8_t *data,
-                                 size_t data_len)
+/* The header's top-level object, entry by entry, then only padding; data from data_at. */
+static dpsim_status parse_header(json *j, tensor_list *list, const byte_source *src,
+                                 size_t data_at)
 {
     dpsim_status s = expect(j, '{');
     if (!s && !accept(j, '}')) {
         do
-            s = parse_entry(j, list, data, data_len);
+            s = parse_entry(j, list, src, data_at);
         while (!s && accept(j, ','));
         if (!s)
             s = expect(j, '}');
@@ -417,15 +423,19 @@ static dpsim_status parse_header(json *j, tensor_list *list, const uint8_t *data
     return s;
 }
 
-static dpsim_status read_labeled(const char *label, const uint8_t *buf, size_t len,
-                                 tensor_list *out, errbuf *e)
+static dpsim_status read_labeled(const char *label, const byte_source *src, tensor_list *out,
+                                 errbuf *e)
 {
+    const size_t len = src->len;
     if (len < 8)
         return err_set(e, DPSIM_E_FORMAT, "%s: %zu bytes is too short for a header length",
                        label, len);
+    dpsim_status s = source_need(src, 0, 8, e);
+    if (s)
+        return s;
     uint64_t n = 0;
     for (int k = 7; k >= 0; k--)
-        n = n << 8 | buf[k];
+        n = n << 8 | src->buf[k];
     if (n > len - 8)
         return err_set(e, DPSIM_E_FORMAT,
                        "%s: header length %llu exceeds the file size (%zu bytes)", label,
@@ -433,11 +443,13 @@ static dpsim_status read_labeled(const char *label, const uint8_t *buf, size_t l
     if (n > MAX_HEADER)
         return err_set(e, DPSIM_E_LIMIT, "%s: header length %llu is above the limit of %llu",
                        label, (unsigned long long)n, (unsigned long long)MAX_HEADER);
-    json j = {.label = label, .start = (const char *)buf + 8, .base = 8, .e = e};
+    if ((s = source_need(src, 8, (size_t)n, e)))
+        return s;
+    json j = {.label = label, .start = (const char *)src->buf + 8, .base = 8, .e = e};
     j.p = j.start;
     j.end = j.start + n;
-    tensor_list list = {.views = out->views};
-    dpsim_status s = parse_header(&j, &list, buf + 8 + n, len - 8 - (size_t)n);
+    tensor_list list = {.views = out->views, .want = out->want, .want_ctx = out->want_ctx};
+    s = parse_header(&j, &list, src, 8 + (size_t)n);
     if (!s && (s = tensor_list_check_unique(&list, e)))
         err_prefix(e, "%s", label);
     if (s) {
@@ -448,11 +460,17 @@ static dpsim_status read_labeled(const char *label, const uint8_t *buf, size_t l
     return DPSIM_OK;
 }
 
+dpsim_status safetensors_read_source(const byte_source *src, tensor_list *out, errbuf *e)
+{
+    return read_labeled("safetensors", src, out, e);
+}
+
 dpsim_status safetensors_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e)
 {
     if (!buf || !out)
         return err_set(e, DPSIM_E_INVAL, "safetensors: NULL buffer or output");
-    return read_labeled("safetensors", buf, len, out, e);
+    const byte_source src = {.buf = buf, .len = len};
+    return read_labeled("safetensors", &src, out, e);
 }
 
 // ---- writing ----

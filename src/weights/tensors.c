@@ -238,21 +238,45 @@ const char *name_for_msg(char out[NAME_MSG_LEN], const void *name, size_t len)
 
 // ---- format detection ----
 
-dpsim_status weights_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e)
+dpsim_status source_need(const byte_source *src, size_t off, size_t n, errbuf *e)
+{
+    return src->fill && n ? src->fill(src->ctx, off, n, e) : DPSIM_OK;
+}
+
+static dpsim_status read_source(const byte_source *src, tensor_list *out, errbuf *e)
 {
     /* safetensors: 8-byte header length, then the JSON header's '{' */
-    if (len >= 9 && buf[8] == '{')
-        return safetensors_read_memory(buf, len, out, e);
-    return checkpoint_read_memory(buf, len, out, e);
+    dpsim_status s = source_need(src, 0, src->len < 9 ? src->len : 9, e);
+    if (s != DPSIM_OK)
+        return s;
+    if (src->len >= 9 && src->buf[8] == '{')
+        return safetensors_read_source(src, out, e);
+    return checkpoint_read_source(src, out, e);
+}
+
+dpsim_status weights_read_memory(const uint8_t *buf, size_t len, tensor_list *out, errbuf *e)
+{
+    if (!buf || !out)
+        return err_set(e, DPSIM_E_INVAL, "weights: NULL buffer or output");
+    const byte_source src = {.buf = buf, .len = len};
+    return read_source(&src, out, e);
+}
+
+dpsim_status weights_view_source(const byte_source *src, tensor_list *out, errbuf *e)
+{
+    out->views = 1; /* the source's buffer is the caller's, writable and kept */
+    dpsim_status s = read_source(src, out, e);
+    if (s != DPSIM_OK)
+        out->views = 0;
+    return s;
 }
 
 dpsim_status weights_view_memory(uint8_t *buf, size_t len, tensor_list *out, errbuf *e)
 {
-    out->views = 1; /* buf is the caller's, writable and kept: views of it are safe */
-    dpsim_status s = weights_read_memory(buf, len, out, e);
-    if (s != DPSIM_OK)
-        out->views = 0;
-    return s;
+    if (!buf || !out)
+        return err_set(e, DPSIM_E_INVAL, "weights: NULL buffer or output");
+    const byte_source src = {.buf = buf, .len = len};
+    return weights_view_source(&src, out, e);
 }
 
 dpsim_status weights_read_file(const char *path, tensor_list *out, errbuf *e)

@@ -31,7 +31,27 @@ typedef struct tensor_list {
     size_t cap;
     char *metadata; /* safetensors "__metadata__" as a JSON object text, or NULL */
     int views;      /* float32 data may stay in the buffer read: see weights_view_memory */
+    /* NULL, or which tensors to read: one want returns 0 for is left out, its data
+     * never read (a full torchvision checkpoint's classifier, 470 MB for VGG-16) */
+    int (*want)(void *ctx, const char *name);
+    void *want_ctx;
 } tensor_list;
+
+/*
+ * The bytes of a weights file as the readers see them: buf[0..len). With fill
+ * NULL all of them are there (a buffer in memory); else a part is there only
+ * after fill(ctx, off, n) put it there (weights_file_source: a file read in
+ * the parts that are needed). The readers ask for each part before they read it.
+ */
+typedef struct byte_source {
+    const uint8_t *buf;
+    size_t len;
+    dpsim_status (*fill)(void *ctx, size_t off, size_t n, errbuf *e);
+    void *ctx;
+} byte_source;
+
+/** Make buf[off, off + n) readable (off + n <= len, which callers check first). */
+dpsim_status source_need(const byte_source *src, size_t off, size_t n, errbuf *e);
 
 void tensor_list_free(tensor_list *list); /* frees contents; list itself is caller's */
 const tensor *tensor_list_find(const tensor_list *list, const char *name);
@@ -111,6 +131,14 @@ dpsim_status weights_read_memory(const uint8_t *buf, size_t len, tensor_list *ou
  * outlive the list. The model loader reads VGG-16's 58 MB once this way.
  */
 dpsim_status weights_view_memory(uint8_t *buf, size_t len, tensor_list *out, errbuf *e);
+/**
+ * weights_view_memory on a source (its buffer writable and kept while the
+ * list is), reading only the parts that the tensors out->want keeps need.
+ */
+dpsim_status weights_view_source(const byte_source *src, tensor_list *out, errbuf *e);
+/** The readers on a source: view as weights_view_source allows (out->views). */
+dpsim_status checkpoint_read_source(const byte_source *src, tensor_list *out, errbuf *e);
+dpsim_status safetensors_read_source(const byte_source *src, tensor_list *out, errbuf *e);
 dpsim_status weights_read_file(const char *path, tensor_list *out, errbuf *e);
 /** Turn a memory reader's "checkpoint: <problem>" into "checkpoint '<path>': <problem>". */
 void weights_error_name_file(errbuf *e, const char *path);

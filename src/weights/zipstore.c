@@ -2,13 +2,16 @@
  * zipstore.c - the central directory of a torch.save ZIP archive, zip64
  * included, and checked views of its stored entries.
  * Invariants: every record is read only after its extent was checked against
- * the buffer; entry data must lie before the central directory; nothing is
- * decompressed and nothing outside the buffer is ever addressed.
+ * the bytes and asked of the source; entry data must lie before the central
+ * directory; nothing is decompressed and nothing outside the bytes is ever
+ * addressed.
  */
 #include "weights/zipstore.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "core/alloc.h"
 #include "weights/tensors.h"
@@ -43,11 +46,16 @@ typedef struct directory {
 } directory;
 
 /* The end record must be the file's last bytes (after its comment). */
-static dpsim_status find_eocd(const uint8_t *buf, size_t len, size_t *at, errbuf *e)
+static dpsim_status find_eocd(const byte_source *src, size_t *at, errbuf *e)
 {
+    const uint8_t *buf = src->buf;
+    const size_t len = src->len;
     if (len < EOCD_SIZE)
         return err_set(e, DPSIM_E_FORMAT, "zip: %zu bytes is too short for an archive", len);
     size_t lowest = len - EOCD_SIZE > 0xffff ? len - EOCD_SIZE - 0xffff : 0;
+    dpsim_status s = source_need(src, lowest, len - lowest, e);
+    if (s)
+        return s;
     for (size_t pos = len - EOCD_SIZE + 1; pos-- > lowest;) {
         if (rd32(buf + pos) == SIG_EOCD && pos + EOCD_SIZE + rd16(buf + pos + 20) == len) {
             *at = pos;
@@ -58,10 +66,11 @@ static dpsim_status find_eocd(const uint8_t *buf, size_t len, size_t *at, errbuf
                                       "at the end of the file");
 }
 
-static dpsim_status read_directory(const uint8_t *buf, size_t len, directory *d, errbuf *e)
+static dpsim_status read_directory(const byte_source *src, directory *d, errbuf *e)
 {
+    const uint8_t *buf = src->buf;
     size_t at = 0;
-    dpsim_status s = find_eocd(buf, len, &at, e);
+    dpsim_status s = find_eocd(src, &at, e);
     if (s)
         return s;
     const uint8_t *p = buf + at;
@@ -73,9 +82,14 @@ static dpsim_status read_directory(const uint8_t *buf, size_t len, directory *d,
     if (disk_count == 0xffff || d->count == 0xffff || d->size == 0xffffffffu ||
         d->offset == 0xffffffffu) {
         /* zip64: a locator just before the end record points at the zip64 end record */
-        if (at < LOCATOR64_SIZE || rd32(buf + at - LOCATOR64_SIZE) != SIG_LOCATOR64)
-            return err_set(e, DPSIM_E_FORMAT, "zip: zip64 sizes without a zip64 locator");
+        if (at < LOCATOR64_SIZE ||
+            (s = source_need(src, at - LOCATOR64_SIZE, LOCATOR64_SIZE, e)) ||
+            rd32(buf + at - LOCATOR64_SIZE) != SIG_LOCATOR64)
+            return s ? s : err_set(e, DPSIM_E_FORMAT, "zip: zip64 sizes without a zip64 locator");
         uint64_t off = rd64(buf + at - LOCATOR64_SIZE + 8);
+        if (fits(off, EOCD64_SIZE, at - LOCATOR64_SIZE) &&
+            (s = source_need(src, (size_t)off, EOCD64_SIZE, e)))
+            return s;
         if (!fits(off, EOCD64_SIZE, at - LOCATOR64_SIZE) || rd32(buf + off) != SIG_EOCD64)
             return err_set(e, DPSIM_E_FORMAT, "zip: zip64 end record offset %llu is invalid",
                            (unsigned long long)off);
@@ -97,7 +111,7 @@ static dpsim_status read_directory(const uint8_t *buf, size_t len, directory *d,
         return err_set(e, DPSIM_E_FORMAT,
                        "zip: central directory of %llu bytes cannot hold %llu entries",
                        (unsigned long long)d->size, (unsigned long long)d->count);
-    return DPSIM_OK;
+    return source_need(src, (size_t)d->offset, (size_t)d->size, e);
 }
 
 // ---- central directory ----
@@ -173,11 +187,11 @@ static dpsim_status read_entry(const uint8_t *buf, const directory *d, uint64_t 
     return DPSIM_OK;
 }
 
-dpsim_status zip_open(zipstore *z, const uint8_t *buf, size_t len, errbuf *e)
+dpsim_status zip_open(zipstore *z, const byte_source *src, errbuf *e)
 {
     memset(z, 0, sizeof *z);
     directory d;
-    dpsim_status s = read_directory(buf, len, &d, e);
+    dpsim_status s = read_directory(src, &d, e);
     if (s)
         return s;
     zip_entry *entries = dp_calloc((size_t)d.count, sizeof *entries);
@@ -186,7 +200,7 @@ dpsim_status zip_open(zipstore *z, const uint8_t *buf, size_t len, errbuf *e)
                        (unsigned long long)d.count);
     uint64_t pos = d.offset;
     for (uint64_t i = 0; !s && i < d.count; i++)
-        s = read_entry(buf, &d, &pos, &entries[i], e);
+        s = read_entry(src->buf, &d, &pos, &entries[i], e);
     if (!s) {
         qsort(entries, (size_t)d.count, sizeof *entries, compare_entries);
         for (size_t i = 1; !s && i < d.count; i++) {
@@ -201,8 +215,7 @@ dpsim_status zip_open(zipstore *z, const uint8_t *buf, size_t len, errbuf *e)
         dp_free(entries);
         return s;
     }
-    z->buf = buf;
-    z->len = len;
+    z->src = *src;
     z->entries = entries;
     z->count = (size_t)d.count;
     z->cd_offset = d.offset;
@@ -224,21 +237,6 @@ const zip_entry *zip_find(const zipstore *z, const char *name, size_t name_len)
 }
 
 // ---- entry data ----
-
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    uint32_t table[256];
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
-    }
-    uint32_t crc = 0xffffffffu;
-    for (size_t i = 0; i < n; i++)
-        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-    return crc ^ 0xffffffffu;
-}
 
 /*
  * A local header field agrees with the central one. With a data descriptor
@@ -266,12 +264,19 @@ dpsim_status zip_entry_data(zipstore *z, const zip_entry *en, const uint8_t **da
         return err_set(e, DPSIM_E_FORMAT, "zip: entry '%s' has local header offset %llu past "
                                           "the end of the data", name,
                        (unsigned long long)en->local_offset);
-    const uint8_t *p = z->buf + en->local_offset;
+    dpsim_status s = source_need(&z->src, (size_t)en->local_offset, LOCAL_SIZE, e);
+    if (s)
+        return s;
+    const uint8_t *p = z->src.buf + en->local_offset;
     uint32_t flags = rd16(p + 6);
     uint64_t name_len = rd16(p + 26), extra_len = rd16(p + 28);
     int descriptor = (flags & 8) != 0;
-    if (rd32(p) != SIG_LOCAL || rd16(p + 8) != en->method || name_len != en->name_len ||
-        !fits(en->local_offset + LOCAL_SIZE, name_len, z->cd_offset) ||
+    const int name_fits = name_len == en->name_len &&
+                          fits(en->local_offset + LOCAL_SIZE, name_len, z->cd_offset);
+    if (name_fits &&
+        (s = source_need(&z->src, (size_t)en->local_offset + LOCAL_SIZE, name_len, e)))
+        return s;
+    if (rd32(p) != SIG_LOCAL || rd16(p + 8) != en->method || !name_fits ||
         memcmp(p + LOCAL_SIZE, en->name, en->name_len) != 0 ||
         !agrees(rd32(p + 14), en->crc, descriptor, 0) ||
         !agrees(rd32(p + 18), en->csize, descriptor, 1) ||
@@ -283,10 +288,12 @@ dpsim_status zip_entry_data(zipstore *z, const zip_entry *en, const uint8_t **da
         return err_set(e, DPSIM_E_FORMAT, "zip: entry '%s' (%llu bytes at offset %llu) runs "
                                           "past the end of the data", name,
                        (unsigned long long)en->size, (unsigned long long)start);
-    if (!en->verified && crc32(z->buf + start, (size_t)en->size) != en->crc)
+    if (!en->verified && (s = source_need(&z->src, (size_t)start, (size_t)en->size, e)))
+        return s;
+    if (!en->verified && crc32_z(0, z->src.buf + start, (size_t)en->size) != en->crc)
         return err_set(e, DPSIM_E_FORMAT, "zip: entry '%s' fails its CRC-32 check", name);
     z->entries[en - z->entries].verified = 1; /* storages shared by many tensors: CRC once */
-    *data = z->buf + start;
+    *data = z->src.buf + start;
     *size = (size_t)en->size;
     return DPSIM_OK;
 }

@@ -1,8 +1,10 @@
 /*
  * zipstore.h - a minimal reader for the ZIP archives torch.save writes:
  * entries are STORED (not compressed), possibly with zip64 records. It only
- * hands out (pointer, size) views into the caller's buffer, after checking
- * every offset and length against it.
+ * hands out (pointer, size) views into the caller's bytes (a byte_source),
+ * after checking every offset and length against them; it asks the source
+ * for the end records, the central directory and the entries it hands out,
+ * and reads nothing else.
  */
 #ifndef DPSIM_WEIGHTS_ZIPSTORE_H
 #define DPSIM_WEIGHTS_ZIPSTORE_H
@@ -11,9 +13,10 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "weights/tensors.h"
 
 typedef struct zip_entry {
-    const uint8_t *name; /* (name_len) bytes in the buffer, not NUL-terminated */
+    const uint8_t *name; /* (name_len) bytes in the central directory, not NUL-terminated */
     size_t name_len;
     uint64_t local_offset; /* of the local file header */
     uint64_t size;         /* uncompressed size from the central directory */
@@ -25,15 +28,14 @@ typedef struct zip_entry {
 } zip_entry;
 
 typedef struct zipstore {
-    const uint8_t *buf; /* the caller's archive, which must outlive the store */
-    size_t len;
+    byte_source src;    /* the caller's archive, which must outlive the store */
     zip_entry *entries; /* (count) sorted by name, names unique */
     size_t count;
     uint64_t cd_offset; /* where the central directory starts: entry data lies before it */
 } zipstore;
 
-/** Parse the central directory of buf[0..len). Errors read "zip: <problem>". */
-dpsim_status zip_open(zipstore *z, const uint8_t *buf, size_t len, errbuf *e);
+/** Parse the central directory of src's bytes. Errors read "zip: <problem>". */
+dpsim_status zip_open(zipstore *z, const byte_source *src, errbuf *e);
 void zip_close(zipstore *z);
 
 /** The entry named exactly name[0..name_len), or NULL. */

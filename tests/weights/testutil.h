@@ -15,7 +15,7 @@
 #include "core/fileio.h"
 #include "weights/tensors.h"
 
-static const char *fixture_path(const char *name)
+static inline const char *fixture_path(const char *name)
 {
     static char path[4096];
     const char *root = getenv("DPSIM_SOURCE_ROOT");
@@ -27,7 +27,7 @@ static const char *fixture_path(const char *name)
 }
 
 /* The bytes of a fixture (dp_free them), or NULL with a message. */
-static uint8_t *read_fixture(const char *name, size_t *len)
+static inline uint8_t *read_fixture(const char *name, size_t *len)
 {
     uint8_t *buf = NULL;
     errbuf e = {{0}};
@@ -38,7 +38,7 @@ static uint8_t *read_fixture(const char *name, size_t *len)
     return buf;
 }
 
-static int list_is_empty(const tensor_list *l)
+static inline int list_is_empty(const tensor_list *l)
 {
     return l->items == NULL && l->count == 0 && l->cap == 0 && l->metadata == NULL;
 }
@@ -48,7 +48,7 @@ static int list_is_empty(const tensor_list *l)
  * bit for bit; a tensor is a view exactly when its data lies in the copy.
  * Returns how many tensors were views.
  */
-static int check_views_match(const char *what, const uint8_t *buf, size_t len)
+static inline int check_views_match(const char *what, const uint8_t *buf, size_t len)
 {
     tensor_list copied = {0}, viewed = {0};
     errbuf e = {{0}};

@@ -80,8 +80,9 @@ void batch_opts_apply(const batch_opts *bo, const model_opts *mo, batch *b)
 int batch_emit(dpsim_ctx *ctx, const batch_opts *bo, const batch *b, batch_render render,
                const void *arg)
 {
-    char prov[1024];
-    dpsim_model_provenance(b->model, prov, sizeof prov);
+    char prov[1024] = "";
+    if (!bo->quiet || bo->format == FORMAT_JSON) /* it waits for the weights' digest */
+        dpsim_model_provenance(b->model, prov, sizeof prov);
     char *buf = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);

@@ -1,0 +1,186 @@
+/*
+ * filesource.c - a weights file read in the parts its readers ask for
+ * (filesource.h). Invariant: map[b * BLOCK ...] holds the file's bytes
+ * exactly where have[b] is 1; nothing else of the mapping is ever read.
+ */
+#include "weights/filesource.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+#include "core/fileio.h"
+#include "core/sha256.h"
+
+enum {
+    BLOCK = 1 << 16,      /* bytes read at once at least, and the unit of have */
+    HASH_CHUNK = 1 << 20, /* bytes hashed between looks at the cancel flag */
+    MAX_PREAD = 1 << 30   /* bytes one pread call asks for at most */
+};
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* dst = the n bytes of the file at off. */
+static dpsim_status read_at(const file_source *f, uint8_t *dst, size_t n, size_t off, errbuf *e)
+{
+    while (n) {
+        ssize_t got = pread(f->fd, dst, min_size(n, MAX_PREAD), (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return err_set(e, DPSIM_E_IO, "'%s': read error at offset %zu: %s", f->path, off,
+                           strerror(errno));
+        if (got == 0)
+            return err_set(e, DPSIM_E_IO, "'%s': ends at offset %zu, before its %zu bytes (it "
+                                          "changed while it was read)", f->path, off, f->len);
+        dst += got;
+        off += (size_t)got;
+        n -= (size_t)got;
+    }
+    return DPSIM_OK;
+}
+
+/* byte_source.fill: read the blocks of [off, off + n) not read yet, a run of them at a time. */
+static dpsim_status fill(void *ctx, size_t off, size_t n, errbuf *e)
+{
+    file_source *f = ctx;
+    if (off > f->len || n > f->len - off)
+        return err_set(e, DPSIM_E_INVAL, "'%s': bytes %zu to %zu asked of a %zu-byte file",
+                       f->path, off, off + n, f->len);
+    const size_t last = (off + n - 1) / BLOCK;
+    for (size_t b = off / BLOCK; b <= last;) {
+        if (f->have[b]) {
+            b++;
+            continue;
+        }
+        size_t end = b;
+        while (end <= last && !f->have[end])
+            end++;
+        const size_t from = b * BLOCK, to = min_size(end * (size_t)BLOCK, f->len);
+        dpsim_status s = read_at(f, f->map + from, to - from, from, e);
+        if (s)
+            return s;
+        memset(f->have + b, 1, end - b);
+        b = end;
+    }
+    return DPSIM_OK;
+}
+
+dpsim_status file_source_open(file_source *f, const char *path, size_t max, errbuf *e)
+{
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+    f->path = path;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return err_set(e, DPSIM_E_IO, "'%s': %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) { /* a pipe, say (a directory fails there) */
+        dpsim_status s = file_read_all(path, max, &f->map, &f->len, e);
+        f->src = (byte_source){.buf = f->map, .len = f->len};
+        return s;
+    }
+    if ((uintmax_t)st.st_size > max)
+        return err_set(e, DPSIM_E_LIMIT, "'%s': larger than the limit of %zu bytes", path, max);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, DPSIM_E_IO, "'%s': %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uintmax_t)st.st_size > max) {
+        close(fd);
+        return err_set(e, DPSIM_E_IO, "'%s': changed while it was opened", path);
+    }
+    f->len = (size_t)st.st_size;
+    void *map = mmap(NULL, f->len ? f->len : 1, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    const size_t blocks = (f->len + BLOCK - 1) / BLOCK;
+    f->have = dp_calloc(blocks ? blocks : 1, 1);
+    if (map == MAP_FAILED || !f->have) {
+        if (map != MAP_FAILED)
+            munmap(map, f->len ? f->len : 1);
+        dp_free(f->have);
+        close(fd);
+        memset(f, 0, sizeof *f);
+        f->fd = -1;
+        return err_set(e, DPSIM_E_NOMEM, "'%s': out of memory for its %zu bytes", path,
+                       (size_t)st.st_size);
+    }
+    f->fd = fd;
+    f->map = map;
+    f->src = (byte_source){.buf = f->map, .len = f->len, .fill = fill, .ctx = f};
+    return DPSIM_OK;
+}
+
+void file_source_close(file_source *f)
+{
+    if (f->fd >= 0) {
+        close(f->fd);
+        munmap(f->map, f->len ? f->len : 1);
+    } else {
+        dp_free(f->map);
+    }
+    dp_free(f->have);
+    memset(f, 0, sizeof *f);
+    f->fd = -1;
+}
+
+static int cancelled(const atomic_int *cancel)
+{
+    return cancel && atomic_load_explicit(cancel, memory_order_relaxed);
+}
+
+/* Hash the blocks [b, end) of a mapped file: in place where read (then given back), else read again. */
+static dpsim_status hash_blocks(file_source *f, sha256_state *st, size_t b, size_t end,
+                                uint8_t *buf, errbuf *e)
+{
+    const size_t from = b * BLOCK, to = min_size(end * (size_t)BLOCK, f->len);
+    if (!f->have[b]) {
+        dpsim_status s = read_at(f, buf, to - from, from, e);
+        if (s == DPSIM_OK)
+            sha256_update(st, buf, to - from);
+        return s;
+    }
+    sha256_update(st, f->map + from, to - from);
+    madvise(f->map + from, to - from, MADV_DONTNEED); /* advice: the memory back, now */
+    memset(f->have + b, 0, end - b);
+    return DPSIM_OK;
+}
+
+dpsim_status file_source_sha256(file_source *f, char hex[65], const atomic_int *cancel,
+                                errbuf *e)
+{
+    hex[0] = '\0';
+    sha256_state st;
+    sha256_init(&st);
+    if (f->fd < 0) {
+        for (size_t at = 0; at < f->len; at += HASH_CHUNK) {
+            if (cancelled(cancel))
+                return DPSIM_OK;
+            sha256_update(&st, f->map + at, min_size(HASH_CHUNK, f->len - at));
+        }
+    } else {
+        uint8_t *buf = dp_malloc(HASH_CHUNK);
+        if (!buf)
+            return err_set(e, DPSIM_E_NOMEM, "'%s': out of memory to hash it", f->path);
+        const size_t blocks = (f->len + BLOCK - 1) / BLOCK;
+        for (size_t b = 0, end; b < blocks; b = end) {
+            if (cancelled(cancel)) {
+                dp_free(buf);
+                return DPSIM_OK;
+            }
+            for (end = b + 1; end < blocks && end - b < HASH_CHUNK / BLOCK &&
+                              f->have[end] == f->have[b];)
+                end++;
+            dpsim_status s = hash_blocks(f, &st, b, end, buf, e);
+            if (s) {
+                dp_free(buf);
+                return s;
+            }
+        }
+        dp_free(buf);
+    }
+    sha256_final_hex(&st, hex);
+    return DPSIM_OK;
+}

@@ -1,0 +1,51 @@
+/*
+ * filesource.h - a weights file as a byte_source read in the parts the
+ * readers ask for, and hashed whole afterwards.
+ *
+ * A regular file's length is reserved as address space (an anonymous
+ * mapping: a page never read takes no memory) and each part asked for is
+ * read into place with pread, in whole blocks, once. A checkpoint's tensors
+ * that no one wants (a torchvision file's classifier: 470 of VGG-16's 528 MB)
+ * are never read. Anything else (a pipe) is read whole into memory.
+ *
+ * The SHA-256 of the whole file is taken after the readers are done: the
+ * blocks they read are hashed where they lie (the very bytes the weights came
+ * from), the others read again into a small buffer.
+ */
+#ifndef DPSIM_WEIGHTS_FILESOURCE_H
+#define DPSIM_WEIGHTS_FILESOURCE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "weights/tensors.h"
+
+typedef struct file_source {
+    byte_source src; /* what the readers get */
+    const char *path;
+    int fd;          /* -1: read whole (src.fill NULL) */
+    uint8_t *map;    /* (len) the reserved mapping, or the whole file read */
+    size_t len;
+    uint8_t *have;   /* (blocks) 1 where map holds the block read */
+} file_source;
+
+/**
+ * Open path (kept by f, not copied) for reading; files above max bytes fail
+ * with DPSIM_E_LIMIT. Errors read "'path': <why>".
+ */
+dpsim_status file_source_open(file_source *f, const char *path, size_t max, errbuf *e);
+/** Close the file and release the memory (safe on a zeroed or closed source). */
+void file_source_close(file_source *f);
+
+/**
+ * The lower-case hex SHA-256 of the whole file into hex[65]; stops early,
+ * leaving hex empty, once *cancel is set (NULL: never). Memory of the parts
+ * read is given back as they are hashed: the readers' views of it must be
+ * gone. DPSIM_E_IO (hex empty) when the file could not be read to its length.
+ */
+dpsim_status file_source_sha256(file_source *f, char hex[65], const atomic_int *cancel,
+                                errbuf *e);
+
+#endif
