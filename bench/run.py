@@ -7,7 +7,9 @@ safetensors file for dpsim. The runs alternate A/B; each case is repeated and th
 minima and maxima are reported, with ratio = PyTorch time / dpsim time (> 1: dpsim is faster).
 Every distance both sides print is checked to agree within 1e-5 relative.
 
-Cases: the whole process on one pair (CLI); forward pairs, one pair at a time and batched, per
+Cases: the whole process on one pair (CLI), with the trunk file above and (AlexNet, VGG-16)
+with a whole torchvision model saved the way torchvision's files are (legacy format, classifier
+included, both sides loading it); forward pairs, one pair at a time and batched, per
 net and size; forward + backward (the gradient to the first image); a 2AFC evaluation and all
 pairs of a set of images, both on generated 64x64 images. Forward cases also give dpsim's
 GFLOP/s against the fp32 peak that bench/peak_flops measures. Peak RSS of every process is
@@ -234,10 +236,15 @@ class Bench:
         self.env = dict(os.environ)
         self.env.setdefault("DPSIM_WEIGHTS", os.path.join(ROOT, "..", "shared", "weights"))
         self.trunk_file, self.trunk_spec = {"squeeze": None}, {"squeeze": "real"}
+        self.full_file = {}
         for net in ("alex", "vgg"):
             path = os.path.join(tmp, "%s.safetensors" % net)
             write_safetensors(path, lpips_ref.make_trunk(net, "random:1").state_dict())
             self.trunk_file[net], self.trunk_spec[net] = path, "random:1"
+            self.full_file[net] = os.path.join(tmp, "%s-full.pth" % net)
+            torch.manual_seed(1)
+            torch.save(lpips_ref._TV[net]().state_dict(), self.full_file[net],
+                       _use_new_zipfile_serialization=False)
 
     def run(self, cmd):
         """Run a command under rss_run; returns (wall seconds, peak RSS kB, stdout). The RSS
@@ -288,6 +295,22 @@ def whole_process(b, net):
     check_agree("whole process %s" % net, [first_float(sides[0]["out"])],
                 [first_float(sides[1]["out"])])
     return make_row(("whole", net), "whole process, one 96x80 pair (CLI)", net, "pair", sides,
+                    (CLI_THREADS, torch.get_num_threads()))
+
+
+def whole_checkpoint(b, net):
+    """whole_process with a torchvision checkpoint (the whole model, classifier included) as the
+    trunk file of both sides."""
+    a, im = os.path.join(ROOT, "examples", "ref.png"), os.path.join(ROOT, "examples", "blur.png")
+    path = b.full_file[net]
+    c_cmd = [b.dpsim, "compare", "-q", "--net", net, a, im, "--trunk", path]
+    t_cmd = [PY, LPIPS_REF, a, im, "--net", net, "--trunk", path]
+    sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1)
+    check_agree("whole process, checkpoint %s" % net, [first_float(sides[0]["out"])],
+                [first_float(sides[1]["out"])])
+    mb = os.path.getsize(path) / 2**20
+    return make_row(("whole_tv", net), "whole process, one 96x80 pair, torchvision checkpoint"
+                    " of %.0f MB (CLI)" % mb, net, "pair", sides,
                     (CLI_THREADS, torch.get_num_threads()))
 
 
@@ -368,6 +391,8 @@ def all_cases(b):
     """Yield the cases as thunks, in the order they run."""
     for net in NETS:
         yield functools.partial(whole_process, b, net)
+    for net in ("alex", "vgg"):
+        yield functools.partial(whole_checkpoint, b, net)
     for net in NETS:
         for n in b.cfg["sizes"]:
             for batch in (1, b.cfg["batch"][n]):
@@ -444,7 +469,7 @@ def speed_bound(r, need, peak):
     """Why a ratio target may be out of reach, from the row's own figures: what the target
     asks of dpsim against the fp32 peak ("" when nothing bounds it)."""
     fp32 = peak["gflops_%dt" % THREADS]
-    if r["key"][0] == "whole":
+    if r["key"][0] in ("whole", "whole_tv"):
         flops = 2 * net_costs(r["net"], *WHOLE_PAIR)[0]
         return ("the pair's convolutions alone (%.1f GFLOP) take %.0f ms at the fp32 peak;"
                 " %gx allows %.0f ms for the whole process" % (
@@ -483,6 +508,8 @@ def batch_of(cfg, n):
 def targets(cfg):
     """[(target, row key, judge)]: the issue's targets."""
     out = [("whole process >= 50x", ("whole", net), speed_target(50)) for net in NETS]
+    out += [("whole process >= 50x", ("whole_tv", net), speed_target(50))
+            for net in ("alex", "vgg")]
     out += [("64x64 batched forward >= 2x", ("fwd", net, 64, batch_of(cfg, 64)), speed_target(2))
             for net in NETS]
     out.append(("2AFC >= 3x", ("2afc", "squeeze"), speed_target(3)))
