@@ -95,51 +95,52 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
 // ---- reading weights files ----
 
 /*
- * A weights file: read in the parts its tensors need (weights/filesource.h),
- * then hashed whole on a thread of its own while the first extraction runs.
- * Nothing waits for the digest until something reads it (model_await_hashes);
- * a model freed before that stops the hasher where it is.
+ * A weights file: read in the parts its tensors need (weights/filesource.h)
+ * and hashed whole on a thread of its own, beside loading and the first
+ * extractions. Nothing waits for the digest until something reads it
+ * (model_await_hashes); a model freed before that stops the hasher.
  */
 typedef struct weights_file {
     file_source fs;
     char *sha;         /* hex digest, complete after weights_file_join */
     atomic_int cancel; /* set when no one will read the digest */
     pthread_t hasher;
-    int threaded;      /* 0: hashed inline (the thread could not start) */
+    int threaded;      /* 0: hashed inline once loaded (the thread could not start) */
 } weights_file;
 
 static void *hash_thread(void *arg)
 {
     weights_file *wf = arg;
     file_source_sha256(&wf->fs, wf->sha, &wf->cancel, NULL); /* a failure leaves sha empty */
-    file_source_close(&wf->fs);
     return NULL;
 }
 
-/* Wait for the digest and free wf (NULL: nothing). */
+/* Wait for the digest, close the file and free wf (NULL: nothing). */
 static void weights_file_join(weights_file *wf)
 {
     if (!wf)
         return;
     if (wf->threaded)
         pthread_join(wf->hasher, NULL);
+    file_source_close(&wf->fs);
     dp_free(wf);
 }
 
 /*
- * After its tensors are done with: when loaded is set, start hashing wf and
- * return it (for weights_file_join); else close and free it. NULL: nothing.
+ * Once the caller is done with the tensors: give back the parts read, and
+ * return wf to be joined when its digest is wanted, or, when loading failed,
+ * stop it and return NULL. NULL: nothing.
  */
-static weights_file *weights_file_hash(weights_file *wf, int loaded)
+static weights_file *weights_file_loaded(weights_file *wf, int loaded)
 {
     if (!wf)
         return NULL;
+    file_source_release(&wf->fs);
     if (!loaded) {
-        file_source_close(&wf->fs);
-        dp_free(wf);
+        atomic_store(&wf->cancel, 1);
+        weights_file_join(wf);
         return NULL;
     }
-    wf->threaded = pthread_create(&wf->hasher, NULL, hash_thread, wf) == 0;
     if (!wf->threaded)
         hash_thread(wf);
     return wf;
@@ -147,9 +148,9 @@ static weights_file *weights_file_hash(weights_file *wf, int loaded)
 
 /*
  * Read the tensors of a weights file (PyTorch checkpoint or safetensors) that
- * list->want keeps into *list, float32 ones left in the file's bytes.
- * *wf: the file once opened (also on a parse error; else NULL), for
- * weights_file_hash once the caller is done with list; its digest goes to sha.
+ * list->want keeps into *list, float32 ones left in the file's bytes, and
+ * start hashing it into sha. *wf: the file once opened (also on a parse
+ * error; else NULL), for weights_file_loaded once the caller is done with list.
  */
 static dpsim_status read_weights(const char *path, tensor_list *list, weights_file **wf,
                                  char sha[65], errbuf *e)
@@ -165,9 +166,14 @@ static dpsim_status read_weights(const char *path, tensor_list *list, weights_fi
         err_prefix(e, "weights");
         return s;
     }
+    f->threaded = pthread_create(&f->hasher, NULL, hash_thread, f) == 0;
     s = weights_view_source(&f->fs.src, list, e);
-    if (s != DPSIM_OK)
+    if (s != DPSIM_OK) {
         weights_error_name_file(e, path);
+        return s;
+    }
+    if ((s = file_source_unchanged(&f->fs, e)) != DPSIM_OK)
+        err_prefix(e, "weights");
     return s;
 }
 
@@ -517,7 +523,7 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     if (s == DPSIM_OK)
         s = load_trunk(m, &list, &names, e);
     tensor_list_free(&list);
-    m->trunk_hashing = weights_file_hash(wf, s == DPSIM_OK);
+    m->trunk_hashing = weights_file_loaded(wf, s == DPSIM_OK);
     if (s == DPSIM_OK && m->use_lin) {
         memset(&list, 0, sizeof list);
         wf = NULL;
@@ -528,7 +534,7 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
             s = term_weights_load(m, &list, m->lin_path, e);
         tensor_list_free(&list);
         /* small: hashed before going on, no thread kept */
-        weights_file_join(weights_file_hash(wf, s == DPSIM_OK));
+        weights_file_join(weights_file_loaded(wf, s == DPSIM_OK));
     }
     if (s != DPSIM_OK) {
         dpsim_model_free(m);

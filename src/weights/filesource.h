@@ -8,9 +8,10 @@
  * that no one wants (a torchvision file's classifier: 470 of VGG-16's 528 MB)
  * are never read. Anything else (a pipe) is read whole into memory.
  *
- * The SHA-256 of the whole file is taken after the readers are done: the
- * blocks they read are hashed where they lie (the very bytes the weights came
- * from), the others read again into a small buffer.
+ * The SHA-256 of the whole file is taken on its own reads (a small buffer),
+ * beside the readers' and after them. Both end by checking that the file is
+ * the one opened (size, modification and change times): the digest is of the
+ * bytes the weights came from, or there is none.
  */
 #ifndef DPSIM_WEIGHTS_FILESOURCE_H
 #define DPSIM_WEIGHTS_FILESOURCE_H
@@ -18,6 +19,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "weights/tensors.h"
@@ -29,6 +31,7 @@ typedef struct file_source {
     uint8_t *map;    /* (len) the reserved mapping, or the whole file read */
     size_t len;
     uint8_t *have;   /* (blocks) 1 where map holds the block read */
+    struct stat opened; /* the file as opened */
 } file_source;
 
 /**
@@ -36,16 +39,25 @@ typedef struct file_source {
  * with DPSIM_E_LIMIT. Errors read "'path': <why>".
  */
 dpsim_status file_source_open(file_source *f, const char *path, size_t max, errbuf *e);
+/** DPSIM_E_IO "'path': changed while it was read" unless the file is still the one opened. */
+dpsim_status file_source_unchanged(const file_source *f, errbuf *e);
+/**
+ * Give back the memory of the parts read (the readers' views of it must be
+ * gone); the file stays open for file_source_sha256. Touches neither fd nor
+ * len, so a hasher may run meanwhile.
+ */
+void file_source_release(file_source *f);
 /** Close the file and release the memory (safe on a zeroed or closed source). */
 void file_source_close(file_source *f);
 
 /**
- * The lower-case hex SHA-256 of the whole file into hex[65]; stops early,
- * leaving hex empty, once *cancel is set (NULL: never). Memory of the parts
- * read is given back as they are hashed: the readers' views of it must be
- * gone. DPSIM_E_IO (hex empty) when the file could not be read to its length.
+ * The lower-case hex SHA-256 of the whole file into hex[65], read on its own
+ * (it may run on another thread than the readers, until file_source_close);
+ * stops early, leaving hex empty, once *cancel is set (NULL: never).
+ * DPSIM_E_IO (hex empty) when the file could not be read to its length or
+ * changed since it was opened.
  */
-dpsim_status file_source_sha256(file_source *f, char hex[65], const atomic_int *cancel,
+dpsim_status file_source_sha256(const file_source *f, char hex[65], const atomic_int *cancel,
                                 errbuf *e);
 
 #endif

@@ -2,13 +2,15 @@
  * test_filesource.c - weights read from a file in parts (weights/filesource.h)
  * against the same files read whole: every fixture gives the same tensors or
  * the same error; a tensor the list does not want is never read; the digest
- * is the file's, and a file cut while it is read fails instead of giving
- * other bytes.
+ * is the file's, and a file cut or rewritten while it is read fails instead
+ * of giving other bytes.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/sha256.h"
@@ -150,11 +152,14 @@ static void test_unwanted_unread(const char *dir)
     /* the header's block, small_a's and small_b's: large's 64 blocks but 2 are never read */
     const size_t total = (f.len + BLOCK_BYTES - 1) / BLOCK_BYTES, read = blocks_read(&f);
     CHECK_MSG(total >= 64 && read <= 3, "%zu of %zu blocks read", read, total);
+    CHECK(file_source_unchanged(&f, &e) == DPSIM_OK);
     tensor_list_free(&l);
-    /* the digest covers every byte, read or not, and gives the memory read back */
+    /* the digest covers every byte, read or not, before and after the parts are given back */
     CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_OK);
     CHECK_MSG(!strcmp(hex, want_hex), "digest %s, sha256 of the file %s", hex, want_hex);
-    CHECK(blocks_read(&f) == 0);
+    file_source_release(&f);
+    CHECK(f.map == NULL && f.have == NULL);
+    CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_OK && !strcmp(hex, want_hex));
     /* a hasher told to stop leaves no digest */
     atomic_int stop = 1;
     CHECK(file_source_sha256(&f, hex, &stop, &e) == DPSIM_OK && hex[0] == '\0');
@@ -169,6 +174,20 @@ static void test_unwanted_unread(const char *dir)
     CHECK_MSG(strstr(e.msg, "changed while it was read") != NULL, "%s", e.msg);
     CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_E_IO && hex[0] == '\0');
     tensor_list_free(&l);
+    file_source_close(&f);
+
+    /* rewritten in place, to the same size, after it was opened: no digest, and loading fails */
+    write_mixed(path);
+    /* an hour old: the rewrite's time differs however coarse the file system's clock */
+    const struct timespec old[2] = {{time(NULL) - 3600, 0}, {time(NULL) - 3600, 0}};
+    CHECK(utimensat(AT_FDCWD, path, old, 0) == 0);
+    CHECK(file_source_open(&f, path, WEIGHTS_MAX_FILE_SIZE, &e) == DPSIM_OK);
+    CHECK(file_source_unchanged(&f, &e) == DPSIM_OK);
+    FILE *fp = fopen(path, "r+b");
+    CHECK(fp && fputc('{', fp) != EOF && fclose(fp) == 0);
+    CHECK(file_source_unchanged(&f, &e) == DPSIM_E_IO);
+    CHECK_MSG(strstr(e.msg, "changed while it was read") != NULL, "%s", e.msg);
+    CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_E_IO && hex[0] == '\0');
     file_source_close(&f);
     unlink(path);
 }
