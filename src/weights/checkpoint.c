@@ -24,7 +24,7 @@
 static const uint8_t legacy_magic[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9,
                                          0x20, 0x6a, 0xa8, 0x50, 0x19};
 #define LEGACY_PROTOCOL 1001
-#define LEGACY_FIRST_READ ((size_t)1 << 16) /* bytes: a state dict's pickles fit */
+#define LEGACY_FIRST_READ ((size_t)256) /* bytes asked for first (a file source reads 64 KB) */
 
 /*
  * Output bytes (values, names, list entries) allowed per input byte, plus
@@ -524,13 +524,17 @@ static dpsim_status walk_data(source *src, blob *blobs, size_t n, size_t pos)
     return DPSIM_OK;
 }
 
-/* The storage keys' pickle at pos (within the first have bytes), then the storages. */
-static dpsim_status legacy_storages(source *src, size_t have, size_t pos)
+/*
+ * The storage keys' pickle at pos (within the first have bytes), then the
+ * storages; *pickled: whether that pickle was read.
+ */
+static dpsim_status legacy_storages(source *src, size_t have, size_t pos, int *pickled)
 {
     pickle_doc keys;
     dpsim_status s = pickle_read(&keys, src->in->buf, have, &pos, src->e);
     if (s)
         return relabel(src, s);
+    *pickled = 1;
     const pk_node *list = &keys.nodes[keys.root];
     size_t n = list->kind == PK_LIST ? list->len : 0;
     blob *blobs = dp_calloc(n ? n : 1, sizeof *blobs);
@@ -580,16 +584,17 @@ done:
 
 /*
  * The pickles lie at the start, the storages after them. The pickles are read
- * from the first have bytes of the file; while they fail there, from 8 times
- * more, up to the whole file (where a failure is the file's).
+ * from the first have bytes of the file; while one fails there, from twice
+ * as many, up to the whole file (where a failure is the file's).
  */
 static dpsim_status read_legacy(source *src, tensor_list *out)
 {
     const size_t len = src->in->len;
     dpsim_status s = DPSIM_OK;
     for (size_t have = len < LEGACY_FIRST_READ ? len : LEGACY_FIRST_READ;;
-         have = len / 8 < have ? len : have * 8) {
+         have = len / 2 < have ? len : have * 2) {
         size_t pos = 0;
+        int pickled = 0;
         pickle_doc_free(&src->doc);
         free_storages(src);
         if ((s = source_need(src->in, 0, have, src->e)))
@@ -598,8 +603,8 @@ static dpsim_status read_legacy(source *src, tensor_list *out)
             (s = pickle_read(&src->doc, src->in->buf, have, &pos, src->e)))
             relabel(src, s);
         if (!s)
-            s = legacy_storages(src, have, pos);
-        if (!s || have == len || s == DPSIM_E_NOMEM)
+            s = legacy_storages(src, have, pos, &pickled);
+        if (!s || pickled || have == len || s == DPSIM_E_NOMEM)
             break;
     }
     return s ? s : build_list(src, out);

@@ -52,9 +52,16 @@ static dpsim_status find_eocd(const byte_source *src, size_t *at, errbuf *e)
     const size_t len = src->len;
     if (len < EOCD_SIZE)
         return err_set(e, DPSIM_E_FORMAT, "zip: %zu bytes is too short for an archive", len);
-    size_t lowest = len - EOCD_SIZE > 0xffff ? len - EOCD_SIZE - 0xffff : 0;
-    dpsim_status s = source_need(src, lowest, len - lowest, e);
+    /* torch writes no comment: the record is the last 22 bytes; else look back 64 KB */
+    dpsim_status s = source_need(src, len - EOCD_SIZE, EOCD_SIZE, e);
     if (s)
+        return s;
+    if (rd32(buf + len - EOCD_SIZE) == SIG_EOCD && rd16(buf + len - 2) == 0) {
+        *at = len - EOCD_SIZE;
+        return DPSIM_OK;
+    }
+    size_t lowest = len - EOCD_SIZE > 0xffff ? len - EOCD_SIZE - 0xffff : 0;
+    if ((s = source_need(src, lowest, len - lowest, e)))
         return s;
     for (size_t pos = len - EOCD_SIZE + 1; pos-- > lowest;) {
         if (rd32(buf + pos) == SIG_EOCD && pos + EOCD_SIZE + rd16(buf + pos + 20) == len) {
