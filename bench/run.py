@@ -604,7 +604,9 @@ def report(b, rows, peak, load, elapsed):
             ver, dpsim_isa(), torch.__version__, torchvision.__version__, np.__version__,
             torch_build()),
         "- Both sides compute LPIPS v0.1 with the same weights on the same images (SqueezeNet:"
-        " real weights; AlexNet, VGG-16: the random:1 trunk of doc/VECTORS.md); every distance"
+        " real weights; AlexNet, VGG-16: the random:1 trunk of doc/VECTORS.md, or in the"
+        " torchvision-checkpoint rows a whole torchvision model, classifier included, made with"
+        " seed 1 and saved in the legacy format as torchvision's own files are); every distance"
         " both print agrees within %g relative (2AFC: the score, and the distances of its pairs"
         " from an untimed `dpsim compare --pairs`)." % TOLERANCE,
         "- Runs per case and side: %d, alternating dpsim and PyTorch; times are ms per unit"
