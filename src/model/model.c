@@ -102,6 +102,7 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
  */
 typedef struct weights_file {
     file_source fs;
+    uint8_t *buf;      /* (FILE_SOURCE_HASH_BUFFER) the hasher's reads */
     char *sha;         /* hex digest, complete after weights_file_join */
     atomic_int cancel; /* set when no one will read the digest */
     pthread_t hasher;
@@ -111,7 +112,8 @@ typedef struct weights_file {
 static void *hash_thread(void *arg)
 {
     weights_file *wf = arg;
-    file_source_sha256(&wf->fs, wf->sha, &wf->cancel, NULL); /* a failure leaves sha empty */
+    /* a failure leaves sha empty */
+    file_source_sha256(&wf->fs, wf->buf, wf->sha, &wf->cancel, NULL);
     return NULL;
 }
 
@@ -123,6 +125,7 @@ static void weights_file_join(weights_file *wf)
     if (wf->threaded)
         pthread_join(wf->hasher, NULL);
     file_source_close(&wf->fs);
+    dp_free(wf->buf);
     dp_free(wf);
 }
 
@@ -156,11 +159,16 @@ static dpsim_status read_weights(const char *path, tensor_list *list, weights_fi
                                  char sha[65], errbuf *e)
 {
     weights_file *f = *wf = dp_calloc(1, sizeof *f);
+    if (f && !(f->buf = dp_malloc(FILE_SOURCE_HASH_BUFFER))) {
+        dp_free(f);
+        f = *wf = NULL;
+    }
     if (!f)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
     f->sha = sha;
     dpsim_status s = file_source_open(&f->fs, path, WEIGHTS_MAX_FILE_SIZE, e);
     if (s != DPSIM_OK) {
+        dp_free(f->buf);
         dp_free(f);
         *wf = NULL;
         err_prefix(e, "weights");

@@ -607,7 +607,11 @@ static dpsim_status read_legacy(source *src, tensor_list *out)
         if (!s || pickled || have == len || s == DPSIM_E_NOMEM)
             break;
     }
-    return s ? s : build_list(src, out);
+    if (s)
+        return s;
+    if (src->e)
+        src->e->msg[0] = '\0'; /* a shorter prefix's failure */
+    return build_list(src, out);
 }
 
 // ---- entry points ----

@@ -20,7 +20,6 @@
 
 enum {
     BLOCK = 1 << 16,      /* bytes read at once at least, and the unit of have */
-    HASH_CHUNK = 1 << 20, /* bytes hashed between looks at the cancel flag */
     MAX_PREAD = 1 << 30,  /* bytes one pread call asks for at most */
     HUGE_PAGE = 2 << 20
 };
@@ -178,31 +177,28 @@ void file_source_release(file_source *f)
     f->src = (byte_source){0};
 }
 
-dpsim_status file_source_sha256(const file_source *f, char hex[65], const atomic_int *cancel,
-                                errbuf *e)
+dpsim_status file_source_sha256(const file_source *f, uint8_t *buf, char hex[65],
+                                const atomic_int *cancel, errbuf *e)
 {
+    const size_t chunk = FILE_SOURCE_HASH_BUFFER; /* hashed between looks at cancel */
     hex[0] = '\0';
     sha256_state st;
     sha256_init(&st);
     if (f->fd < 0) {
-        for (size_t at = 0; at < f->len; at += HASH_CHUNK) {
+        for (size_t at = 0; at < f->len; at += chunk) {
             if (cancelled(cancel))
                 return DPSIM_OK;
-            sha256_update(&st, f->map + at, min_size(HASH_CHUNK, f->len - at));
+            sha256_update(&st, f->map + at, min_size(chunk, f->len - at));
         }
         sha256_final_hex(&st, hex);
         return DPSIM_OK;
     }
-    uint8_t *buf = dp_malloc(HASH_CHUNK);
-    if (!buf)
-        return err_set(e, DPSIM_E_NOMEM, "'%s': out of memory to hash it", f->path);
     dpsim_status s = DPSIM_OK;
-    for (size_t at = 0; at < f->len && s == DPSIM_OK && !cancelled(cancel); at += HASH_CHUNK) {
-        const size_t n = min_size(HASH_CHUNK, f->len - at);
+    for (size_t at = 0; at < f->len && s == DPSIM_OK && !cancelled(cancel); at += chunk) {
+        const size_t n = min_size(chunk, f->len - at);
         if ((s = read_at(f, buf, n, at, e)) == DPSIM_OK)
             sha256_update(&st, buf, n);
     }
-    dp_free(buf);
     if (s == DPSIM_OK && !cancelled(cancel) && (s = file_source_unchanged(f, e)) == DPSIM_OK)
         sha256_final_hex(&st, hex);
     return s;

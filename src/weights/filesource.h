@@ -50,14 +50,18 @@ void file_source_release(file_source *f);
 /** Close the file and release the memory (safe on a zeroed or closed source). */
 void file_source_close(file_source *f);
 
+/** Bytes of the buffer file_source_sha256 reads into. */
+#define FILE_SOURCE_HASH_BUFFER ((size_t)1 << 20)
+
 /**
  * The lower-case hex SHA-256 of the whole file into hex[65], read on its own
- * (it may run on another thread than the readers, until file_source_close);
- * stops early, leaving hex empty, once *cancel is set (NULL: never).
- * DPSIM_E_IO (hex empty) when the file could not be read to its length or
- * changed since it was opened.
+ * into buf (FILE_SOURCE_HASH_BUFFER bytes; it allocates nothing, and may run
+ * on another thread than the readers until file_source_close); stops early,
+ * leaving hex empty, once *cancel is set (NULL: never). DPSIM_E_IO (hex
+ * empty) when the file could not be read to its length or changed since it
+ * was opened.
  */
-dpsim_status file_source_sha256(const file_source *f, char hex[65], const atomic_int *cancel,
-                                errbuf *e);
+dpsim_status file_source_sha256(const file_source *f, uint8_t *buf, char hex[65],
+                                const atomic_int *cancel, errbuf *e);
 
 #endif

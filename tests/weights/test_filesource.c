@@ -85,6 +85,8 @@ static void test_fixtures(void)
 
 // ---- a file with a large tensor no one wants ----
 
+static uint8_t hash_buf[FILE_SOURCE_HASH_BUFFER];
+
 enum { SMALL = 100, LARGE = 1 << 20, BLOCK_BYTES = 1 << 16 };
 
 static int want_small(void *ctx, const char *name)
@@ -155,14 +157,14 @@ static void test_unwanted_unread(const char *dir)
     CHECK(file_source_unchanged(&f, &e) == DPSIM_OK);
     tensor_list_free(&l);
     /* the digest covers every byte, read or not, before and after the parts are given back */
-    CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_OK);
+    CHECK(file_source_sha256(&f, hash_buf, hex, NULL, &e) == DPSIM_OK);
     CHECK_MSG(!strcmp(hex, want_hex), "digest %s, sha256 of the file %s", hex, want_hex);
     file_source_release(&f);
     CHECK(f.map == NULL && f.have == NULL);
-    CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_OK && !strcmp(hex, want_hex));
+    CHECK(file_source_sha256(&f, hash_buf, hex, NULL, &e) == DPSIM_OK && !strcmp(hex, want_hex));
     /* a hasher told to stop leaves no digest */
     atomic_int stop = 1;
-    CHECK(file_source_sha256(&f, hex, &stop, &e) == DPSIM_OK && hex[0] == '\0');
+    CHECK(file_source_sha256(&f, hash_buf, hex, &stop, &e) == DPSIM_OK && hex[0] == '\0');
     file_source_close(&f);
 
     /* cut while read: the part asked for after the cut fails, and so does the digest */
@@ -172,7 +174,7 @@ static void test_unwanted_unread(const char *dir)
     CHECK(truncate(path, (off_t)(f.len / 2)) == 0);
     CHECK(weights_view_source(&f.src, &l, &e) == DPSIM_E_IO);
     CHECK_MSG(strstr(e.msg, "changed while it was read") != NULL, "%s", e.msg);
-    CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_E_IO && hex[0] == '\0');
+    CHECK(file_source_sha256(&f, hash_buf, hex, NULL, &e) == DPSIM_E_IO && hex[0] == '\0');
     tensor_list_free(&l);
     file_source_close(&f);
 
@@ -187,7 +189,7 @@ static void test_unwanted_unread(const char *dir)
     CHECK(fp && fputc('{', fp) != EOF && fclose(fp) == 0);
     CHECK(file_source_unchanged(&f, &e) == DPSIM_E_IO);
     CHECK_MSG(strstr(e.msg, "changed while it was read") != NULL, "%s", e.msg);
-    CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_E_IO && hex[0] == '\0');
+    CHECK(file_source_sha256(&f, hash_buf, hex, NULL, &e) == DPSIM_E_IO && hex[0] == '\0');
     file_source_close(&f);
     unlink(path);
 }
@@ -230,7 +232,7 @@ static void test_pipe(const char *dir)
     CHECK_MSG(read_in_parts(fifo, &l, &e, &f) == DPSIM_OK, "%s", e.msg);
     pthread_join(t, NULL);
     CHECK(f.fd < 0 && l.count > 0);
-    CHECK(file_source_sha256(&f, hex, NULL, &e) == DPSIM_OK && !strcmp(hex, want_hex));
+    CHECK(file_source_sha256(&f, hash_buf, hex, NULL, &e) == DPSIM_OK && !strcmp(hex, want_hex));
     tensor_list_free(&l);
     file_source_close(&f);
     unlink(fifo);
