@@ -194,33 +194,45 @@ INLINE int tile_run(int t, int n, int tw)
 
 /*
  * v (E, job->ci, nt) = B^T d B of tiles [t0, t0 + n), GEMM input channels
- * [ic0, ic1) (a channel's group shifts its patches); slots [n, n_up) zero
+ * [ic0, ic1) (a channel's group shifts its patches); slots [n, n_up) zero.
+ * A run of tiles along a row is done at once: B^T along y over its 4 input
+ * rows, which are contiguous, then along x from those rows' even and odd
+ * columns (tile k's patch starts at column 2k). The same operations on the
+ * same values as B^T on each gathered patch: the same bits.
  */
 INLINE void transform_input_body(const wino_job *job, int t0, int n, int n_up, int ic0,
                                  int ic1, float *v)
 {
+    enum { ROW = T * NT_MAX + A - T }; /* columns of a run's rows at most */
     const int nt = job->nt, wp = job->wp, tw = job->tw, ci = job->p->shape.in_ch;
-    const size_t elem_stride = job->v_stride;
-    float d[E * NT_MAX], c[E * NT_MAX]; /* (A, A, nt): the patches, then B^T d */
-    memset(d, 0, sizeof d);
+    const size_t es = job->v_stride;
+    float r[A * ROW]; /* (A, ROW): B^T along y of a run's rows */
     for (int ic = ic0; ic < ic1; ic++) {
         const int group = ic / ci, y0 = group / job->groups * 3, x0 = group % job->groups * 3;
         const float *plane = job->padded + ((size_t)(ic % ci) * job->hp + (size_t)y0) * wp +
                              x0; /* (hp, wp), from the group's shift */
+        float *vc = v + (size_t)ic * nt; /* element (i, j) at (i A + j) es */
         for (int q = 0, len; q < n; q += len) {
             const int t = t0 + q;
             len = tile_run(t, n - q, tw);
             const float *src = plane + (size_t)(t / tw * T) * wp + t % tw * T;
-            for (int y = 0; y < A; y++)
-                for (int x = 0; x < A; x++)
-                    for (int k = 0; k < len; k++)
-                        d[(y * A + x) * nt + q + k] = src[(size_t)y * wp + x + k * T];
+            input_1d(src, (size_t)wp, r, ROW, T * len + A - T);
+            for (int i = 0; i < A; i++) {
+                const float *ri = r + i * ROW;
+                float *o = vc + (size_t)i * A * es + q;
+                for (int k = 0; k < len; k++) { /* input_1d along x, columns 2k .. 2k + 3 */
+                    const float e0 = ri[2 * k], o0 = ri[2 * k + 1];
+                    const float e1 = ri[2 * k + 2], o1 = ri[2 * k + 3];
+                    o[k] = e0 - e1;
+                    o[es + k] = o0 + e1;
+                    o[2 * es + k] = e1 - o0;
+                    o[3 * es + k] = o0 - o1;
+                }
+            }
         }
-        for (int x = 0; x < A; x++)
-            input_1d(d + x * nt, (size_t)A * nt, c + x * nt, (size_t)A * nt, n_up);
-        for (int y = 0; y < A; y++)
-            input_1d(c + y * A * nt, (size_t)nt, v + y * A * elem_stride + (size_t)ic * nt,
-                     elem_stride, n_up);
+        for (int el = 0; el < E; el++) /* the GEMMs' padding */
+            for (int k = n; k < n_up; k++)
+                vc[el * es + k] = 0.0f;
     }
 }
 
