@@ -88,10 +88,13 @@ static void scatter_rows(const scatter_job *j, int ic, int y0, int y1)
             const int lo = kx >= pad ? 0 : (pad - kx + st - 1) / st;
             const int r = w - 1 + pad - kx, last = r < 0 ? 0 : r / st + 1;
             const int hi = last < wo ? last : wo;
-            for (int oy = 0; oy < j->ho; oy++) {
+            /* oy in [oy_lo, oy_hi): input row oy * st - pad + ky inside [y0, y1) */
+            const int a = y0 + pad - ky, b = y1 + pad - ky;
+            const int oy_lo = a <= 0 ? 0 : (a + st - 1) / st;
+            const int oy_ceil = b <= 0 ? 0 : (b + st - 1) / st;
+            const int oy_hi = oy_ceil < j->ho ? oy_ceil : j->ho;
+            for (int oy = oy_lo; oy < oy_hi; oy++) {
                 const int iy = oy * st - pad + ky;
-                if (iy < y0 || iy >= y1)
-                    continue;
                 float *dst = plane + (size_t)iy * w - pad + kx; // column ox at dst[ox * st]
                 for (int ox = lo; ox < hi; ox++)
                     dst[ox * st] += row[(size_t)oy * wo + ox];
