@@ -21,7 +21,8 @@
 enum {
     BLOCK = 1 << 16,      /* bytes read at once at least, and the unit of have */
     MAX_PREAD = 1 << 30,  /* bytes one pread call asks for at most */
-    HUGE_PAGE = 2 << 20
+    HUGE_PAGE = 2 << 20,
+    WHOLE_HUGE = 128 << 20 /* files up to this size are read nearly whole: huge pages throughout */
 };
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
@@ -127,6 +128,8 @@ dpsim_status file_source_open(file_source *f, const char *path, size_t max, errb
         return err_set(e, DPSIM_E_NOMEM, "'%s': out of memory for its %zu bytes", path,
                        (size_t)st.st_size);
     }
+    if (f->len <= WHOLE_HUGE)
+        advise_huge(map, 0, f->len);
     f->fd = fd;
     f->map = map;
     f->src = (byte_source){.buf = f->map, .len = f->len, .fill = fill, .ctx = f};
