@@ -4,8 +4,10 @@
  * Every tensor is checked (present, shape, finite) before use, and every
  * failure names the file and the tensor.
  */
+#define _GNU_SOURCE /* SCHED_IDLE */
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,34 +98,69 @@ static dpsim_status check_options(const dpsim_model_options *opt, const net_def 
 
 /*
  * A weights file: read in the parts its tensors need (weights/filesource.h)
- * and hashed whole on a thread of its own, beside loading and the first
+ * and hashed whole on a thread of its own at the lowest priority, beside
+ * loading: on the core single-threaded loading leaves idle, not against the
  * extractions. Nothing waits for the digest until something reads it
- * (model_await_hashes); a model freed before that stops the hasher.
+ * (model_await_hashes), and then that thread stops the hasher and finishes
+ * the hash at its own priority; a model freed before that stops the hasher.
  */
 typedef struct weights_file {
     file_source fs;
-    uint8_t *buf;      /* (FILE_SOURCE_HASH_BUFFER) the hasher's reads */
-    char *sha;         /* hex digest, complete after weights_file_join */
-    atomic_int cancel; /* set when no one will read the digest */
+    file_hash hash;
+    uint8_t *buf;           /* (FILE_SOURCE_HASH_BUFFER) the hash's reads */
+    char *sha;              /* hex digest, complete after weights_file_finish */
+    atomic_int stop;        /* set: the hasher stops after its current buffer */
+    dpsim_status hash_status; /* the hasher's */
     pthread_t hasher;
-    int threaded;      /* 0: hashed inline once loaded (the thread could not start) */
+    int threaded;           /* a hasher thread runs (until weights_file_stop) */
 } weights_file;
+
+/*
+ * This thread to the lowest priority: Linux's SCHED_IDLE (it runs only on a
+ * core nothing else wants; a nice value of 19 still took slices from the
+ * extraction's workers and made a VGG-16 pair 40% slower), elsewhere nothing.
+ */
+static void lowest_priority(void)
+{
+#ifdef SCHED_IDLE
+    const struct sched_param param = {0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &param); /* advice only */
+#endif
+}
 
 static void *hash_thread(void *arg)
 {
     weights_file *wf = arg;
-    /* a failure leaves sha empty */
-    file_source_sha256(&wf->fs, wf->buf, wf->sha, &wf->cancel, NULL);
+    lowest_priority();
+    wf->hash_status = file_source_hash(&wf->fs, &wf->hash, wf->buf, &wf->stop, NULL);
     return NULL;
 }
 
-/* Wait for the digest, close the file and free wf (NULL: nothing). */
-static void weights_file_join(weights_file *wf)
+/* Stop the hasher where it is (after its current buffer) and wait for it. */
+static void weights_file_stop(weights_file *wf)
+{
+    atomic_store(&wf->stop, 1);
+    if (wf->threaded)
+        pthread_join(wf->hasher, NULL);
+    wf->threaded = 0;
+}
+
+/* The digest into wf->sha (empty if the file could not be hashed): the rest hashed here. */
+static void weights_file_finish(weights_file *wf)
+{
+    weights_file_stop(wf);
+    if (wf->hash_status == DPSIM_OK)
+        wf->hash_status = file_source_hash(&wf->fs, &wf->hash, wf->buf, NULL, NULL);
+    if (wf->hash_status == DPSIM_OK)
+        file_hash_hex(&wf->fs, &wf->hash, wf->sha, NULL);
+}
+
+/* Stop hashing, close the file and free wf (NULL: nothing). */
+static void weights_file_close(weights_file *wf)
 {
     if (!wf)
         return;
-    if (wf->threaded)
-        pthread_join(wf->hasher, NULL);
+    weights_file_stop(wf);
     file_source_close(&wf->fs);
     dp_free(wf->buf);
     dp_free(wf);
@@ -131,8 +168,8 @@ static void weights_file_join(weights_file *wf)
 
 /*
  * Once the caller is done with the tensors: give back the parts read, and
- * return wf to be joined when its digest is wanted, or, when loading failed,
- * stop it and return NULL. NULL: nothing.
+ * return wf for weights_file_finish, or, when loading failed, close it and
+ * return NULL. NULL: nothing.
  */
 static weights_file *weights_file_loaded(weights_file *wf, int loaded)
 {
@@ -140,12 +177,9 @@ static weights_file *weights_file_loaded(weights_file *wf, int loaded)
         return NULL;
     file_source_release(&wf->fs);
     if (!loaded) {
-        atomic_store(&wf->cancel, 1);
-        weights_file_join(wf);
+        weights_file_close(wf);
         return NULL;
     }
-    if (!wf->threaded)
-        hash_thread(wf);
     return wf;
 }
 
@@ -166,6 +200,7 @@ static dpsim_status read_weights(const char *path, tensor_list *list, weights_fi
     if (!f)
         return err_set(e, DPSIM_E_NOMEM, "out of memory");
     f->sha = sha;
+    file_hash_init(&f->hash);
     dpsim_status s = file_source_open(&f->fs, path, WEIGHTS_MAX_FILE_SIZE, e);
     if (s != DPSIM_OK) {
         dp_free(f->buf);
@@ -459,7 +494,8 @@ void model_await_hashes(const dpsim_model *cm)
         return;
     pthread_mutex_lock(&m->hash_lock);
     if (!atomic_load_explicit(&m->hashed, memory_order_relaxed)) {
-        weights_file_join(m->trunk_hashing);
+        weights_file_finish(m->trunk_hashing);
+        weights_file_close(m->trunk_hashing);
         m->trunk_hashing = NULL;
         atomic_store_explicit(&m->hashed, 1, memory_order_release);
     }
@@ -542,7 +578,9 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
             s = term_weights_load(m, &list, m->lin_path, e);
         tensor_list_free(&list);
         /* small: hashed before going on, no thread kept */
-        weights_file_join(weights_file_loaded(wf, s == DPSIM_OK));
+        if ((wf = weights_file_loaded(wf, s == DPSIM_OK)))
+            weights_file_finish(wf);
+        weights_file_close(wf);
     }
     if (s != DPSIM_OK) {
         dpsim_model_free(m);
@@ -562,9 +600,7 @@ void dpsim_model_free(dpsim_model *m)
             packed_conv_free(&m->layers[i].conv[j].fast);
             packed_conv_grad_free(&m->layers[i].conv[j].grad);
         }
-    if (m->trunk_hashing) /* no one asked for its digest: no one will */
-        atomic_store(&m->trunk_hashing->cancel, 1);
-    weights_file_join(m->trunk_hashing);
+    weights_file_close(m->trunk_hashing); /* no one asked for its digest: no one will */
     pthread_mutex_destroy(&m->grad_lock);
     pthread_mutex_destroy(&m->hash_lock);
     for (int k = 0; k < TERM_KINDS; k++)

@@ -16,7 +16,6 @@
 
 #include "core/alloc.h"
 #include "core/fileio.h"
-#include "core/sha256.h"
 
 enum {
     BLOCK = 1 << 16,      /* bytes read at once at least, and the unit of have */
@@ -148,9 +147,9 @@ void file_source_close(file_source *f)
     f->fd = -1;
 }
 
-static int cancelled(const atomic_int *cancel)
+static int stopped(const atomic_int *stop)
 {
-    return cancel && atomic_load_explicit(cancel, memory_order_relaxed);
+    return stop && atomic_load_explicit(stop, memory_order_relaxed);
 }
 
 static int same_time(struct timespec a, struct timespec b)
@@ -180,29 +179,38 @@ void file_source_release(file_source *f)
     f->src = (byte_source){0};
 }
 
-dpsim_status file_source_sha256(const file_source *f, uint8_t *buf, char hex[65],
-                                const atomic_int *cancel, errbuf *e)
+void file_hash_init(file_hash *h)
 {
-    const size_t chunk = FILE_SOURCE_HASH_BUFFER; /* hashed between looks at cancel */
-    hex[0] = '\0';
-    sha256_state st;
-    sha256_init(&st);
-    if (f->fd < 0) {
-        for (size_t at = 0; at < f->len; at += chunk) {
-            if (cancelled(cancel))
-                return DPSIM_OK;
-            sha256_update(&st, f->map + at, min_size(chunk, f->len - at));
+    sha256_init(&h->st);
+    h->done = 0;
+}
+
+dpsim_status file_source_hash(const file_source *f, file_hash *h, uint8_t *buf,
+                              const atomic_int *stop, errbuf *e)
+{
+    while (h->done < f->len && !stopped(stop)) {
+        const size_t n = min_size(FILE_SOURCE_HASH_BUFFER, f->len - h->done);
+        if (f->fd < 0) { /* read whole */
+            sha256_update(&h->st, f->map + h->done, n);
+        } else {
+            dpsim_status s = read_at(f, buf, n, h->done, e);
+            if (s)
+                return s;
+            sha256_update(&h->st, buf, n);
         }
-        sha256_final_hex(&st, hex);
-        return DPSIM_OK;
+        h->done += n;
     }
-    dpsim_status s = DPSIM_OK;
-    for (size_t at = 0; at < f->len && s == DPSIM_OK && !cancelled(cancel); at += chunk) {
-        const size_t n = min_size(chunk, f->len - at);
-        if ((s = read_at(f, buf, n, at, e)) == DPSIM_OK)
-            sha256_update(&st, buf, n);
-    }
-    if (s == DPSIM_OK && !cancelled(cancel) && (s = file_source_unchanged(f, e)) == DPSIM_OK)
-        sha256_final_hex(&st, hex);
+    return DPSIM_OK;
+}
+
+dpsim_status file_hash_hex(const file_source *f, file_hash *h, char hex[65], errbuf *e)
+{
+    hex[0] = '\0';
+    if (h->done != f->len)
+        return err_set(e, DPSIM_E_IO, "'%s': hashed %zu of its %zu bytes", f->path, h->done,
+                       f->len);
+    dpsim_status s = file_source_unchanged(f, e);
+    if (s == DPSIM_OK)
+        sha256_final_hex(&h->st, hex);
     return s;
 }

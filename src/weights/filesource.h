@@ -9,9 +9,10 @@
  * are never read. Anything else (a pipe) is read whole into memory.
  *
  * The SHA-256 of the whole file is taken on its own reads (a small buffer),
- * beside the readers' and after them. Both end by checking that the file is
- * the one opened (size, modification and change times): the digest is of the
- * bytes the weights came from, or there is none.
+ * beside the readers' and after them, in steps that may stop and go on from
+ * where they stopped (on another thread). Both end by checking that the file
+ * is the one opened (size, modification and change times): the digest is of
+ * the bytes the weights came from, or there is none.
  */
 #ifndef DPSIM_WEIGHTS_FILESOURCE_H
 #define DPSIM_WEIGHTS_FILESOURCE_H
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/sha256.h"
 #include "weights/tensors.h"
 
 typedef struct file_source {
@@ -50,18 +52,29 @@ void file_source_release(file_source *f);
 /** Close the file and release the memory (safe on a zeroed or closed source). */
 void file_source_close(file_source *f);
 
-/** Bytes of the buffer file_source_sha256 reads into. */
+/** Bytes of the buffer file_source_hash reads into. */
 #define FILE_SOURCE_HASH_BUFFER ((size_t)1 << 20)
 
+/** A SHA-256 of a file under way: the state after its first done bytes. */
+typedef struct file_hash {
+    sha256_state st;
+    size_t done;
+} file_hash;
+
+void file_hash_init(file_hash *h);
 /**
- * The lower-case hex SHA-256 of the whole file into hex[65], read on its own
- * into buf (FILE_SOURCE_HASH_BUFFER bytes; it allocates nothing, and may run
- * on another thread than the readers until file_source_close); stops early,
- * leaving hex empty, once *cancel is set (NULL: never). DPSIM_E_IO (hex
- * empty) when the file could not be read to its length or changed since it
- * was opened.
+ * Hash on from h->done to the end of the file, read on its own into buf
+ * (FILE_SOURCE_HASH_BUFFER bytes), or until *stop is set (looked at before
+ * each buffer; NULL: never). It allocates nothing, and may run on another
+ * thread than the readers until file_source_close. DPSIM_E_IO when the file
+ * cannot be read to its length.
  */
-dpsim_status file_source_sha256(const file_source *f, uint8_t *buf, char hex[65],
-                                const atomic_int *cancel, errbuf *e);
+dpsim_status file_source_hash(const file_source *f, file_hash *h, uint8_t *buf,
+                              const atomic_int *stop, errbuf *e);
+/**
+ * The lower-case hex digest into hex[65] once the whole file is hashed and
+ * it is still the one opened; else hex empty and DPSIM_E_IO.
+ */
+dpsim_status file_hash_hex(const file_source *f, file_hash *h, char hex[65], errbuf *e);
 
 #endif
