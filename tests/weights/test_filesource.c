@@ -226,18 +226,20 @@ typedef struct feeder {
     const char *fifo, *from;
 } feeder;
 
+/* Write the file into the FIFO (nothing if it cannot be read: the reader then sees an
+   empty file instead of waiting for a writer forever). */
 static void *feed(void *arg)
 {
     const feeder *fd = arg;
     size_t len = 0;
     uint8_t *buf = NULL;
     errbuf e = {{0}};
-    if (file_read_all(fd->from, (size_t)1 << 30, &buf, &len, &e) == DPSIM_OK) {
-        FILE *fp = fopen(fd->fifo, "wb");
-        if (fp) {
+    file_read_all(fd->from, (size_t)1 << 30, &buf, &len, &e);
+    FILE *fp = fopen(fd->fifo, "wb");
+    if (fp) {
+        if (buf)
             fwrite(buf, 1, len, fp);
-            fclose(fp);
-        }
+        fclose(fp);
     }
     dp_free(buf);
     return NULL;
