@@ -77,12 +77,19 @@ void batch_opts_apply(const batch_opts *bo, const model_opts *mo, batch *b)
     b->size_h = bo->size_h;
 }
 
+void batch_opts_provenance(const batch_opts *bo, const dpsim_model *model, char *prov,
+                           size_t len)
+{
+    prov[0] = '\0';
+    if (!bo->quiet || bo->format == FORMAT_JSON)
+        dpsim_model_provenance(model, prov, len);
+}
+
 int batch_emit(dpsim_ctx *ctx, const batch_opts *bo, const batch *b, batch_render render,
                const void *arg)
 {
-    char prov[1024] = "";
-    if (!bo->quiet || bo->format == FORMAT_JSON) /* it waits for the weights' digest */
-        dpsim_model_provenance(b->model, prov, sizeof prov);
+    char prov[1024];
+    batch_opts_provenance(bo, b->model, prov, sizeof prov);
     char *buf = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&buf, &len);

@@ -55,6 +55,13 @@ int batch_opts_parse(void *self, int c, const char *arg, const char *cmd);
 /** Copy the settings into a batch: mo's --threads shared among the jobs. */
 void batch_opts_apply(const batch_opts *bo, const model_opts *mo, batch *b);
 
+/**
+ * The model's provenance into prov (len bytes) when the output shows it (not
+ * quiet, or JSON), else "": it waits for the weights' digest.
+ */
+void batch_opts_provenance(const batch_opts *bo, const dpsim_model *model, char *prov,
+                           size_t len);
+
 /** Renders a run's results into fp; returns EXIT_OK or an exit code (reported). */
 typedef int (*batch_render)(FILE *fp, const batch *b, const char *prov, const void *arg);
 

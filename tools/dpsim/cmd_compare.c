@@ -424,9 +424,8 @@ static int run(dpsim_ctx *ctx, const void *arg)
     if ((rc = write_maps(ctx, args, map, a)) != EXIT_OK)
         goto done;
 
-    char prov[1024] = "";
-    if (!args->bo.quiet || args->bo.format == FORMAT_JSON) /* it waits for the weights' digest */
-        dpsim_model_provenance(model, prov, sizeof prov);
+    char prov[1024];
+    batch_opts_provenance(&args->bo, model, prov, sizeof prov);
     if (!args->bo.quiet)
         fprintf(stderr, "dpsim: %s\n", prov);
     if (!args->bo.quiet && dpsim_model_method(model) == DPSIM_METHOD_DISTS && !args->dists_resize)
