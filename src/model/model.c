@@ -112,7 +112,8 @@ typedef struct weights_file {
     atomic_int stop;        /* set: the hasher stops after its current buffer */
     dpsim_status hash_status; /* the hasher's */
     pthread_t hasher;
-    int threaded;           /* a hasher thread runs (until weights_file_stop) */
+    int threaded;           /* a hasher thread runs (until weights_file_stop); 0: none
+                             * started (weights_file_finish hashes it all) */
 } weights_file;
 
 /*
@@ -186,12 +187,13 @@ static weights_file *weights_file_loaded(weights_file *wf, int loaded)
 
 /*
  * Read the tensors of a weights file (PyTorch checkpoint or safetensors) that
- * list->want keeps into *list, float32 ones left in the file's bytes, and
- * start hashing it into sha. *wf: the file once opened (also on a parse
+ * list->want keeps into *list, float32 ones left in the file's bytes; its
+ * digest goes to sha, hashed on a thread started now when background is set,
+ * else by weights_file_finish. *wf: the file once opened (also on a parse
  * error; else NULL), for weights_file_loaded once the caller is done with list.
  */
-static dpsim_status read_weights(const char *path, tensor_list *list, weights_file **wf,
-                                 char sha[65], errbuf *e)
+static dpsim_status read_weights(const char *path, int background, tensor_list *list,
+                                 weights_file **wf, char sha[65], errbuf *e)
 {
     weights_file *f = *wf = dp_calloc(1, sizeof *f);
     if (f && !(f->buf = dp_malloc(FILE_SOURCE_HASH_BUFFER))) {
@@ -210,7 +212,7 @@ static dpsim_status read_weights(const char *path, tensor_list *list, weights_fi
         err_prefix(e, "weights");
         return s;
     }
-    f->threaded = pthread_create(&f->hasher, NULL, hash_thread, f) == 0;
+    f->threaded = background && pthread_create(&f->hasher, NULL, hash_thread, f) == 0;
     s = weights_view_source(&f->fs.src, list, e);
     if (s != DPSIM_OK) {
         weights_error_name_file(e, path);
@@ -564,7 +566,7 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     weights_file *wf = NULL;
     s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
     if (s == DPSIM_OK)
-        s = read_weights(m->trunk_path, &list, &wf, m->trunk_sha256, e);
+        s = read_weights(m->trunk_path, 1, &list, &wf, m->trunk_sha256, e);
     if (s == DPSIM_OK)
         s = load_trunk(m, &list, &names, e);
     tensor_list_free(&list);
@@ -574,11 +576,11 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
         wf = NULL;
         s = resolve_path(kind, opt, opt->lin_path, &m->lin_path, e);
         if (s == DPSIM_OK)
-            s = read_weights(m->lin_path, &list, &wf, m->lin_sha256, e);
+            s = read_weights(m->lin_path, 0, &list, &wf, m->lin_sha256, e);
         if (s == DPSIM_OK)
             s = term_weights_load(m, &list, m->lin_path, e);
         tensor_list_free(&list);
-        /* small: hashed before going on, no thread kept */
+        /* small: hashed here, before going on */
         if ((wf = weights_file_loaded(wf, s == DPSIM_OK)))
             weights_file_finish(wf);
         weights_file_close(wf);
