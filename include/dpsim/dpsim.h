@@ -276,7 +276,7 @@ DPSIM_API dpsim_status dpsim_compare(dpsim_ctx *ctx, const dpsim_model *model,
  * appear: memory grows with the width, not the area (VGG-16 on a 1024x1024
  * pair: 63 MB of rows and bands instead of the 1 GB of both images'
  * features). Other methods, and pairs whose features would take less than
- * 64 MB, go through features, extracted as dpsim_extract_batch does.
+ * 48 MB, go through features, extracted as dpsim_extract_batch does.
  * @param distances (n) out
  * @param per_tap   NULL, or (n, dpsim_model_n_taps(model)) out: as dpsim_compare's
  * @param maps      NULL, or (n, height, width) out: each pair's distance map

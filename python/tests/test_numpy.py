@@ -162,7 +162,7 @@ def test_layouts_and_api():
 
 
 def test_large_pair():
-    """A pair whose features would take 64 MB or more: distance() runs it by bands of rows
+    """A pair whose features would take 48 MB or more: distance() runs it by bands of rows
     (dpsim_compare_images), the same within 1e-5 as its features compared; a mean-method
     metric goes through features and compares any sizes."""
     m = dpsim.Metric()

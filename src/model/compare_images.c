@@ -77,17 +77,21 @@ dpsim_status dpsim_compare_images(dpsim_ctx *ctx, const dpsim_model *m, int n,
     }
     for (int i = 0; i < n && s == DPSIM_OK; i += CHUNK) {
         const int k = n - i < CHUNK ? n - i : CHUNK;
-        float *mi = mp ? mp + (size_t)i * plane : NULL;
-        double *ti = t + (size_t)i * m->n_taps;
         if (!stream_applies(m, k, width, height)) {
-            s = by_features(ctx, m, k, a + i, b + i, width, height, d + i, ti, mi);
+            s = by_features(ctx, m, k, a + i, b + i, width, height, d + i,
+                            t + (size_t)i * m->n_taps, mp ? mp + (size_t)i * plane : NULL);
             continue;
         }
-        errbuf e = {{0}};
-        s = stream_compare(m, k, a + i, b + i, width, height, 0, d + i, ti, mi,
-                           ctx ? ctx->workers : NULL, ctx ? ctx->scratch : NULL, &e);
-        if (s != DPSIM_OK)
-            ctx_fail_err(ctx, s, &e);
+        const int per_stream = stream_pairs(m, k, width, height);
+        for (int j = i; j < i + k && s == DPSIM_OK; j += per_stream) {
+            const int kj = i + k - j < per_stream ? i + k - j : per_stream;
+            errbuf e = {{0}};
+            s = stream_compare(m, kj, a + j, b + j, width, height, 0, d + j,
+                               t + (size_t)j * m->n_taps, mp ? mp + (size_t)j * plane : NULL,
+                               ctx ? ctx->workers : NULL, ctx ? ctx->scratch : NULL, &e);
+            if (s != DPSIM_OK)
+                ctx_fail_err(ctx, s, &e);
+        }
     }
     if (s == DPSIM_OK) {
         memcpy(distances, d, (size_t)n * sizeof(double));

@@ -97,7 +97,7 @@ int stream_applies(const dpsim_model *m, int n, int width, int height)
     for (int t = 0; t < m->n_taps; t++)
         floats += (size_t)m->tap_channels[t] * model_tap_side(m, t, height) *
                   model_tap_side(m, t, width);
-    return 2 * (size_t)n * floats >= STREAM_BUDGET_FLOATS;
+    return 2 * (size_t)n * floats >= STREAM_FEATURES_MIN_FLOATS;
 }
 
 // ---- the chain of stages ----
@@ -227,6 +227,19 @@ static long default_step(stream *s)
             hi = mid - 1;
     }
     return lo;
+}
+
+int stream_pairs(const dpsim_model *m, int n, int width, int height)
+{
+    int fit = n;
+    for (; fit > 1; fit--) {
+        stream s = {.m = m, .n = 2 * fit};
+        build_stages(&s, width, height);
+        if (plan_bands(&s, STREAM_MIN_STEP_PIXELS) <= STREAM_BUDGET_FLOATS)
+            break;
+    }
+    const int streams = (n + fit - 1) / fit;
+    return (n + streams - 1) / streams; /* as even as they go: 4 in 3s run as 2 and 2 */
 }
 
 long stream_default_step(const dpsim_model *m, int n, int width, int height)

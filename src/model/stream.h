@@ -18,18 +18,37 @@
 #define STREAM_BUDGET_FLOATS ((size_t)16 << 20)
 #define STREAM_MIN_STEP_PIXELS 1024
 
+/*
+ * Features of at least this many floats (48 MB, 3/4 of what the bands aim
+ * at) are not made whole: their pairs are compared by bands.
+ */
+#define STREAM_FEATURES_MIN_FLOATS (STREAM_BUDGET_FLOATS / 4 * 3)
+
 /**
  * 1 when m compares n pairs of width x height by bands: the spatial method
  * on a plain trunk, and features of the 2n images that would take at least
- * STREAM_BUDGET_FLOATS (64 MB), what the bands themselves aim at. Below that,
- * bands save little memory and a pass over each layer, whole, is as fast or
- * faster (AlexNet 512x512 in pairs of two, 41 MB of features: 73 ms a pair
- * by bands, 72 through features). Above it they were faster as well as
- * smaller, A/B on this machine: SqueezeNet 512x512 70 against 100 ms a pair
- * (73 against 118 MB peak RSS), in pairs of two 57 against 78 ms; AlexNet
- * 1024x1024 281 against 308 ms (135 against 220 MB).
+ * STREAM_FEATURES_MIN_FLOATS. A/B on this machine (ms a pair, peak RSS): above
+ * it, bands were as fast or faster and smaller: SqueezeNet 512x512 70 against
+ * 100 ms (73 against 118 MB), in pairs of two 57 against 78 ms; AlexNet
+ * 1024x1024 281 against 308 ms (135 against 220 MB); VGG-16 256x256 (64 MB of
+ * features) 251 against 249 ms, medians of 6 (257 against 326 MB). Below it,
+ * bands save little memory and whole layers are faster: AlexNet 512x512 in
+ * pairs of two (41 MB) 64-82 against 62-73 ms, 110 against 108 MB.
  */
 int stream_applies(const dpsim_model *m, int n, int width, int height);
+
+/**
+ * How many of n pairs of width x height one stream_compare takes: as few
+ * streams as keep each one's bands at STREAM_MIN_STEP_PIXELS within
+ * STREAM_BUDGET_FLOATS, the pairs shared out evenly (4 pairs where 3 fit: 2
+ * and 2). A step holds rows of every image of its stream, so many images
+ * only make the steps smaller and the bands pass the budget: VGG-16 256x256
+ * in fours needed 120 MB of them. One pair at a time ran it at 261-303
+ * against 263-364 ms a pair (262 against 353 MB peak RSS); SqueezeNet 256x256
+ * in fours, as two streams of two, 15.2-17.0 against 14.5-17.6 ms (75
+ * against 82 MB).
+ */
+int stream_pairs(const dpsim_model *m, int n, int width, int height);
 
 /**
  * The model's distance of n pairs of width x height images, pair i being

@@ -154,8 +154,15 @@ int main(void)
     m = load(DPSIM_NET_VGG16, DPSIM_METHOD_SPATIAL, 0, -1, 0, NULL);
     CHECK(stream_applies(m, 1, 512, 512));
     CHECK(!stream_applies(m, 1, 64, 64));
-    /* one 256x256 pair: 61 MB of features, under the 64 MB the bands aim at; two: 122 MB */
-    CHECK(!stream_applies(m, 1, 256, 256) && stream_applies(m, 2, 256, 256));
+    /* 224x224: 47 MB of features a pair, under the 48 MB of STREAM_FEATURES_MIN_FLOATS;
+       256x256: 61 MB */
+    CHECK(!stream_applies(m, 1, 224, 224) && stream_applies(m, 1, 256, 256));
+    /* bands of even 2 pairs at 256x256 pass the budget at the least step: one at a time */
+    CHECK(stream_pairs(m, 2, 256, 256) == 1 && stream_pairs(m, 4, 64, 64) == 4);
+    dpsim_model_free(m);
+    /* SqueezeNet 256x256: 3 pairs fit the budget, 4 do not and run as 2 and 2 */
+    m = load(DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, 0, -1, 0, NULL);
+    CHECK(stream_pairs(m, 3, 256, 256) == 3 && stream_pairs(m, 4, 256, 256) == 2);
     dpsim_model_free(m);
     m = load(DPSIM_NET_VGG16, DPSIM_METHOD_SPATIAL_MEAN, 0, -1, 0, NULL);
     CHECK(!stream_applies(m, 1, 512, 512));
