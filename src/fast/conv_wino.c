@@ -52,7 +52,10 @@ enum {
     MAX_PAIRS = 512 * 512, /* every VGG layer: its 512x512 layers (80% of its
                             * weights) as Winograd made VGG 256x256 ~20% faster
                             * (252-261 against 312-322 ms a pair, 2 threads, quiet
-                            * machine) for 100 MB more peak RSS (381 against 278) */
+                            * machine) for 100 MB more peak RSS (381 against 278).
+                            * Bounding the memory instead, the first layers kept in
+                            * network order, cost about as much: direct conv5 layers
+                            * alone (63 MB less peak RSS) made that pair 10% slower */
     NT_MAX = NT_PANELS * GEMM_MAX_NR,
     SKEW = 16          /* floats added to each per-element stride, so that the E
                         * streams of a transform do not alias in the cache */

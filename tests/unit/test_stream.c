@@ -6,7 +6,8 @@
  * pools), bands of one row to whole layers and the default, odd sizes whose pools
  * leave rows no later layer reads, a pixel tap, custom taps (a convolution's
  * output before its ReLU) and no normalisation; several pairs at once give
- * each pair's own bits, and 1 and 2 threads give the same bits.
+ * each pair's own bits, and 1 and 2 threads give the same bits; pairs too
+ * many for one stream's budget run in several (stream_pairs).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -106,6 +107,44 @@ static void check_model(const dpsim_model *m, int w, int h, const char *what)
     free(map);
 }
 
+/*
+ * dpsim_compare_images on 4 pairs that stream_pairs runs as two streams of 2:
+ * each pair's bits as in a stream of its own 2, and within 1e-5 of its features.
+ */
+static void check_split(const dpsim_model *m, int w, int h)
+{
+    enum { N = 4 };
+    const size_t px = 3 * (size_t)w * h;
+    float *img = malloc(2 * N * px * sizeof(float));
+    const float *a[N], *b[N];
+    for (int i = 0; i < N; i++) {
+        gen_image((uint64_t)(200 + 2 * i), w, h, img + 2 * i * px);
+        gen_image((uint64_t)(201 + 2 * i), w, h, img + (2 * i + 1) * px);
+        a[i] = img + 2 * i * px;
+        b[i] = img + (2 * i + 1) * px;
+    }
+    dpsim_ctx *ctx = ctx_with(2);
+    double d[N], halves[N];
+    CHECK(dpsim_compare_images(ctx, m, N, a, b, w, h, d, NULL, NULL) == DPSIM_OK);
+    for (int i = 0; i < N; i += 2) {
+        double t[2 * DPSIM_MAX_TAPS];
+        errbuf e = {{0}};
+        CHECK(stream_compare(m, 2, a + i, b + i, w, h, 0, halves + i, t, NULL, ctx->workers,
+                             ctx->scratch, &e) == DPSIM_OK);
+    }
+    for (int i = 0; i < N; i++) {
+        double ref, t[DPSIM_MAX_TAPS];
+        float *map = malloc((size_t)w * h * sizeof(float));
+        by_features(m, a[i], b[i], w, h, &ref, t, map);
+        free(map);
+        CHECK_MSG(d[i] == halves[i] && rel(d[i], ref) <= 1e-5,
+                  "pair %d of %d: %.17g, in a stream of 2 %.17g, by features %.17g", i, N, d[i],
+                  halves[i], ref);
+    }
+    dpsim_ctx_free(ctx);
+    free(img);
+}
+
 static dpsim_model *load(dpsim_net net, dpsim_method method, int pixel, int normalize, int n_taps,
                          const int *taps)
 {
@@ -163,6 +202,7 @@ int main(void)
     /* SqueezeNet 256x256: 3 pairs fit the budget, 4 do not and run as 2 and 2 */
     m = load(DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, 0, -1, 0, NULL);
     CHECK(stream_pairs(m, 3, 256, 256) == 3 && stream_pairs(m, 4, 256, 256) == 2);
+    check_split(m, 256, 256);
     dpsim_model_free(m);
     m = load(DPSIM_NET_VGG16, DPSIM_METHOD_SPATIAL_MEAN, 0, -1, 0, NULL);
     CHECK(!stream_applies(m, 1, 512, 512));
