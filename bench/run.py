@@ -232,6 +232,9 @@ class Bench:
         self.peak_bin = os.path.join(args.build, "bench", "peak_flops")
         self.rss_run = os.path.join(args.build, "bench", "rss_run")
         self.reps, self.quick, self.tmp = args.reps, args.quick, tmp
+        # a single dpsim process is short, and this machine's noise moved its median by
+        # 50-80% between runs of 3 (VGG-16: 119, 153 and 186 ms): more runs for those rows
+        self.whole_reps = max(args.reps, WHOLE_MIN_REPS) if not args.quick else args.reps
         self.cfg = QUICK if args.quick else FULL
         self.env = dict(os.environ)
         self.env.setdefault("DPSIM_WEIGHTS", os.path.join(ROOT, "..", "shared", "weights"))
@@ -257,12 +260,13 @@ class Bench:
                                                                  p.stderr.decode()[-2000:]))
         return wall, int(p.stderr.decode().split()[-1]), p.stdout.decode()
 
-    def ab(self, cmds, value, warmup):
-        """Run the dpsim and the PyTorch command alternately, reps times each, after one
-        untimed run of each if warmup. value(wall_ms, stdout) is a run's time. Returns per
-        side a dict: times (one per timed run), rss (peak kB of all runs), out (last stdout)."""
+    def ab(self, cmds, value, warmup, reps=None):
+        """Run the dpsim and the PyTorch command alternately, reps (default self.reps) times
+        each, after one untimed run of each if warmup. value(wall_ms, stdout) is a run's time.
+        Returns per side a dict: times (one per timed run), rss (peak kB of all runs), out
+        (last stdout)."""
         sides = [{"times": [], "rss": 0, "out": ""} for _ in cmds]
-        for rep in range(self.reps + warmup):
+        for rep in range((reps or self.reps) + warmup):
             for side, cmd in zip(sides, cmds):
                 wall, rss, out = self.run(cmd)
                 side["rss"], side["out"] = max(side["rss"], rss), out
@@ -291,7 +295,7 @@ def whole_process(b, net):
     a, im = os.path.join(ROOT, "examples", "ref.png"), os.path.join(ROOT, "examples", "blur.png")
     c_cmd = [b.dpsim, "compare", "-q", "--net", net, a, im] + b.c_trunk(net, "--trunk")
     t_cmd = [PY, LPIPS_REF, a, im, "--net", net, "--trunk", b.trunk_spec[net]]
-    sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1)
+    sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1, reps=b.whole_reps)
     check_agree("whole process %s" % net, [first_float(sides[0]["out"])],
                 [first_float(sides[1]["out"])])
     return make_row(("whole", net), "whole process, one 96x80 pair (CLI)", net, "pair", sides,
@@ -305,7 +309,7 @@ def whole_checkpoint(b, net):
     path = b.full_file[net]
     c_cmd = [b.dpsim, "compare", "-q", "--net", net, a, im, "--trunk", path]
     t_cmd = [PY, LPIPS_REF, a, im, "--net", net, "--trunk", path]
-    sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1)
+    sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1, reps=b.whole_reps)
     check_agree("whole process, checkpoint %s" % net, [first_float(sides[0]["out"])],
                 [first_float(sides[1]["out"])])
     mb = os.path.getsize(path) / 2**20
@@ -462,6 +466,7 @@ def rate(ms):
     return 1e3 / ms
 
 
+WHOLE_MIN_REPS = 7  # timed runs per side of the single-pair whole-process cases, at least
 WHOLE_PAIR = (80, 96)  # height, width of examples/ref.png and blur.png (whole-process cases)
 
 
@@ -609,9 +614,10 @@ def report(b, rows, peak, load, elapsed):
         " seed 1 and saved in the legacy format as torchvision's own files are); every distance"
         " both print agrees within %g relative (2AFC: the score, and the distances of its pairs"
         " from an untimed `dpsim compare --pairs`)." % TOLERANCE,
-        "- Runs per case and side: %d, alternating dpsim and PyTorch; times are ms per unit"
-        " (pair, triplet or run), median [min, max] over those runs. Ratio = PyTorch / dpsim time"
-        " (> 1: dpsim is faster)." % b.reps,
+        "- Runs per case and side: %d (the single-pair whole-process cases: %d), alternating"
+        " dpsim and PyTorch; times are ms per unit (pair, triplet or run), median [min, max] over"
+        " those runs. Ratio = PyTorch / dpsim time (> 1: dpsim is faster)." % (b.reps,
+                                                                               b.whole_reps),
         "- In-process cases (bench_pairs, torch_pairs.py: model loaded once) time units of"
         " one pair or one batch, the batch's time divided by its pairs, and take each run's"
         " median unit; one untimed unit comes first, except for units of %d GFLOP or more,"
