@@ -304,7 +304,7 @@ void conv_task_tiles(const packed_conv *p, const conv_task *t, int q, int k0, in
     const gemm_kernel *kern = p->kern;
     const int mr = kern->mr, nr = kern->nr, kt = p->k_total, nc = CONV_NC_PANELS * nr;
     const int valid = t->n_pix - q * nr < nr ? t->n_pix - q * nr : nr;
-    int flags = k0 == 0 ? GEMM_FIRST : 0;
+    int flags = (k0 == 0 ? GEMM_FIRST : 0) | GEMM_ROOM; /* the block has nc columns */
     if (k0 + kc == kt && relu)
         flags |= GEMM_RELU;
     for (int m = t->m0; m < t->m_end; m += mr)

@@ -23,7 +23,10 @@
 
 enum {
     GEMM_FIRST = 1, /* start from the bias, not from C */
-    GEMM_RELU = 2   /* store max(x, 0) (last block only) */
+    GEMM_RELU = 2,  /* store max(x, 0) (last block only) */
+    GEMM_ROOM = 4   /* C has room for whole tiles (mr x nr at ldc): a tile cut only by n may
+                       fill the columns past n (values of no use) instead of going through
+                       a local copy */
 };
 
 #define GEMM_MAX_MR 8
@@ -107,14 +110,18 @@ static inline void gemm_cut_store(int nr, const float *t, float *c, size_t ldc, 
             c[i * ldc + j] = t[i * nr + j];
 }
 
-/* A kernel's gemm_tile_fn: whole tiles go straight to full, cut ones to cut on a local copy. */
+/*
+ * A kernel's gemm_tile_fn: whole tiles go straight to full; cut is the kernel's choice for
+ * n columns (computing at least the first n, full's arithmetic). Tiles cut only by n where
+ * C has room (GEMM_ROOM) go straight to it, other cut tiles to it on a local copy.
+ */
 static inline void gemm_run_tile(gemm_full_fn full, gemm_full_fn cut, int mr, int nr, int kc,
                                  const float *a, const float *b, size_t ldb,
                                  const ptrdiff_t *boff, float *c, size_t ldc, int m, int n,
                                  const float *bias, int flags)
 {
-    if (m == mr && n == nr) {
-        full(kc, a, b, ldb, boff, c, ldc, bias, flags);
+    if (m == mr && (n == nr || (flags & GEMM_ROOM))) {
+        (n == nr ? full : cut)(kc, a, b, ldb, boff, c, ldc, bias, flags);
         return;
     }
     float t[GEMM_MAX_MR * GEMM_MAX_NR], tb[GEMM_MAX_MR];
