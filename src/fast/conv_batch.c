@@ -11,6 +11,10 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "fast/conv_batch.h"
 #include "fast/conv_bf16.h"
 #include "fast/conv_wino.h"
@@ -45,10 +49,59 @@ static int column_runs(const batch_job *job, int g, int valid, column_run *runs)
     return count;
 }
 
+/* Floats of a packed row that lie side by side in one input: dst[slot + i] = src[shift + i]. */
+typedef struct source_run {
+    const float *src;
+    int slot, len;
+} source_run;
+
+/*
+ * A stride-1 layer's runs of the valid pixels from column g: each column run
+ * cut where its output rows end, unless the input rows are as wide as the
+ * output's (1x1, no padding: then whole planes are contiguous).
+ */
+static int source_runs(const batch_job *job, const column_run *runs, int n_runs, source_run *out)
+{
+    const int wo = job->wo, w = job->w;
+    int count = 0;
+    for (int r = 0; r < n_runs; r++) {
+        const int end = runs[r].slot + runs[r].len;
+        for (int q = runs[r].slot, len; q < end; q += len) {
+            const int j = runs[r].j + q - runs[r].slot, y = j / wo, x = j % wo;
+            len = w != wo && wo - x < end - q ? wo - x : end - q;
+            out[count++] = (source_run){runs[r].image + (size_t)y * w + x, q, len};
+        }
+    }
+    return count;
+}
+
+static void copy_runs_plain(const source_run *runs, int n, size_t shift, float *d)
+{
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < runs[r].len; i++)
+            d[runs[r].slot + i] = runs[r].src[shift + i];
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* copy_runs_plain in masked 512-bit loads and stores: a run of up to 16 floats in one each */
+__attribute__((target("avx512f"))) static void copy_runs_avx512(const source_run *runs, int n,
+                                                                 size_t shift, float *d)
+{
+    for (int r = 0; r < n; r++)
+        for (int i = 0; i < runs[r].len; i += 16) {
+            const int left = runs[r].len - i;
+            const __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+            _mm512_mask_storeu_ps(d + runs[r].slot + i, m,
+                                  _mm512_maskz_loadu_ps(m, runs[r].src + shift + i));
+        }
+}
+#endif
+
 /*
  * dst (kc, nr): reduction steps [k0, k0+kc) of the valid pixels from column
- * g, zeros after. A 1x1 convolution's rows are runs of its input, copied
- * whole; others gather each patch value from the padded inputs.
+ * g, zeros after. At stride 1 each step's pixels are runs of an input row,
+ * copied as runs; a strided layer gathers each patch value from the padded
+ * inputs.
  */
 static void pack_panel(const batch_job *job, int g, int valid, int k0, int kc, float *dst)
 {
@@ -56,12 +109,19 @@ static void pack_panel(const batch_job *job, int g, int valid, int k0, int kc, f
     const int nr = job->p->kern->nr, k = s->kernel, kk = k * k, h = job->h, w = job->w;
     column_run runs[GEMM_MAX_NR];
     const int n_runs = column_runs(job, g, valid, runs);
-    if (k == 1 && s->stride == 1) {
+    if (s->stride == 1) {
+        source_run src[GEMM_MAX_NR];
+        const int n_src = source_runs(job, runs, n_runs, src);
         for (int t = 0; t < kc; t++) {
+            const int r = k0 + t, ic = r / kk, ky = r % kk / k, kx = r % k;
+            const size_t shift = (size_t)ic * h * w + (size_t)ky * w + (size_t)kx;
             float *d = dst + (size_t)t * nr;
-            for (int r = 0; r < n_runs; r++)
-                memcpy(d + runs[r].slot, runs[r].image + (size_t)(k0 + t) * h * w + runs[r].j,
-                       (size_t)runs[r].len * sizeof(float));
+#if defined(__x86_64__) || defined(__i386__)
+            if (job->p->kern->isa == ISA_AVX512)
+                copy_runs_avx512(src, n_src, shift, d);
+            else
+#endif
+                copy_runs_plain(src, n_src, shift, d);
             memset(d + valid, 0, (size_t)(nr - valid) * sizeof(float));
         }
         return;
