@@ -56,35 +56,11 @@ static float *s2d_weights(const conv2d_shape *s, const conv2d_shape *run, const 
     return w;
 }
 
-dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
-                              const float *bias, const gemm_kernel *kern, errbuf *e)
+/* dst (ceil(out_ch / mr), kt, mr) = weight (out_ch, kt) in panels of mr rows, past out_ch zero */
+static void pack_panels(const float *weight, int out_ch, int kt, int mr, float *dst)
 {
-    if (kern->tile_bf16)
-        return packed_conv_init_bf16(p, s, weight, bias, kern, e);
-    memset(p, 0, sizeof *p);
-    p->shape = p->run = *s;
-    float *blocked = NULL;
-    if (use_s2d(s)) {
-        const int st = s->stride;
-        p->s2d = st;
-        p->run = (conv2d_shape){s->in_ch * st * st, s->out_ch, (s->kernel + st - 1) / st, 1, 0};
-        if (!(weight = blocked = s2d_weights(s, &p->run, weight)))
-            return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
-    }
-    const int mr = kern->mr, kt = p->run.in_ch * p->run.kernel * p->run.kernel;
-    const int panels = (s->out_ch + mr - 1) / mr;
-    p->a = dp_malloc_dense((size_t)panels * mr * kt * sizeof(float));
-    p->bias = dp_calloc((size_t)s->out_ch, sizeof(float));
-    if (!p->a || !p->bias) {
-        dp_free(blocked);
-        packed_conv_free(p);
-        return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
-    }
-    if (bias)
-        memcpy(p->bias, bias, (size_t)s->out_ch * sizeof(float));
-    float *dst = p->a; /* written in order: panel, k, row */
-    for (int panel = 0; panel < panels; panel++) {
-        const int oc0 = panel * mr, rows = s->out_ch - oc0 < mr ? s->out_ch - oc0 : mr;
+    for (int oc0 = 0; oc0 < out_ch; oc0 += mr) { /* written in order: panel, k, row */
+        const int rows = out_ch - oc0 < mr ? out_ch - oc0 : mr;
         const float *src = weight + (size_t)oc0 * kt;
         for (int k = 0; k < kt; k++, dst += mr) {
             for (int i = 0; i < rows; i++)
@@ -93,10 +69,74 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
                 dst[i] = 0.0f;
         }
     }
-    dp_free(blocked);
+}
+
+/* p's shape, its own bias, and run (with s2d's weights into *blocked): all but p->a */
+static dpsim_status init_shape(packed_conv *p, const conv2d_shape *s, const float *bias,
+                               const gemm_kernel *kern, float **blocked, const float **weight,
+                               errbuf *e)
+{
+    memset(p, 0, sizeof *p);
+    p->shape = p->run = *s;
     p->kern = kern;
-    p->k_total = kt;
     atomic_init(&p->u, NULL);
+    if (use_s2d(s)) {
+        const int st = s->stride;
+        p->s2d = st;
+        p->run = (conv2d_shape){s->in_ch * st * st, s->out_ch, (s->kernel + st - 1) / st, 1, 0};
+        if (!(*weight = *blocked = s2d_weights(s, &p->run, *weight)))
+            return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
+    }
+    p->k_total = p->run.in_ch * p->run.kernel * p->run.kernel;
+    if (!(p->bias = dp_calloc((size_t)s->out_ch, sizeof(float))))
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
+    if (bias)
+        memcpy(p->bias, bias, (size_t)s->out_ch * sizeof(float));
+    return DPSIM_OK;
+}
+
+dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float *weight,
+                              const float *bias, const gemm_kernel *kern, errbuf *e)
+{
+    if (kern->tile_bf16)
+        return packed_conv_init_bf16(p, s, weight, bias, kern, e);
+    float *blocked = NULL;
+    dpsim_status st = init_shape(p, s, bias, kern, &blocked, &weight, e);
+    const int mr = kern->mr, panels = (s->out_ch + mr - 1) / mr;
+    if (st == DPSIM_OK &&
+        !(p->a = dp_malloc_dense((size_t)panels * mr * p->k_total * sizeof(float))))
+        st = err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
+    if (st == DPSIM_OK)
+        pack_panels(weight, s->out_ch, p->k_total, mr, p->a);
+    else
+        packed_conv_free(p);
+    dp_free(blocked);
+    return st;
+}
+
+int packed_conv_fits_in_place(const conv2d_shape *s, const gemm_kernel *kern)
+{
+    return !kern->tile_bf16 && !use_s2d(s) && s->out_ch % kern->mr == 0;
+}
+
+dpsim_status packed_conv_init_in_place(packed_conv *p, const conv2d_shape *s, float *weight,
+                                       const float *bias, const gemm_kernel *kern, float *tmp,
+                                       errbuf *e)
+{
+    if (!packed_conv_fits_in_place(s, kern))
+        return packed_conv_init(p, s, weight, bias, kern, e);
+    const float *w = weight;
+    float *blocked = NULL; /* stays NULL: no s2d form */
+    dpsim_status st = init_shape(p, s, bias, kern, &blocked, &w, e);
+    if (st != DPSIM_OK) {
+        packed_conv_free(p);
+        return st;
+    }
+    const size_t n = (size_t)s->out_ch * p->k_total; /* the packing's size: no rows past out_ch */
+    memcpy(tmp, weight, n * sizeof(float));
+    pack_panels(tmp, s->out_ch, p->k_total, kern->mr, weight);
+    p->a = weight;
+    p->a_in_place = 1;
     return DPSIM_OK;
 }
 
@@ -107,7 +147,8 @@ int conv_fast_direct(const packed_conv *p, int h, int w)
 
 void packed_conv_free(packed_conv *p)
 {
-    dp_free(p->a);
+    if (!p->a_in_place)
+        dp_free(p->a);
     dp_free(atomic_load(&p->u));
     dp_free(p->bias);
     dp_free(p->a_bf16);

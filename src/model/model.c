@@ -318,10 +318,30 @@ static uint64_t hash_values(uint64_t h, const void *p, size_t n)
 }
 
 /* Pack the convolution `stem` (weight and bias) of the file's tensors into p->fast. */
+/*
+ * Whether t's data (a view into the pages read) may be packed over itself:
+ * no other tensor of list shares any of its bytes (a checkpoint may point two
+ * tensors at one storage, and the later one must still read the file's values).
+ */
+static int packs_in_place(const tensor_list *list, const tensor *t)
+{
+    if (!t->view)
+        return 0;
+    const uintptr_t lo = (uintptr_t)t->data, hi = lo + t->numel * sizeof(float);
+    for (size_t i = 0; i < list->count; i++) {
+        const tensor *u = &list->items[i];
+        const uintptr_t ulo = (uintptr_t)u->data, uhi = ulo + u->numel * sizeof(float);
+        if (u != t && u->numel && ulo < hi && lo < uhi)
+            return 0;
+    }
+    return 1;
+}
+
+/* tmp: NULL, or room to pack a weight in the pages it was read into, over itself */
 static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
                               int in_ch, int out_ch, int k, int stride, int pad,
-                              const gemm_kernel *kern, conv_params *p, uint64_t *values,
-                              errbuf *e)
+                              const gemm_kernel *kern, float *tmp, conv_params *p,
+                              uint64_t *values, errbuf *e)
 {
     char key[128];
     p->shape = (conv2d_shape){in_ch, out_ch, k, stride, pad};
@@ -337,6 +357,9 @@ static dpsim_status take_conv(const tensor_list *list, const char *path, const c
         return s;
     *values = hash_values(*values, weight->data, weight->numel * sizeof(float));
     *values = hash_values(*values, bias->data, bias->numel * sizeof(float));
+    if (tmp && packs_in_place(list, weight))
+        return packed_conv_init_in_place(&p->fast, &p->shape, weight->data, bias->data, kern,
+                                         tmp, e);
     return packed_conv_init(&p->fast, &p->shape, weight->data, bias->data, kern, e);
 }
 
@@ -385,40 +408,65 @@ static int want_trunk_tensor(void *ctx, const char *name)
     return 0;
 }
 
+/* Floats of def's largest convolution weight tensor. */
+static size_t largest_weights(const net_def *def)
+{
+    size_t most = 0;
+    for (int i = 0; i < def->n_layers; i++) {
+        const layer_def *l = &def->layers[i];
+        const size_t n[3] = {
+            l->op == OP_CONV ? (size_t)l->out_ch * l->in_ch * l->kernel * l->kernel
+                             : l->op == OP_FIRE ? (size_t)l->squeeze * l->in_ch : 0,
+            l->op == OP_FIRE ? (size_t)l->e1 * l->squeeze : 0,
+            l->op == OP_FIRE ? (size_t)l->e3 * l->squeeze * 9 : 0};
+        for (int k = 0; k < 3; k++)
+            most = n[k] > most ? n[k] : most;
+    }
+    return most;
+}
+
+/*
+ * m's layers from list. in_place: the tensors viewed in the file's pages are
+ * packed there, over themselves (dpsim_model_load then keeps those pages).
+ */
 static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list,
-                               const trunk_names *names, errbuf *e)
+                               const trunk_names *names, int in_place, errbuf *e)
 {
     const net_def *def = m->def;
     const char *path = m->trunk_path;
     const gemm_kernel *kern = m->kernel = m->precision == DPSIM_PRECISION_BF16
                                               ? gemm_bf16_kernel_for(isa_active())
                                               : gemm_kernel_for(isa_active());
-    for (int i = 0; i < def->n_layers; i++) {
+    float *tmp = in_place ? dp_malloc(largest_weights(def) * sizeof(float)) : NULL;
+    if (in_place && !tmp)
+        return err_set(e, DPSIM_E_NOMEM, "out of memory for packing the trunk's weights");
+    dpsim_status s = DPSIM_OK;
+    for (int i = 0; i < def->n_layers && s == DPSIM_OK; i++) {
         const layer_def *l = &def->layers[i];
         layer_params *lp = &m->layers[i];
         uint64_t *values = &m->trunk_values;
         char stem[64];
-        dpsim_status s = DPSIM_OK;
         if (l->op == OP_CONV) {
             snprintf(stem, sizeof stem, "%d", i);
             s = take_conv(list, path, stem, l->in_ch, l->out_ch, l->kernel, l->stride, l->pad,
-                          kern, &lp->conv[0], values, e);
+                          kern, tmp, &lp->conv[0], values, e);
         } else if (l->op == OP_FIRE) {
             snprintf(stem, sizeof stem, "%d.squeeze", i);
-            s = take_conv(list, path, stem, l->in_ch, l->squeeze, 1, 1, 0, kern, &lp->conv[0],
-                          values, e);
+            s = take_conv(list, path, stem, l->in_ch, l->squeeze, 1, 1, 0, kern, tmp,
+                          &lp->conv[0], values, e);
             snprintf(stem, sizeof stem, "%d.expand1x1", i);
             if (s == DPSIM_OK)
-                s = take_conv(list, path, stem, l->squeeze, l->e1, 1, 1, 0, kern, &lp->conv[1],
-                              values, e);
+                s = take_conv(list, path, stem, l->squeeze, l->e1, 1, 1, 0, kern, tmp,
+                              &lp->conv[1], values, e);
             snprintf(stem, sizeof stem, "%d.expand3x3", i);
             if (s == DPSIM_OK)
-                s = take_conv(list, path, stem, l->squeeze, l->e3, 3, 1, 1, kern, &lp->conv[2],
-                              values, e);
+                s = take_conv(list, path, stem, l->squeeze, l->e3, 3, 1, 1, kern, tmp,
+                              &lp->conv[2], values, e);
         }
-        if (s != DPSIM_OK)
-            return s;
     }
+    dp_free(tmp);
+    if (s != DPSIM_OK)
+        return s;
     if (names->unexpected[0])
         return err_set(e, DPSIM_E_FORMAT,
                        "weights '%s': unexpected tensor '%s', expected a torchvision %s "
@@ -567,9 +615,12 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
     if (s == DPSIM_OK)
         s = read_weights(m->trunk_path, 1, &list, &wf, m->trunk_sha256, e);
+    const int in_place = s == DPSIM_OK && wf->fs.fd >= 0; /* read in parts, not whole */
     if (s == DPSIM_OK)
-        s = load_trunk(m, &list, &names, e);
+        s = load_trunk(m, &list, &names, in_place, e);
     tensor_list_free(&list);
+    if (s == DPSIM_OK && in_place)
+        m->trunk_pages = file_source_take_pages(&wf->fs, &m->trunk_pages_len);
     m->trunk_hashing = weights_file_loaded(wf, s == DPSIM_OK);
     if (s == DPSIM_OK && m->use_lin) {
         memset(&list, 0, sizeof list);
@@ -603,6 +654,7 @@ void dpsim_model_free(dpsim_model *m)
             packed_conv_free(&m->layers[i].conv[j].fast);
             packed_conv_grad_free(&m->layers[i].conv[j].grad);
         }
+    file_pages_free(m->trunk_pages, m->trunk_pages_len); /* after the layers packed there */
     weights_file_close(m->trunk_hashing); /* no one asked for its digest: no one will */
     pthread_mutex_destroy(&m->grad_lock);
     pthread_mutex_destroy(&m->hash_lock);

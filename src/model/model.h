@@ -62,6 +62,9 @@ struct dpsim_model {
     uint64_t trunk_values;            /* a hash of the trunk tensors' values, as loaded */
     uint64_t fingerprint;             /* identifies settings + weights; stamped on features */
     struct weights_file *trunk_hashing; /* the trunk file being hashed, until awaited */
+    uint8_t *trunk_pages;             /* NULL, or the pages the trunk file was read into,
+                                         its weights packed there (packed_conv_init_in_place) */
+    size_t trunk_pages_len;
     pthread_mutex_t hash_lock;
     atomic_int hashed;                /* 1: trunk_sha256 is complete */
 };

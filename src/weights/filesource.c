@@ -179,6 +179,25 @@ void file_source_release(file_source *f)
     f->src = (byte_source){0};
 }
 
+uint8_t *file_source_take_pages(file_source *f, size_t *len)
+{
+    if (f->fd < 0 || !f->map)
+        return NULL;
+    uint8_t *pages = f->map;
+    *len = f->len;
+    dp_free(f->have);
+    f->map = NULL;
+    f->have = NULL;
+    f->src = (byte_source){0};
+    return pages;
+}
+
+void file_pages_free(uint8_t *pages, size_t len)
+{
+    if (pages)
+        munmap(pages, len ? len : 1);
+}
+
 void file_hash_init(file_hash *h)
 {
     sha256_init(&h->st);

@@ -49,6 +49,16 @@ dpsim_status file_source_unchanged(const file_source *f, errbuf *e);
  * len, so a hasher may run meanwhile.
  */
 void file_source_release(file_source *f);
+
+/**
+ * Hand f's mapping of a regular file (read in parts) to the caller, who may
+ * write over what was read (a model packs its weights there) and frees it
+ * with file_pages_free; f forgets it, as file_source_release would, while its
+ * hashing reads the file itself. NULL, f unchanged, for a file read whole
+ * (whose hashing reads that buffer).
+ */
+uint8_t *file_source_take_pages(file_source *f, size_t *len);
+void file_pages_free(uint8_t *pages, size_t len);
 /** Close the file and release the memory (safe on a zeroed or closed source). */
 void file_source_close(file_source *f);
 

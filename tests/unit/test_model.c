@@ -4,6 +4,8 @@
  * distance, the map's mean near the distance), and every rejection path
  * with its status and a message naming the problem.
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -233,6 +235,75 @@ static void test_provenance(dpsim_ctx *ctx, const char *trunk, const char *lin)
     dpsim_model_free(m);
 }
 
+/* Writes the file `from` into the FIFO `fifo` (opened for writing even if `from` is not there) */
+typedef struct feeder {
+    const char *fifo, *from;
+} feeder;
+
+static void *feed(void *arg)
+{
+    const feeder *f = arg;
+    FILE *out = fopen(f->fifo, "wb"), *in = fopen(f->from, "rb");
+    char buf[65536];
+    for (size_t n; in && out && (n = fread(buf, 1, sizeof buf, in)) > 0;)
+        fwrite(buf, 1, n, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+    return NULL;
+}
+
+/*
+ * A trunk read from a regular file is packed in place, in the pages it was
+ * read into; from a pipe (read whole, its digest taken from that buffer) it is
+ * not. Both give the same fingerprint, digest and bits.
+ */
+static void test_in_place(dpsim_ctx *ctx, dpsim_net net, const char *trunk)
+{
+    char fifo[600];
+    snprintf(fifo, sizeof fifo, "%s/pipe-%s", tmpdir, dpsim_net_name(net));
+    CHECK(mkfifo(fifo, 0600) == 0);
+    feeder f = {fifo, trunk};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, feed, &f) == 0);
+    dpsim_model *piped = NULL, *filed = NULL;
+    CHECK(load(ctx, net, fifo, NULL, &piped) == DPSIM_OK);
+    pthread_join(t, NULL);
+    unlink(fifo);
+    CHECK(load(ctx, net, trunk, NULL, &filed) == DPSIM_OK);
+    if (!piped || !filed) {
+        dpsim_model_free(piped);
+        dpsim_model_free(filed);
+        return;
+    }
+    int in_place = 0, piped_in_place = 0;
+    for (int i = 0; i < NET_MAX_LAYERS; i++)
+        for (int j = 0; j < 3; j++) {
+            in_place += filed->layers[i].conv[j].fast.a_in_place;
+            piped_in_place += piped->layers[i].conv[j].fast.a_in_place;
+        }
+    CHECK_MSG(in_place > 0 && piped_in_place == 0 && filed->trunk_pages && !piped->trunk_pages,
+              "%s: %d layers packed in place from the file, %d from the pipe",
+              dpsim_net_name(net), in_place, piped_in_place);
+    CHECK(model_fingerprint(filed) == model_fingerprint(piped));
+    const char *da = dpsim_model_weights_sha256(filed, 0);
+    const char *db = dpsim_model_weights_sha256(piped, 0);
+    CHECK(da && db && strlen(da) == 64 && strcmp(da, db) == 0);
+    enum { W = 70, H = 66 };
+    float *img = malloc(2 * 3 * W * H * sizeof(float));
+    gen_image(7, W, H, img);
+    gen_image(8, W, H, img + 3 * W * H);
+    double ta[DPSIM_MAX_TAPS], tb[DPSIM_MAX_TAPS];
+    const double a = distance(ctx, filed, img, img + 3 * W * H, W, H, ta, NULL);
+    const double b = distance(ctx, piped, img, img + 3 * W * H, W, H, tb, NULL);
+    CHECK_MSG(a == b && memcmp(ta, tb, dpsim_model_n_taps(filed) * sizeof(double)) == 0,
+              "%s: packed in place %.17g, from a pipe %.17g", dpsim_net_name(net), a, b);
+    free(img);
+    dpsim_model_free(piped);
+    dpsim_model_free(filed);
+}
+
 static void test_locate(void)
 {
     char path[1024], searched[4096], dir[600];
@@ -300,6 +371,8 @@ int main(void)
     test_properties(ctx, sq, lin);
     test_rejections(ctx, sq, alex, lin);
     test_provenance(ctx, sq, lin);
+    test_in_place(ctx, DPSIM_NET_SQUEEZE, sq);
+    test_in_place(ctx, DPSIM_NET_ALEX, alex);
     dpsim_ctx_free(ctx);
     test_locate();
     char cmd[600];
