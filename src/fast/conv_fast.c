@@ -71,14 +71,12 @@ static void pack_panels(const float *weight, int out_ch, int kt, int mr, float *
     }
 }
 
-/* p's shape, its own bias, and run (with s2d's weights into *blocked): all but p->a */
+/* p's shape, its own bias, and run (with s2d's weights into *blocked): all but a and kern */
 static dpsim_status init_shape(packed_conv *p, const conv2d_shape *s, const float *bias,
-                               const gemm_kernel *kern, float **blocked, const float **weight,
-                               errbuf *e)
+                               float **blocked, const float **weight, errbuf *e)
 {
     memset(p, 0, sizeof *p);
     p->shape = p->run = *s;
-    p->kern = kern;
     atomic_init(&p->u, NULL);
     if (use_s2d(s)) {
         const int st = s->stride;
@@ -101,15 +99,17 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     if (kern->tile_bf16)
         return packed_conv_init_bf16(p, s, weight, bias, kern, e);
     float *blocked = NULL;
-    dpsim_status st = init_shape(p, s, bias, kern, &blocked, &weight, e);
+    dpsim_status st = init_shape(p, s, bias, &blocked, &weight, e);
     const int mr = kern->mr, panels = (s->out_ch + mr - 1) / mr;
     if (st == DPSIM_OK &&
         !(p->a = dp_malloc_dense((size_t)panels * mr * p->k_total * sizeof(float))))
         st = err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
-    if (st == DPSIM_OK)
+    if (st == DPSIM_OK) {
         pack_panels(weight, s->out_ch, p->k_total, mr, p->a);
-    else
+        p->kern = kern; /* set once packed: a failed packing leaves none */
+    } else {
         packed_conv_free(p);
+    }
     dp_free(blocked);
     return st;
 }
@@ -127,7 +127,7 @@ dpsim_status packed_conv_init_in_place(packed_conv *p, const conv2d_shape *s, fl
         return packed_conv_init(p, s, weight, bias, kern, e);
     const float *w = weight;
     float *blocked = NULL; /* stays NULL: no s2d form */
-    dpsim_status st = init_shape(p, s, bias, kern, &blocked, &w, e);
+    dpsim_status st = init_shape(p, s, bias, &blocked, &w, e);
     if (st != DPSIM_OK) {
         packed_conv_free(p);
         return st;
@@ -137,6 +137,7 @@ dpsim_status packed_conv_init_in_place(packed_conv *p, const conv2d_shape *s, fl
     pack_panels(tmp, s->out_ch, p->k_total, kern->mr, weight);
     p->a = weight;
     p->a_in_place = 1;
+    p->kern = kern;
     return DPSIM_OK;
 }
 
@@ -152,9 +153,8 @@ void packed_conv_free(packed_conv *p)
     dp_free(atomic_load(&p->u));
     dp_free(p->bias);
     dp_free(p->a_bf16);
-    p->a = p->bias = NULL;
-    p->a_bf16 = NULL;
-    atomic_store(&p->u, NULL);
+    memset(p, 0, sizeof *p); /* kern NULL too: nothing packed (model_grad_prepare tests it) */
+    atomic_init(&p->u, NULL);
 }
 
 void conv_buffers_free(conv_buffers *b)
