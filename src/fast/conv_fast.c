@@ -71,9 +71,10 @@ static void pack_panels(const float *weight, int out_ch, int kt, int mr, float *
     }
 }
 
-/* p's shape, its own bias, and run (with s2d's weights into *blocked): all but a and kern */
+/* p's shape and what runs (its space-to-depth form where use_s2d), and its own bias: all but
+   a and kern */
 static dpsim_status init_shape(packed_conv *p, const conv2d_shape *s, const float *bias,
-                               float **blocked, const float **weight, errbuf *e)
+                               errbuf *e)
 {
     memset(p, 0, sizeof *p);
     p->shape = p->run = *s;
@@ -82,8 +83,6 @@ static dpsim_status init_shape(packed_conv *p, const conv2d_shape *s, const floa
         const int st = s->stride;
         p->s2d = st;
         p->run = (conv2d_shape){s->in_ch * st * st, s->out_ch, (s->kernel + st - 1) / st, 1, 0};
-        if (!(*weight = *blocked = s2d_weights(s, &p->run, *weight)))
-            return err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
     }
     p->k_total = p->run.in_ch * p->run.kernel * p->run.kernel;
     if (!(p->bias = dp_calloc((size_t)s->out_ch, sizeof(float))))
@@ -99,8 +98,10 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     if (kern->tile_bf16)
         return packed_conv_init_bf16(p, s, weight, bias, kern, e);
     float *blocked = NULL;
-    dpsim_status st = init_shape(p, s, bias, &blocked, &weight, e);
+    dpsim_status st = init_shape(p, s, bias, e);
     const int mr = kern->mr, panels = (s->out_ch + mr - 1) / mr;
+    if (st == DPSIM_OK && p->s2d && !(weight = blocked = s2d_weights(s, &p->run, weight)))
+        st = err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
     if (st == DPSIM_OK &&
         !(p->a = dp_malloc_dense((size_t)panels * mr * p->k_total * sizeof(float))))
         st = err_set(e, DPSIM_E_NOMEM, "out of memory for packed convolution weights");
@@ -114,20 +115,13 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
     return st;
 }
 
-int packed_conv_fits_in_place(const conv2d_shape *s, const gemm_kernel *kern)
-{
-    return !kern->tile_bf16 && !use_s2d(s) && s->out_ch % kern->mr == 0;
-}
-
 dpsim_status packed_conv_init_in_place(packed_conv *p, const conv2d_shape *s, float *weight,
                                        const float *bias, const gemm_kernel *kern, float *tmp,
                                        errbuf *e)
 {
-    if (!packed_conv_fits_in_place(s, kern))
+    if (kern->tile_bf16 || use_s2d(s) || s->out_ch % kern->mr) /* the packing's size differs */
         return packed_conv_init(p, s, weight, bias, kern, e);
-    const float *w = weight;
-    float *blocked = NULL; /* stays NULL: no s2d form */
-    dpsim_status st = init_shape(p, s, bias, &blocked, &w, e);
+    dpsim_status st = init_shape(p, s, bias, e);
     if (st != DPSIM_OK) {
         packed_conv_free(p);
         return st;

@@ -43,13 +43,10 @@ dpsim_status packed_conv_init(packed_conv *p, const conv2d_shape *s, const float
 
 void packed_conv_free(packed_conv *p);
 
-/** Whether packed_conv_init_in_place packs weights of shape s for kern in their own memory. */
-int packed_conv_fits_in_place(const conv2d_shape *s, const gemm_kernel *kern);
-
 /**
  * packed_conv_init, the packing written over weight itself where it has the
- * same size (packed_conv_fits_in_place: fp32, no space-to-depth form, out_ch a
- * multiple of the kernel's mr), through tmp (out_ch * in_ch * k * k floats):
+ * same size (fp32, no space-to-depth form, out_ch a multiple of the kernel's
+ * mr), through tmp (out_ch * in_ch * k * k floats):
  * p->a then points into weight, which must outlive p. A model packs its trunk
  * in the pages the weights file was read into, so loading takes no second copy
  * of them (VGG-16: 56 MB of fresh pages fewer). Else packed_conv_init.

@@ -317,7 +317,6 @@ static uint64_t hash_values(uint64_t h, const void *p, size_t n)
     return h ^ h >> 31;
 }
 
-/* Pack the convolution `stem` (weight and bias) of the file's tensors into p->fast. */
 /*
  * Whether t's data (a view into the pages read) may be packed over itself:
  * no other tensor of list shares any of its bytes (a checkpoint may point two
@@ -337,7 +336,11 @@ static int packs_in_place(const tensor_list *list, const tensor *t)
     return 1;
 }
 
-/* tmp: NULL, or room to pack a weight in the pages it was read into, over itself */
+/*
+ * Pack the convolution `stem` (weight and bias) of the file's tensors into
+ * p->fast; with tmp (room for the weight), over the weight itself where it
+ * lies in the pages the file was read into.
+ */
 static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
                               int in_ch, int out_ch, int k, int stride, int pad,
                               const gemm_kernel *kern, float *tmp, conv_params *p,
@@ -408,20 +411,12 @@ static int want_trunk_tensor(void *ctx, const char *name)
     return 0;
 }
 
-/* Floats of def's largest convolution weight tensor. */
-static size_t largest_weights(const net_def *def)
+/* Floats of list's largest tensor. */
+static size_t largest_tensor(const tensor_list *list)
 {
     size_t most = 0;
-    for (int i = 0; i < def->n_layers; i++) {
-        const layer_def *l = &def->layers[i];
-        const size_t n[3] = {
-            l->op == OP_CONV ? (size_t)l->out_ch * l->in_ch * l->kernel * l->kernel
-                             : l->op == OP_FIRE ? (size_t)l->squeeze * l->in_ch : 0,
-            l->op == OP_FIRE ? (size_t)l->e1 * l->squeeze : 0,
-            l->op == OP_FIRE ? (size_t)l->e3 * l->squeeze * 9 : 0};
-        for (int k = 0; k < 3; k++)
-            most = n[k] > most ? n[k] : most;
-    }
+    for (size_t i = 0; i < list->count; i++)
+        most = list->items[i].numel > most ? list->items[i].numel : most;
     return most;
 }
 
@@ -437,7 +432,7 @@ static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list,
     const gemm_kernel *kern = m->kernel = m->precision == DPSIM_PRECISION_BF16
                                               ? gemm_bf16_kernel_for(isa_active())
                                               : gemm_kernel_for(isa_active());
-    float *tmp = in_place ? dp_malloc(largest_weights(def) * sizeof(float)) : NULL;
+    float *tmp = in_place ? dp_malloc(largest_tensor(list) * sizeof(float)) : NULL;
     if (in_place && !tmp)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for packing the trunk's weights");
     dpsim_status s = DPSIM_OK;
@@ -615,12 +610,11 @@ dpsim_status dpsim_model_load(dpsim_ctx *ctx, const dpsim_model_options *opt, dp
     s = resolve_path(DPSIM_WEIGHTS_TRUNK, opt, opt->trunk_path, &m->trunk_path, e);
     if (s == DPSIM_OK)
         s = read_weights(m->trunk_path, 1, &list, &wf, m->trunk_sha256, e);
-    const int in_place = s == DPSIM_OK && wf->fs.fd >= 0; /* read in parts, not whole */
-    if (s == DPSIM_OK)
-        s = load_trunk(m, &list, &names, in_place, e);
-    tensor_list_free(&list);
-    if (s == DPSIM_OK && in_place)
+    if (s == DPSIM_OK) /* the model keeps the pages read (NULL: a file read whole) */
         m->trunk_pages = file_source_take_pages(&wf->fs, &m->trunk_pages_len);
+    if (s == DPSIM_OK)
+        s = load_trunk(m, &list, &names, m->trunk_pages != NULL, e);
+    tensor_list_free(&list);
     m->trunk_hashing = weights_file_loaded(wf, s == DPSIM_OK);
     if (s == DPSIM_OK && m->use_lin) {
         memset(&list, 0, sizeof list);

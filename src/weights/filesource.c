@@ -170,19 +170,14 @@ dpsim_status file_source_unchanged(const file_source *f, errbuf *e)
 
 void file_source_release(file_source *f)
 {
-    if (f->fd < 0 || !f->map)
-        return; /* read whole: the hasher reads that */
-    munmap(f->map, f->len ? f->len : 1);
-    dp_free(f->have);
-    f->map = NULL;
-    f->have = NULL;
-    f->src = (byte_source){0};
+    size_t len = 0;
+    file_pages_free(file_source_take_pages(f, &len), len);
 }
 
 uint8_t *file_source_take_pages(file_source *f, size_t *len)
 {
     if (f->fd < 0 || !f->map)
-        return NULL;
+        return NULL; /* read whole: the hasher reads that buffer; or already given back */
     uint8_t *pages = f->map;
     *len = f->len;
     dp_free(f->have);
