@@ -214,14 +214,27 @@ dpsim_status conv_fast_forward_batch(const packed_conv *p, int n, const float *c
     return DPSIM_OK;
 }
 
+/*
+ * p without padding: the same packed weights, and no Winograd weights of its
+ * own. Field by field, not a struct copy: other threads may publish p->u
+ * meanwhile (conv_wino_weights), and a plain copy reads it unsynchronised.
+ */
+static packed_conv unpadded_view(const packed_conv *p)
+{
+    packed_conv v = {.shape = p->shape, .run = p->run, .s2d = p->s2d, .kern = p->kern,
+                     .k_total = p->k_total, .a = p->a, .bias = p->bias,
+                     .a_in_place = p->a_in_place, .a_bf16 = p->a_bf16};
+    atomic_init(&v.u, NULL);
+    v.shape.pad = v.run.pad = 0;
+    return v;
+}
+
 dpsim_status conv_fast_forward_batch_padded(const packed_conv *p, int n, const float *const *in,
                                             int h, int w, float *const *out, int relu,
                                             worker_pool *workers, conv_buffers *buf, errbuf *e)
 {
-    /* p without padding: the same packed weights, and its Winograd weights shared (made on
-       p, which owns them, when this input size runs Winograd) */
-    packed_conv unpadded = *p;
-    unpadded.shape.pad = unpadded.run.pad = 0;
+    /* its Winograd weights shared: made on p, which owns them, when this size runs Winograd */
+    packed_conv unpadded = unpadded_view(p);
     if (!conv_fast_direct(&unpadded, h, w)) {
         const float *u = conv_wino_weights(p);
         if (!u)
