@@ -88,6 +88,36 @@ static dpsim_status fill(void *ctx, size_t off, size_t n, errbuf *e)
     return DPSIM_OK;
 }
 
+/*
+ * byte_source.place: move the parts read so that map + off is a multiple of
+ * align. Runs of blocks read are a block apart at least, so each moves alone.
+ */
+static int place(void *ctx, size_t off, size_t align)
+{
+    file_source *f = ctx;
+    if (align > SOURCE_MAX_ALIGN || (align & (align - 1)))
+        return 0;
+    uint8_t *start = f->map - f->shift;
+    const size_t shift = (align - ((uintptr_t)start + off) % align) % align;
+    const size_t blocks = (f->len + BLOCK - 1) / BLOCK;
+    for (size_t b = 0; b < blocks;) {
+        if (!f->have[b]) {
+            b++;
+            continue;
+        }
+        size_t end = b;
+        while (end < blocks && f->have[end])
+            end++;
+        const size_t from = b * BLOCK, to = min_size(end * (size_t)BLOCK, f->len);
+        memmove(start + shift + from, f->map + from, to - from);
+        b = end;
+    }
+    f->map = start + shift;
+    f->shift = shift;
+    f->src.buf = f->map;
+    return 1;
+}
+
 dpsim_status file_source_open(file_source *f, const char *path, size_t max, errbuf *e)
 {
     memset(f, 0, sizeof *f);
@@ -113,13 +143,13 @@ dpsim_status file_source_open(file_source *f, const char *path, size_t max, errb
     }
     st = f->opened;
     f->len = (size_t)st.st_size;
-    void *map = mmap(NULL, f->len ? f->len : 1, PROT_READ | PROT_WRITE,
+    void *map = mmap(NULL, f->len + SOURCE_MAX_ALIGN, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     const size_t blocks = (f->len + BLOCK - 1) / BLOCK;
     f->have = dp_calloc(blocks ? blocks : 1, 1);
     if (map == MAP_FAILED || !f->have) {
         if (map != MAP_FAILED)
-            munmap(map, f->len ? f->len : 1);
+            munmap(map, f->len + SOURCE_MAX_ALIGN);
         dp_free(f->have);
         close(fd);
         memset(f, 0, sizeof *f);
@@ -131,7 +161,7 @@ dpsim_status file_source_open(file_source *f, const char *path, size_t max, errb
         advise_huge(map, 0, f->len);
     f->fd = fd;
     f->map = map;
-    f->src = (byte_source){.buf = f->map, .len = f->len, .fill = fill, .ctx = f};
+    f->src = (byte_source){.buf = f->map, .len = f->len, .fill = fill, .place = place, .ctx = f};
     return DPSIM_OK;
 }
 
@@ -178,10 +208,11 @@ uint8_t *file_source_take_pages(file_source *f, size_t *len)
 {
     if (f->fd < 0 || !f->map)
         return NULL; /* read whole: the hasher reads that buffer; or already given back */
-    uint8_t *pages = f->map;
-    *len = f->len;
+    uint8_t *pages = f->map - f->shift;
+    *len = f->len + SOURCE_MAX_ALIGN;
     dp_free(f->have);
     f->map = NULL;
+    f->shift = 0;
     f->have = NULL;
     f->src = (byte_source){0};
     return pages;
@@ -190,7 +221,7 @@ uint8_t *file_source_take_pages(file_source *f, size_t *len)
 void file_pages_free(uint8_t *pages, size_t len)
 {
     if (pages)
-        munmap(pages, len ? len : 1);
+        munmap(pages, len);
 }
 
 void file_hash_init(file_hash *h)

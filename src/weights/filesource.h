@@ -6,7 +6,9 @@
  * mapping: a page never read takes no memory) and each part asked for is
  * read into place with pread, in whole blocks, once. A checkpoint's tensors
  * that no one wants (a torchvision file's classifier: 470 of VGG-16's 528 MB)
- * are never read. Anything else (a pipe) is read whole into memory.
+ * are never read. Anything else (a pipe) is read whole into memory. The
+ * mapping has room to move the file's bytes up to SOURCE_MAX_ALIGN - 1 bytes
+ * on (byte_source.place), where a reader wants them aligned.
  *
  * The SHA-256 of the whole file is taken on its own reads (a small buffer),
  * beside the readers' and after them, in steps that may stop and go on from
@@ -30,8 +32,10 @@ typedef struct file_source {
     byte_source src; /* what the readers get */
     const char *path;
     int fd;          /* -1: read whole (src.fill NULL) */
-    uint8_t *map;    /* (len) the reserved mapping, or the whole file read */
+    uint8_t *map;    /* (len) the file's bytes: shift bytes into the reserved mapping
+                      * (len + SOURCE_MAX_ALIGN), or the whole file read */
     size_t len;
+    size_t shift;
     uint8_t *have;   /* (blocks) 1 where map holds the block read */
     struct stat opened; /* the file as opened */
 } file_source;
@@ -51,7 +55,8 @@ dpsim_status file_source_unchanged(const file_source *f, errbuf *e);
 void file_source_release(file_source *f);
 
 /**
- * Hand f's mapping of a regular file (read in parts) to the caller, who may
+ * Hand f's mapping of a regular file (read in parts; *len bytes from the
+ * pointer returned, the file's bytes shift bytes in) to the caller, who may
  * write over what was read (a model packs its weights there) and frees it
  * with file_pages_free; f forgets it, as file_source_release would, while its
  * hashing reads the file itself. NULL, f unchanged, for a file read whole

@@ -243,6 +243,13 @@ dpsim_status source_need(const byte_source *src, size_t off, size_t n, errbuf *e
     return src->fill && n ? src->fill(src->ctx, off, n, e) : DPSIM_OK;
 }
 
+int source_align(const byte_source *src, size_t off, size_t align)
+{
+    if ((uintptr_t)(src->buf + off) % align == 0)
+        return 1;
+    return src->place && src->place(src->ctx, off, align);
+}
+
 static dpsim_status read_source(const byte_source *src, tensor_list *out, errbuf *e)
 {
     /* safetensors: 8-byte header length, then the JSON header's '{' */

@@ -42,16 +42,28 @@ typedef struct tensor_list {
  * NULL all of them are there (a buffer in memory); else a part is there only
  * after fill(ctx, off, n) put it there (weights_file_source: a file read in
  * the parts that are needed). The readers ask for each part before they read it.
+ * A source whose buf may move has place: place(ctx, off, align) moves buf, the
+ * parts there with it, so that buf + off is a multiple of align (a power of
+ * two up to SOURCE_MAX_ALIGN), and returns 1; pointers into the old buf are
+ * then stale.
  */
 typedef struct byte_source {
     const uint8_t *buf;
     size_t len;
     dpsim_status (*fill)(void *ctx, size_t off, size_t n, errbuf *e);
+    int (*place)(void *ctx, size_t off, size_t align);
     void *ctx;
 } byte_source;
 
+#define SOURCE_MAX_ALIGN 64
+
 /** Make buf[off, off + n) readable (off + n <= len, which callers check first). */
 dpsim_status source_need(const byte_source *src, size_t off, size_t n, errbuf *e);
+/**
+ * Whether buf + off is a multiple of align, moving buf to make it one where
+ * the source can (every pointer into buf is stale when buf moved).
+ */
+int source_align(const byte_source *src, size_t off, size_t align);
 
 void tensor_list_free(tensor_list *list); /* frees contents; list itself is caller's */
 const tensor *tensor_list_find(const tensor_list *list, const char *name);

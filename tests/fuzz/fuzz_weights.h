@@ -6,9 +6,9 @@
  * left in place, as the model loader reads them) on an exact-size copy, so
  * a view reaching past the input is caught by the sanitizers; and through a
  * source whose bytes are zero until a reader asks for them (source_need, as
- * a file read in parts), which must read what the copy read, error or
- * tensors, bit for bit, and with a list that keeps only some tensors, must
- * pass the checks.
+ * a file read in parts, and may move them to align them), which must read
+ * what the copy read, error or tensors, bit for bit, and with a list that
+ * keeps only some tensors, must pass the checks.
  */
 #ifndef DPSIM_TESTS_FUZZ_WEIGHTS_H
 #define DPSIM_TESTS_FUZZ_WEIGHTS_H
@@ -23,21 +23,36 @@ typedef dpsim_status (*weights_reader)(const uint8_t *buf, size_t len, tensor_li
 
 static void check_result(dpsim_status s, tensor_list *out, const errbuf *e);
 
-/* A source of data[0..len) whose bytes appear in buf (zeroed) as they are asked for. */
+/*
+ * A source of data[0..len) whose bytes appear in src.buf (zeroed) as they are
+ * asked for; src.buf lies in room (len + SOURCE_MAX_ALIGN bytes) and moves
+ * there, its bytes with it, when a reader asks for them aligned.
+ */
 typedef struct lazy_bytes {
+    byte_source src;
     const uint8_t *data;
-    uint8_t *buf;
-    size_t len;
+    uint8_t *room;
 } lazy_bytes;
 
 static dpsim_status lazy_fill(void *ctx, size_t off, size_t n, errbuf *e)
 {
     lazy_bytes *b = ctx;
-    if (off > b->len || n > b->len - off)
+    if (off > b->src.len || n > b->src.len - off)
         abort(); /* readers check extents before they ask */
-    memcpy(b->buf + off, b->data + off, n);
+    memcpy((uint8_t *)b->src.buf + off, b->data + off, n);
     (void)e;
     return DPSIM_OK;
+}
+
+static int lazy_place(void *ctx, size_t off, size_t align)
+{
+    lazy_bytes *b = ctx;
+    if (off > b->src.len || align > SOURCE_MAX_ALIGN)
+        abort(); /* readers ask to align what lies in the source, within the limit */
+    uint8_t *to = b->room + (align - ((uintptr_t)b->room + off) % align) % align;
+    memmove(to, b->src.buf, b->src.len);
+    b->src.buf = to;
+    return 1;
 }
 
 static int keep_some(void *ctx, const char *name)
@@ -64,24 +79,25 @@ static int same_lists(const tensor_list *a, const tensor_list *b)
 static void check_lazy(const uint8_t *data, size_t size, dpsim_status want_status,
                        const tensor_list *want, const errbuf *want_e)
 {
-    lazy_bytes b = {data, calloc(size ? size : 1, 1), size};
-    if (!b.buf)
+    lazy_bytes b = {.data = data, .room = calloc(size + SOURCE_MAX_ALIGN, 1)};
+    if (!b.room)
         return;
-    const byte_source src = {.buf = b.buf, .len = size, .fill = lazy_fill, .ctx = &b};
+    b.src = (byte_source){.buf = b.room, .len = size, .fill = lazy_fill, .place = lazy_place,
+                          .ctx = &b};
     tensor_list list;
     memset(&list, 0, sizeof list);
     errbuf e = {{0}};
-    dpsim_status s = weights_view_source(&src, &list, &e);
+    dpsim_status s = weights_view_source(&b.src, &list, &e);
     if (s != want_status || strcmp(e.msg, want_e->msg) || !same_lists(&list, want))
         abort();
     check_result(s, &list, &e);
-    memset(b.buf, 0, size);
+    memset(b.room, 0, size + SOURCE_MAX_ALIGN);
     memset(&list, 0, sizeof list);
     list.want = keep_some;
     e.msg[0] = '\0';
-    s = weights_view_source(&src, &list, &e);
+    s = weights_view_source(&b.src, &list, &e);
     check_result(s, &list, &e);
-    free(b.buf);
+    free(b.room);
 }
 
 static int fuzz_weights_reader(weights_reader read, const uint8_t *data, size_t size)
