@@ -201,7 +201,8 @@ dpsim_status file_source_unchanged(const file_source *f, errbuf *e)
 void file_source_release(file_source *f)
 {
     size_t len = 0;
-    file_pages_free(file_source_take_pages(f, &len), len);
+    uint8_t *pages = file_source_take_pages(f, &len);
+    file_pages_free(pages, len); /* len set first: argument order is unspecified */
 }
 
 uint8_t *file_source_take_pages(file_source *f, size_t *len)

@@ -6,9 +6,11 @@
  * of giving other bytes.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,8 +243,15 @@ static void test_unwanted_unread(const char *dir)
     /* the digest covers every byte, read or not, before and after the parts are given back */
     CHECK(digest(&f, NULL, NULL, hex, &e) == DPSIM_OK);
     CHECK_MSG(!strcmp(hex, want_hex), "digest %s, sha256 of the file %s", hex, want_hex);
+    uint8_t *was = f.map;
+    const size_t mapped = f.len + SOURCE_MAX_ALIGN;
     file_source_release(&f);
     CHECK(f.map == NULL && f.have == NULL);
+    /* given back whole: no page of the mapping is there any more */
+    unsigned char resident;
+    const uintptr_t last = ((uintptr_t)was + mapped - 1) & ~(uintptr_t)4095;
+    CHECK(mincore(was, 1, &resident) != 0 && errno == ENOMEM);
+    CHECK(mincore((void *)last, 1, &resident) != 0 && errno == ENOMEM);
     CHECK(digest(&f, NULL, NULL, hex, &e) == DPSIM_OK && !strcmp(hex, want_hex));
     /* a hasher told to stop leaves no digest; one that goes on from where another stopped
        (here, after the first 2 MB) gives the file's */
