@@ -432,7 +432,7 @@ static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list,
     const gemm_kernel *kern = m->kernel = m->precision == DPSIM_PRECISION_BF16
                                               ? gemm_bf16_kernel_for(isa_active())
                                               : gemm_kernel_for(isa_active());
-    float *tmp = in_place ? dp_malloc(largest_tensor(list) * sizeof(float)) : NULL;
+    float *tmp = in_place ? dp_malloc_dense(largest_tensor(list) * sizeof(float)) : NULL;
     if (in_place && !tmp)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for packing the trunk's weights");
     dpsim_status s = DPSIM_OK;
