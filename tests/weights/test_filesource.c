@@ -136,6 +136,8 @@ static void test_place(void)
         file_source_close(&f);
         return;
     }
+    /* the mapping starts on a huge page (so that the file's first 2 MB can be one) */
+    CHECK_MSG((uintptr_t)f.map % (2u << 20) == 0 && f.shift == 0, "mapping at %p", (void *)f.map);
     CHECK(source_need(&f.src, 0, 100, &e) == DPSIM_OK);
     for (size_t align = 1; align <= SOURCE_MAX_ALIGN; align *= 2)
         for (size_t off = 0; off < 70; off += 23) {
