@@ -290,6 +290,13 @@ def first_float(out):
     return float(out.split()[0])
 
 
+def load_ms(b, net, trunk):
+    """dpsim's model load alone, in-process (bench_pairs' load_ms, least of LOAD_REPS runs):
+    what a whole process spends on its weights before any pixel."""
+    cmd = [b.pairs_bin, "-t", str(THREADS), "-w", "0", net, "64", "1"] + trunk
+    return min(json.loads(b.run(cmd)[2])["load_ms"] for _ in range(LOAD_REPS))
+
+
 def whole_process(b, net):
     """CLI wall time on one pair vs a python process running the reference on it."""
     a, im = os.path.join(ROOT, "examples", "ref.png"), os.path.join(ROOT, "examples", "blur.png")
@@ -298,8 +305,10 @@ def whole_process(b, net):
     sides = b.ab([c_cmd, t_cmd], wall_per(1), warmup=1, reps=b.whole_reps)
     check_agree("whole process %s" % net, [first_float(sides[0]["out"])],
                 [first_float(sides[1]["out"])])
-    return make_row(("whole", net), "whole process, one 96x80 pair (CLI)", net, "pair", sides,
-                    (CLI_THREADS, torch.get_num_threads()))
+    row = make_row(("whole", net), "whole process, one 96x80 pair (CLI)", net, "pair", sides,
+                   (CLI_THREADS, torch.get_num_threads()))
+    row["load_ms"] = load_ms(b, net, b.c_trunk(net))
+    return row
 
 
 def whole_checkpoint(b, net):
@@ -313,9 +322,11 @@ def whole_checkpoint(b, net):
     check_agree("whole process, checkpoint %s" % net, [first_float(sides[0]["out"])],
                 [first_float(sides[1]["out"])])
     mb = os.path.getsize(path) / 2**20
-    return make_row(("whole_tv", net), "whole process, one 96x80 pair, torchvision checkpoint"
-                    " of %.0f MB (CLI)" % mb, net, "pair", sides,
-                    (CLI_THREADS, torch.get_num_threads()))
+    row = make_row(("whole_tv", net), "whole process, one 96x80 pair, torchvision checkpoint"
+                   " of %.0f MB (CLI)" % mb, net, "pair", sides,
+                   (CLI_THREADS, torch.get_num_threads()))
+    row["load_ms"] = load_ms(b, net, [path])
+    return row
 
 
 def has_bf16():
@@ -467,6 +478,7 @@ def rate(ms):
 
 
 WHOLE_MIN_REPS = 7  # timed runs per side of the single-pair whole-process cases, at least
+LOAD_REPS = 5  # in-process model loads measured per whole-process case (its bound)
 WHOLE_PAIR = (80, 96)  # height, width of examples/ref.png and blur.png (whole-process cases)
 
 
@@ -476,9 +488,12 @@ def speed_bound(r, need, peak):
     fp32 = peak["gflops_%dt" % THREADS]
     if r["key"][0] in ("whole", "whole_tv"):
         flops = 2 * net_costs(r["net"], *WHOLE_PAIR)[0]
-        return ("the pair's convolutions alone (%.1f GFLOP) take %.0f ms at the fp32 peak;"
-                " %gx allows %.0f ms for the whole process" % (
-                    flops / 1e9, flops / fp32 / 1e6, need, r["t"][0] / need))
+        conv_ms = flops / fp32 / 1e6
+        return ("loading the weights takes %.0f ms in-process (least of %d) and the pair's"
+                " convolutions (%.1f GFLOP) %.0f ms at the fp32 peak: %.0f ms, where %gx"
+                " allows %.0f ms for the whole process" % (
+                    r["load_ms"], LOAD_REPS, flops / 1e9, conv_ms, r["load_ms"] + conv_ms,
+                    need, r["t"][0] / need))
     if r["flops"]:
         torch_share = r["flops"] / (r["t"][0] / 1e3) / 1e9 / fp32
         return ("PyTorch runs at %.0f%% of the fp32 peak: %gx asks %.0f%% of it" % (
