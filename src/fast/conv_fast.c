@@ -126,9 +126,12 @@ dpsim_status packed_conv_init_in_place(packed_conv *p, const conv2d_shape *s, fl
         packed_conv_free(p);
         return st;
     }
-    const size_t n = (size_t)s->out_ch * p->k_total; /* the packing's size: no rows past out_ch */
-    memcpy(tmp, weight, n * sizeof(float));
-    pack_panels(tmp, s->out_ch, p->k_total, kern->mr, weight);
+    /* panel q (k_total, mr) lies where rows q mr.. (mr, k_total) were: each one in turn */
+    const size_t panel = (size_t)kern->mr * p->k_total;
+    for (float *rows = weight; rows < weight + (size_t)s->out_ch * p->k_total; rows += panel) {
+        memcpy(tmp, rows, panel * sizeof(float));
+        pack_panels(tmp, kern->mr, p->k_total, kern->mr, rows);
+    }
     p->a = weight;
     p->a_in_place = 1;
     p->kern = kern;

@@ -46,7 +46,7 @@ void packed_conv_free(packed_conv *p);
 /**
  * packed_conv_init, the packing written over weight itself where it has the
  * same size (fp32, no space-to-depth form, out_ch a multiple of the kernel's
- * mr), through tmp (out_ch * in_ch * k * k floats):
+ * mr), panel by panel through tmp (room for one: mr * in_ch * k * k floats):
  * p->a then points into weight, which must outlive p. A model packs its trunk
  * in the pages the weights file was read into, so loading takes no second copy
  * of them (VGG-16: 56 MB of fresh pages fewer). Else packed_conv_init.

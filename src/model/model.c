@@ -338,7 +338,7 @@ static int packs_in_place(const tensor_list *list, const tensor *t)
 
 /*
  * Pack the convolution `stem` (weight and bias) of the file's tensors into
- * p->fast; with tmp (room for the weight), over the weight itself where it
+ * p->fast; with tmp (room for mr of its rows), over the weight itself where it
  * lies in the pages the file was read into.
  */
 static dpsim_status take_conv(const tensor_list *list, const char *path, const char *stem,
@@ -411,12 +411,16 @@ static int want_trunk_tensor(void *ctx, const char *name)
     return 0;
 }
 
-/* Floats of list's largest tensor. */
-static size_t largest_tensor(const tensor_list *list)
+/* Floats of the longest row of list's tensors (numel over the first dimension: a
+   convolution weight's in_ch * k * k). */
+static size_t longest_row(const tensor_list *list)
 {
     size_t most = 0;
-    for (size_t i = 0; i < list->count; i++)
-        most = list->items[i].numel > most ? list->items[i].numel : most;
+    for (size_t i = 0; i < list->count; i++) {
+        const tensor *t = &list->items[i];
+        const size_t row = t->ndim > 0 && t->shape[0] > 0 ? t->numel / (size_t)t->shape[0] : 0;
+        most = row > most ? row : most;
+    }
     return most;
 }
 
@@ -432,7 +436,8 @@ static dpsim_status load_trunk(dpsim_model *m, const tensor_list *list,
     const gemm_kernel *kern = m->kernel = m->precision == DPSIM_PRECISION_BF16
                                               ? gemm_bf16_kernel_for(isa_active())
                                               : gemm_kernel_for(isa_active());
-    float *tmp = in_place ? dp_malloc_dense(largest_tensor(list) * sizeof(float)) : NULL;
+    float *tmp = in_place ? dp_malloc((size_t)kern->mr * longest_row(list) * sizeof(float))
+                          : NULL; /* a panel of mr rows */
     if (in_place && !tmp)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for packing the trunk's weights");
     dpsim_status s = DPSIM_OK;
