@@ -118,6 +118,9 @@ static int place(void *ctx, size_t off, size_t align)
     return 1;
 }
 
+/* Bytes of the mapping reserved for a file of len bytes: room to move them (place). */
+static size_t mapping_len(size_t len) { return len + SOURCE_MAX_ALIGN; }
+
 /*
  * bytes of address space (no memory until written), starting on a huge page
  * so that the advice covers a file's first and last megabytes too (VGG-16's
@@ -163,12 +166,12 @@ dpsim_status file_source_open(file_source *f, const char *path, size_t max, errb
     }
     st = f->opened;
     f->len = (size_t)st.st_size;
-    void *map = reserve(f->len + SOURCE_MAX_ALIGN);
+    void *map = reserve(mapping_len(f->len));
     const size_t blocks = (f->len + BLOCK - 1) / BLOCK;
     f->have = dp_calloc(blocks ? blocks : 1, 1);
     if (map == MAP_FAILED || !f->have) {
         if (map != MAP_FAILED)
-            munmap(map, f->len + SOURCE_MAX_ALIGN);
+            file_pages_free(map, mapping_len(f->len));
         dp_free(f->have);
         close(fd);
         memset(f, 0, sizeof *f);
@@ -229,7 +232,7 @@ uint8_t *file_source_take_pages(file_source *f, size_t *len)
     if (f->fd < 0 || !f->map)
         return NULL; /* read whole: the hasher reads that buffer; or already given back */
     uint8_t *pages = f->map - f->shift;
-    *len = f->len + SOURCE_MAX_ALIGN;
+    *len = mapping_len(f->len);
     dp_free(f->have);
     f->map = NULL;
     f->shift = 0;
