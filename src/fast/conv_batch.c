@@ -233,10 +233,11 @@ dpsim_status conv_fast_forward_batch_padded(const packed_conv *p, int n, const f
                                             int h, int w, float *const *out, int relu,
                                             worker_pool *workers, conv_buffers *buf, errbuf *e)
 {
-    /* its Winograd weights shared: made on p, which owns them, when this size runs Winograd */
+    /* its Winograd weights shared, when this size runs Winograd: p's own, or made in buf
+       once for all n images */
     packed_conv unpadded = unpadded_view(p);
     if (!conv_fast_direct(&unpadded, h, w)) {
-        const float *u = conv_wino_weights(p);
+        const float *u = conv_wino_weights(p, workers, buf);
         if (!u)
             return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd weights");
         atomic_store(&unpadded.u, (float *)u);

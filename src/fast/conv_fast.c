@@ -160,21 +160,30 @@ void conv_buffers_free(conv_buffers *b)
     dp_free(b->offsets);
     dp_free(b->scratch);
     dp_free(b->grad_res);
+    dp_free(b->u);
     dp_free(b->grad_u);
     memset(b, 0, sizeof *b);
 }
 
-int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size)
+/* *ptr = fresh (n elements, or NULL: 0 when out of memory), the old buffer freed */
+static int replace(void **ptr, size_t *cap, size_t n, void *fresh)
 {
-    if (n <= *cap)
-        return 1;
-    void *fresh = dp_calloc(n, size);
     if (!fresh)
         return 0;
     dp_free(*ptr);
     *ptr = fresh;
     *cap = n;
     return 1;
+}
+
+int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size)
+{
+    return n <= *cap || replace(ptr, cap, n, dp_calloc(n, size));
+}
+
+int conv_buffer_reserve_dense(float **ptr, size_t *cap, size_t n)
+{
+    return n <= *cap || replace((void **)ptr, cap, n, dp_malloc_dense(n * sizeof(float)));
 }
 
 /* A run of a panel's pixels on one output row: panel slots [slot, slot+len), columns ox.. */

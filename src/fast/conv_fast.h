@@ -30,7 +30,8 @@ typedef struct packed_conv {
     int k_total;       /* run.in_ch * run.kernel^2: the reduction length */
     float *a;          /* (ceil(out_ch / mr), k_total, mr), rows past out_ch zero */
     _Atomic(float *) u; /* NULL, or for Winograd (conv_wino.h): (16, ceil(out_ch / mr),
-                         * in_ch (x4 for 5x5), mr), made on first use (conv_wino_weights) */
+                         * in_ch (x4 for 5x5), mr), a small layer's, made on first use
+                         * (conv_wino_weights) */
     float *bias;       /* (out_ch) */
     int a_in_place;    /* a lies in the caller's weights (packed_conv_init_in_place): not freed */
     uint32_t *a_bf16;  /* NULL, or for a bf16 kern (conv_bf16.h): (ceil(out_ch / mr),
@@ -94,14 +95,21 @@ typedef struct conv_buffers {
     ptrdiff_t *offsets; /* (in_ch*k*k) where row k of the patch matrix starts in it */
     float *scratch;     /* per worker: a packed panel and the task's outputs */
     float *grad_res;    /* conv_fast_backward_input: its convolution's result */
+    float *u;           /* conv_wino_weights: a large layer's transformed weights */
     float *grad_u;      /* conv_wino_backward_input: the rearranged transformed weights */
-    size_t padded_cap, offsets_cap, scratch_cap, grad_res_cap, grad_u_cap;
+    size_t padded_cap, offsets_cap, scratch_cap, grad_res_cap, u_cap, grad_u_cap;
 } conv_buffers;
 
 void conv_buffers_free(conv_buffers *b);
 
 /** Make *ptr hold at least n elements of size bytes (contents not kept); 0 when out of memory. */
 int conv_buffer_reserve(void **ptr, size_t *cap, size_t n, size_t size);
+
+/**
+ * conv_buffer_reserve for floats read over and over, such as weights:
+ * uninitialised, on huge pages when large (dp_malloc_dense).
+ */
+int conv_buffer_reserve_dense(float **ptr, size_t *cap, size_t n);
 
 /**
  * A task's block (m_end - m0 channels, at row stride nc) of GEMM columns

@@ -5,9 +5,10 @@
  * transforms its block of tiles into V (E, in_ch, nt) in the worker's
  * scratch, then, a few channel panels at a time, runs the E GEMMs into
  * M (E, mb, nt) and transforms M back into out, adding bias and ReLU there
- * (the GEMMs start from zero). The weights are transformed once, on first
- * use, from the direct packing (panels of mr channels) into U (E, panels,
- * in_ch, mr), kept beside it (small inputs still run direct).
+ * (the GEMMs start from zero). The weights are transformed from the direct
+ * packing (panels of mr channels) into U (E, panels, in_ch, mr): a small
+ * layer's once, on first use, then kept beside it (small inputs still run
+ * direct); a large one's on each call (WINO_KEEP_FLOATS).
  *
  * Tiles of 2x2 (points 0, 1, -1), not 4x4: F(4x4, 3x3) needs 4/9 of these
  * multiply-adds but rounds 3-4x worse than the direct convolution (its
@@ -52,10 +53,9 @@ enum {
     MAX_PAIRS = 512 * 512, /* every VGG layer: its 512x512 layers (80% of its
                             * weights) as Winograd made VGG 256x256 ~20% faster
                             * (252-261 against 312-322 ms a pair, 2 threads, quiet
-                            * machine) for 100 MB more peak RSS (381 against 278).
-                            * Bounding the memory instead, the first layers kept in
-                            * network order, cost about as much: direct conv5 layers
-                            * alone (63 MB less peak RSS) made that pair 10% slower */
+                            * machine). Direct conv5 layers alone (63 MB less peak
+                            * RSS, when Winograd's weights were all kept) made that
+                            * pair 10% slower */
     NT_MAX = NT_PANELS * GEMM_MAX_NR,
     SKEW = 16          /* floats added to each per-element stride, so that the E
                         * streams of a transform do not alias in the cache */
@@ -110,66 +110,69 @@ INLINE void output_1d(const float *restrict m, size_t ms, float *restrict r, siz
     }
 }
 
-/* r (4, stride rs) = G g, g (3, stride gs), in double (pack time only) */
-static void weight_1d(const double *g, size_t gs, double *r, size_t rs)
-{
-    const double g0 = g[0], g1 = g[gs], g2 = g[2 * gs];
-    r[0] = g0;
-    r[rs] = 0.5 * (g0 + g1 + g2);
-    r[2 * rs] = 0.5 * (g0 - g1 + g2);
-    r[3 * rs] = g2;
-}
-
 size_t conv_wino_u_stride(const packed_conv *p)
 {
     const int mr = p->kern->mr;
     return (size_t)((p->shape.out_ch + mr - 1) / mr) * mr * wino_channels(p) + SKEW;
 }
 
-/* u (E, panels, wino_channels, mr) = G g G^T of the direct packing p->a, per 3x3 group */
-static void transform_weights(const packed_conv *p, float *u)
+size_t conv_wino_u_floats(const packed_conv *p)
 {
-    const int mr = p->kern->mr, ci = p->shape.in_ch, panels = (p->shape.out_ch + mr - 1) / mr;
-    const int k = p->shape.kernel, groups = groups_of(p), cg = wino_channels(p);
+    return E * conv_wino_u_stride(p);
+}
+
+/*
+ * u (E, panels, wino_channels, mr) = G g G^T of the direct packing p->a, per
+ * 3x3 group, for panels [panel0, panel1). The mr lanes of a panel (its output
+ * channels) lie side by side on both sides, so the transform runs across them
+ * at once, in double, each value by the same operations as one at a time: the
+ * same bits whichever ISA's copy runs.
+ */
+INLINE void transform_weights_lanes(const packed_conv *p, int panel0, int panel1, float *u,
+                                    const int mr)
+{
+    const int ci = p->shape.in_ch, k = p->shape.kernel;
+    const int groups = groups_of(p), cg = wino_channels(p);
     const size_t stride = conv_wino_u_stride(p);
-    for (int panel = 0; panel < panels; panel++)
+    for (int panel = panel0; panel < panel1; panel++)
         for (int c = 0; c < cg; c++) {
             const int ic = c % ci, y0 = c / ci / groups * 3, x0 = c / ci % groups * 3;
             const float *w = p->a + ((size_t)panel * p->k_total + (size_t)ic * k * k) * mr;
-            for (int i = 0; i < mr; i++) {
-                double g9[9], gg[A * 3], ue[A * A]; /* g, G g (A, 3), G g G^T (A, A) */
-                for (int y = 0; y < 3; y++) /* the group's 3x3 of the (k, k) kernel at mr */
-                    for (int x = 0; x < 3; x++)
-                        g9[y * 3 + x] = y0 + y < k && x0 + x < k
-                                            ? w[((size_t)(y0 + y) * k + x0 + x) * mr + i]
-                                            : 0.0;
-                for (int x = 0; x < 3; x++)
-                    weight_1d(g9 + x, 3, gg + x, 3);
-                for (int y = 0; y < A; y++)
-                    weight_1d(gg + y * 3, 1, ue + y * A, 1);
-                float *dst = u + ((size_t)panel * cg + c) * mr + i;
-                for (int el = 0; el < E; el++)
-                    dst[el * stride] = (float)ue[el];
-            }
+            double g[9][GEMM_MAX_MR], gg[A * 3][GEMM_MAX_MR]; /* g, then G g (A, 3), per lane */
+            for (int y = 0; y < 3; y++) /* the group's 3x3 of the (k, k) kernel */
+                for (int x = 0; x < 3; x++) {
+                    const int in = y0 + y < k && x0 + x < k;
+                    const float *wx = w + ((size_t)(y0 + y) * k + x0 + x) * mr;
+                    for (int i = 0; i < mr; i++)
+                        g[y * 3 + x][i] = in ? wx[i] : 0.0;
+                }
+            for (int x = 0; x < 3; x++) /* G along y */
+                for (int i = 0; i < mr; i++) {
+                    const double g0 = g[x][i], g1 = g[3 + x][i], g2 = g[6 + x][i];
+                    gg[x][i] = g0;
+                    gg[3 + x][i] = 0.5 * (g0 + g1 + g2);
+                    gg[6 + x][i] = 0.5 * (g0 - g1 + g2);
+                    gg[9 + x][i] = g2;
+                }
+            float *dst = u + ((size_t)panel * cg + c) * mr; /* element (y, x) at (y A + x) stride */
+            for (int y = 0; y < A; y++) /* G along x */
+                for (int i = 0; i < mr; i++) {
+                    const double g0 = gg[y * 3][i], g1 = gg[y * 3 + 1][i], g2 = gg[y * 3 + 2][i];
+                    dst[(size_t)(y * A) * stride + i] = (float)g0;
+                    dst[(size_t)(y * A + 1) * stride + i] = (float)(0.5 * (g0 + g1 + g2));
+                    dst[(size_t)(y * A + 2) * stride + i] = (float)(0.5 * (g0 - g1 + g2));
+                    dst[(size_t)(y * A + 3) * stride + i] = (float)g2;
+                }
         }
 }
 
-const float *conv_wino_weights(const packed_conv *p)
+/* transform_weights_lanes, its lane loops unrolled for the widest kernel's mr */
+INLINE void transform_weights_body(const packed_conv *p, int panel0, int panel1, float *u)
 {
-    float *u = atomic_load(&p->u);
-    if (u)
-        return u;
-    const size_t n = E * conv_wino_u_stride(p);
-    float *fresh = dp_malloc_dense(n * sizeof(float));
-    if (!fresh)
-        return NULL;
-    memset(fresh, 0, n * sizeof(float)); /* the skew between elements */
-    transform_weights(p, fresh);
-    /* p is shared read-only but for this cache: the first thread to finish publishes */
-    if (atomic_compare_exchange_strong(&((packed_conv *)p)->u, &u, fresh))
-        return fresh;
-    dp_free(fresh); /* another thread's, the same values */
-    return u;
+    if (p->kern->mr == GEMM_MAX_MR)
+        transform_weights_lanes(p, panel0, panel1, u, GEMM_MAX_MR);
+    else
+        transform_weights_lanes(p, panel0, panel1, u, p->kern->mr);
 }
 
 typedef struct wino_job {
@@ -296,6 +299,18 @@ transform_output_avx512(const wino_job *job, int c0, int c1, int t0, int n, cons
     transform_output_body(job, c0, c1, t0, n, m);
 }
 
+__attribute__((target("avx512f"))) static void
+transform_weights_avx512(const packed_conv *p, int panel0, int panel1, float *u)
+{
+    transform_weights_body(p, panel0, panel1, u);
+}
+
+__attribute__((target("avx2"))) static void
+transform_weights_avx2(const packed_conv *p, int panel0, int panel1, float *u)
+{
+    transform_weights_body(p, panel0, panel1, u);
+}
+
 __attribute__((target("avx2"))) static void
 transform_output_avx2(const wino_job *job, int c0, int c1, int t0, int n, const float *m)
 {
@@ -332,6 +347,69 @@ static void transform_output(const wino_job *job, int c0, int c1, int t0, int n,
     }
 #endif
     transform_output_body(job, c0, c1, t0, n, m);
+}
+
+static void transform_weights(const packed_conv *p, int panel0, int panel1, float *u)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (p->kern->isa == ISA_AVX512) {
+        transform_weights_avx512(p, panel0, panel1, u);
+        return;
+    }
+    if (p->kern->isa == ISA_AVX2) {
+        transform_weights_avx2(p, panel0, panel1, u);
+        return;
+    }
+#endif
+    transform_weights_body(p, panel0, panel1, u);
+}
+
+typedef struct weights_job {
+    const packed_conv *p;
+    float *u;
+    int panels, workers;
+} weights_job;
+
+/* the workers' shares of the panels, in contiguous runs */
+static void weights_worker(void *arg, int worker)
+{
+    const weights_job *j = arg;
+    transform_weights(j->p, j->panels * worker / j->workers,
+                      j->panels * (worker + 1) / j->workers, j->u);
+}
+
+/* u (conv_wino_u_floats(p)) = p's transformed weights, the skew between elements zero */
+static void make_weights(const packed_conv *p, float *u, worker_pool *workers)
+{
+    const int mr = p->kern->mr;
+    weights_job j = {p, u, (p->shape.out_ch + mr - 1) / mr, pool_size(workers)};
+    pool_run(workers, weights_worker, &j);
+    const size_t stride = conv_wino_u_stride(p);
+    for (int el = 0; el < E; el++)
+        memset(u + el * stride + stride - SKEW, 0, SKEW * sizeof(float));
+}
+
+const float *conv_wino_weights(const packed_conv *p, worker_pool *workers, conv_buffers *buf)
+{
+    float *u = atomic_load(&p->u);
+    if (u)
+        return u;
+    const size_t n = conv_wino_u_floats(p);
+    if (n > WINO_KEEP_FLOATS) {
+        if (!conv_buffer_reserve_dense(&buf->u, &buf->u_cap, n))
+            return NULL;
+        make_weights(p, buf->u, workers);
+        return buf->u;
+    }
+    float *fresh = dp_malloc_dense(n * sizeof(float));
+    if (!fresh)
+        return NULL;
+    make_weights(p, fresh, workers);
+    /* p is shared read-only but for this cache: the first thread to finish publishes */
+    if (atomic_compare_exchange_strong(&((packed_conv *)p)->u, &u, fresh))
+        return fresh;
+    dp_free(fresh); /* another thread's, the same values */
+    return u;
 }
 
 static void run_task(const wino_job *job, int task, float *scratch)
@@ -398,7 +476,7 @@ dpsim_status conv_wino_forward(const packed_conv *p, const float *in, int h, int
 {
     if (conv2d_out_size(&p->shape, h) <= 0 || conv2d_out_size(&p->shape, w) <= 0)
         return DPSIM_OK;
-    const float *u = conv_wino_weights(p);
+    const float *u = conv_wino_weights(p, workers, buf);
     if (!u)
         return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd convolution weights");
     return conv_wino_run(p, u, in, h, w, out, relu, workers, buf, e);

@@ -23,14 +23,36 @@ enum {
     WINO_ELEMS = 16 /* WINO_IN^2: transformed elements per tile */
 };
 
+/*
+ * Transformed weights of at most this many floats (8 MB) are kept once made;
+ * larger ones are made again on each call, into the caller's buffers. Making
+ * them is a pass over the weights, as much as a layer's GEMMs read on its
+ * fewest tiles. For the forward's (conv_wino_weights), VGG-16 keeps its
+ * layers up to 256x256 channels (12 MB, all that 64x64 inputs run by
+ * Winograd) and makes those of 512 on each call (92 MB it would otherwise
+ * keep), about 1.6 ms a layer on one core: one 256x256 pair took 178 against
+ * 250 MB of peak RSS and 8% more time (2 threads, medians of 6 interleaved
+ * runs: 311 against 284 ms), one 1024x1024 pair as long as before, forward
+ * and backward at 256x256 339 against 395 MB in the same time. For the
+ * gradient's, rearranged from those (conv_wino_backward_input): AlexNet's 3x3
+ * layers at 15x15 (6-13 MB each) spent 6% of a 256x256 forward and backward
+ * rearranging on each call.
+ */
+#define WINO_KEEP_FLOATS ((size_t)2 << 20)
+
 /**
- * The transformed weights of p (any 3x3 or 5x5 stride-1 p), made from its direct
- * packing on first use and kept in p->u: only layers that meet inputs large
- * enough for Winograd spend the memory (16/9 of their direct weights). Safe
- * to call from several threads sharing p.
+ * The transformed weights of p (any 3x3 or 5x5 stride-1 p), made from its
+ * direct packing by the workers: kept in p->u once made when they take at
+ * most WINO_KEEP_FLOATS (only layers that meet inputs large enough for
+ * Winograd spend the memory, 16/9 of their direct weights; safe to call from
+ * several threads sharing p), else made in buf->u, which the caller's next
+ * call on buf overwrites. The same bits either way.
  * @return NULL when out of memory
  */
-const float *conv_wino_weights(const packed_conv *p);
+const float *conv_wino_weights(const packed_conv *p, worker_pool *workers, conv_buffers *buf);
+
+/** Floats of p's transformed weights. */
+size_t conv_wino_u_floats(const packed_conv *p);
 
 /**
  * Whether conv_fast_forward runs p on an h x w input as Winograd: 3x3 or 5x5
@@ -71,22 +93,11 @@ size_t conv_wino_u_stride(const packed_conv *p);
 /** Whether conv_wino_backward_input runs fwd's input gradient for an ho x wo d_out. */
 int conv_wino_grad_wins(const packed_conv *fwd, int ho, int wo);
 
-/*
- * Rearranged weights of at most this many floats (8 MB) are kept in the
- * gradient's form once made; larger ones are rearranged again on each call,
- * into the caller's buffers. Rearranging is a pass over the weights, as much
- * as a layer's GEMMs read on its fewest tiles: AlexNet's 3x3 layers at 15x15
- * (6-13 MB each) spent 6% of a 256x256 forward and backward rearranging.
- * VGG-16 keeps its layers up to 256x256 channels (12 MB), and rearranges
- * those of 512 (100 MB: the memory the rearranging saves).
- */
-#define WINO_GRAD_KEEP_FLOATS ((size_t)2 << 20)
-
 /**
  * d_in (fwd in_ch, ho, wo) = the input gradient of fwd (3x3, stride 1,
  * padding 1, fp32) applied to d_out (fwd out_ch, ho, wo), by Winograd on
  * fwd's transformed weights (conv_wino_weights), rearranged: kept in g->u
- * when small (WINO_GRAD_KEEP_FLOATS; safe from several threads), else into
+ * when small (WINO_KEEP_FLOATS; safe from several threads), else into
  * buf->grad_u.
  */
 dpsim_status conv_wino_backward_input(const packed_conv *fwd, const packed_conv_grad *g,

@@ -92,7 +92,7 @@ static const float *rearranged(const packed_conv_grad *g, rearrange_job *j, work
     float *kept = atomic_load(&g->u);
     if (kept)
         return kept;
-    if (n > WINO_GRAD_KEEP_FLOATS) {
+    if (n > WINO_KEEP_FLOATS) {
         if (!conv_buffer_reserve((void **)&buf->grad_u, &buf->grad_u_cap, n, sizeof(float)))
             return NULL;
         j->dst = buf->grad_u;
@@ -117,7 +117,7 @@ dpsim_status conv_wino_backward_input(const packed_conv *fwd, const packed_conv_
 {
     packed_conv t;
     transposed_view(fwd, &t);
-    const float *u = conv_wino_weights(fwd);
+    const float *u = conv_wino_weights(fwd, workers, buf);
     rearrange_job j = {u, NULL, conv_wino_u_stride(fwd), conv_wino_u_stride(&t),
                        fwd->shape.in_ch, fwd->shape.out_ch, fwd->kern->mr, pool_size(workers)};
     const float *ut = u ? rearranged(g, &j, workers, buf) : NULL;

@@ -83,7 +83,9 @@ struct dpsim_features {
  * next (a context holds one per worker), so that a run of images does not
  * map and fault in fresh pages for each; more than FORWARD_SCRATCH_KEEP
  * bytes are given back after a pass, so one large image does not pin its
- * buffers for the context's life.
+ * buffers for the context's life. Not counted, and kept: the buffer a large
+ * layer's Winograd weights are made in on each call (conv_wino.h), whose size
+ * the model bounds, not the image (VGG-16: 17 MB).
  */
 typedef struct forward_scratch {
     float *x, *buf[2], *squeezed; /* preprocessed input, ping-pong activations, fire squeeze */
@@ -95,7 +97,7 @@ typedef struct forward_scratch {
 #define FORWARD_SCRATCH_KEEP ((size_t)64 << 20)
 
 void forward_scratch_free(forward_scratch *s);
-/** Free s's buffers when they hold more than FORWARD_SCRATCH_KEEP bytes. */
+/** Free s's buffers but cb.u when they hold more than FORWARD_SCRATCH_KEEP bytes. */
 void forward_scratch_trim(forward_scratch *s);
 
 /*

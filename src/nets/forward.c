@@ -61,8 +61,15 @@ void forward_scratch_trim(forward_scratch *s)
     size_t bytes = (s->x_cap + s->buf_cap[0] + s->buf_cap[1] + s->squeezed_cap + s->lines_cap +
                     b->padded_cap + b->scratch_cap + b->grad_res_cap) * sizeof(float) +
                    b->offsets_cap * sizeof(ptrdiff_t);
-    if (bytes > FORWARD_SCRATCH_KEEP)
-        forward_scratch_free(s);
+    if (bytes <= FORWARD_SCRATCH_KEEP)
+        return;
+    /* a large layer's transformed weights stay: at most one layer's, made on each call */
+    float *u = s->cb.u;
+    const size_t u_cap = s->cb.u_cap;
+    s->cb.u = NULL;
+    forward_scratch_free(s);
+    s->cb.u = u;
+    s->cb.u_cap = u_cap;
 }
 
 /* Make buf[0], buf[1] hold act floats each and squeezed sq floats; 0 when out of memory. */

@@ -64,6 +64,7 @@ static const conv_case wino_cases[] = {
     {64, 70, 3, 1, 1, 2, 3},    {200, 45, 3, 1, 1, 9, 11}, {40, 37, 3, 1, 1, 41, 38},
     {24, 16, 3, 1, 0, 11, 10},  {19, 21, 3, 1, 2, 6, 7},   {385, 16, 3, 1, 1, 4, 4},
     {64, 192, 5, 1, 2, 13, 11}, {20, 13, 5, 1, 0, 12, 9},  {70, 9, 5, 1, 1, 1, 2},
+    {370, 360, 3, 1, 1, 17, 15}, /* weights past WINO_KEEP_FLOATS: made on each call */
     {64, 67, 3, 1, 1, 33, 35},
 };
 
@@ -130,6 +131,73 @@ static void test_kernels(void)
     printf("kernels checked up to %s\n", isa_name(top));
 }
 
+/* r (4, stride rs) = G g, g (3, stride gs): conv_wino.c's formulas, one value at a time */
+static void weight_1d(const double *g, int gs, double *r, int rs)
+{
+    r[0] = g[0];
+    r[rs] = 0.5 * (g[0] + g[gs] + g[2 * gs]);
+    r[2 * rs] = 0.5 * (g[0] - g[gs] + g[2 * gs]);
+    r[3 * rs] = g[2 * gs];
+}
+
+/*
+ * conv_wino_weights against G g G^T of each 3x3 group of each (out, in)
+ * channel pair, worked one at a time from the unpacked weights, on every
+ * level: a small layer's kept on p, a large one's (past WINO_KEEP_FLOATS)
+ * made in the caller's buffer on each call, by 1 or 3 workers, the same bits.
+ */
+static void check_wino_weights(const gemm_kernel *kern, int in_ch, int out_ch, int k,
+                               worker_pool *workers)
+{
+    conv2d_shape s = {in_ch, out_ch, k, 1, k / 2};
+    float *wt = random_floats(7, (size_t)out_ch * in_ch * k * k, -0.5f, 0.5f);
+    packed_conv p;
+    CHECK(packed_conv_init(&p, &s, wt, NULL, kern, NULL) == DPSIM_OK);
+    conv_buffers cb = {0};
+    const float *u = conv_wino_weights(&p, workers, &cb);
+    const int large = conv_wino_u_floats(&p) > WINO_KEEP_FLOATS;
+    CHECK(u != NULL && u == (large ? cb.u : atomic_load(&p.u)));
+    const int groups = (k + 2) / 3, cg = in_ch * groups * groups, mr = kern->mr;
+    const size_t stride = conv_wino_u_stride(&p);
+    size_t wrong = 0;
+    for (int oc = 0; oc < out_ch; oc++)
+        for (int c = 0; c < cg; c++) {
+            const int ic = c % in_ch, y0 = c / in_ch / groups * 3, x0 = c / in_ch % groups * 3;
+            double g[9], gg[12], ue[16];
+            for (int y = 0; y < 3; y++)
+                for (int x = 0; x < 3; x++)
+                    g[y * 3 + x] = y0 + y < k && x0 + x < k
+                                       ? wt[(((size_t)oc * in_ch + ic) * k + y0 + y) * k + x0 + x]
+                                       : 0.0;
+            for (int x = 0; x < 3; x++)
+                weight_1d(g + x, 3, gg + x, 3);
+            for (int y = 0; y < 4; y++)
+                weight_1d(gg + y * 3, 1, ue + y * 4, 1);
+            for (int el = 0; el < 16; el++)
+                wrong += u[el * stride + ((size_t)(oc / mr) * cg + c) * mr + oc % mr] !=
+                         (float)ue[el];
+        }
+    CHECK_MSG(wrong == 0, "%s, %dx%d k%d, %d workers: %zu transformed weights differ",
+              isa_name(kern->isa), in_ch, out_ch, k, pool_size(workers), wrong);
+    packed_conv_free(&p);
+    conv_buffers_free(&cb);
+    free(wt);
+}
+
+static void test_wino_weights(void)
+{
+    worker_pool *three;
+    CHECK(pool_create(3, &three) == DPSIM_OK);
+    for (int l = ISA_SCALAR; l <= (int)isa_detected(); l++) {
+        const gemm_kernel *kern = gemm_kernel_for((isa_level)l);
+        check_wino_weights(kern, 67, 70, 3, NULL);   /* kept */
+        check_wino_weights(kern, 64, 192, 5, three); /* kept, 2x2 groups */
+        check_wino_weights(kern, 370, 360, 3, NULL); /* made on each call */
+        check_wino_weights(kern, 370, 360, 3, three);
+    }
+    pool_free(three);
+}
+
 static void test_winograd(void)
 {
     const isa_level top = isa_detected();
@@ -147,9 +215,11 @@ static void test_winograd(void)
     CHECK(packed_conv_init(&p, &s, wt, NULL, gemm_kernel_for(top), NULL) == DPSIM_OK);
     CHECK(conv_wino_wins(&p, c->h, c->w) && !conv_wino_wins(&p, 9, 9));
     CHECK(atomic_load(&p.u) == NULL); /* made on first use, then kept */
-    const float *u = conv_wino_weights(&p);
-    CHECK(u != NULL && conv_wino_weights(&p) == u);
+    conv_buffers cb = {0};
+    const float *u = conv_wino_weights(&p, NULL, &cb);
+    CHECK(u != NULL && conv_wino_weights(&p, NULL, &cb) == u && cb.u == NULL);
     packed_conv_free(&p);
+    conv_buffers_free(&cb);
     free(wt);
     check_case(c, gemm_kernel_for(top), 99, conv_fast_forward);
     /* a 5x5 (AlexNet's conv2): Winograd on 16x16 tiles and more, not with stride 2 */
@@ -275,6 +345,7 @@ int main(void)
 {
     test_kernels();
     test_winograd();
+    test_wino_weights();
     test_isa_override();
     test_maxpool();
     test_pool();
