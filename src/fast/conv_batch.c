@@ -229,18 +229,28 @@ static packed_conv unpadded_view(const packed_conv *p)
     return v;
 }
 
-dpsim_status conv_fast_forward_batch_padded(const packed_conv *p, int n, const float *const *in,
-                                            int h, int w, float *const *out, int relu,
-                                            worker_pool *workers, conv_buffers *buf, errbuf *e)
+dpsim_status conv_batch_padded_weights(const packed_conv *p, int h, int w, worker_pool *workers,
+                                       conv_buffers *buf, const float **u, errbuf *e)
 {
-    /* its Winograd weights shared, when this size runs Winograd: p's own, or made in buf
-       once for all n images */
+    *u = NULL;
     packed_conv unpadded = unpadded_view(p);
-    if (!conv_fast_direct(&unpadded, h, w)) {
-        const float *u = conv_wino_weights(p, workers, buf);
-        if (!u)
-            return err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd weights");
+    if (conv_fast_direct(&unpadded, h, w))
+        return DPSIM_OK;
+    *u = conv_wino_weights(p, workers, buf);
+    return *u ? DPSIM_OK : err_set(e, DPSIM_E_NOMEM, "out of memory for Winograd weights");
+}
+
+dpsim_status conv_fast_forward_batch_padded(const packed_conv *p, const float *u, int n,
+                                            const float *const *in, int h, int w,
+                                            float *const *out, int relu, worker_pool *workers,
+                                            conv_buffers *buf, errbuf *e)
+{
+    /* its Winograd weights shared by the n images, when this size runs Winograd */
+    packed_conv unpadded = unpadded_view(p);
+    dpsim_status s = u ? DPSIM_OK : conv_batch_padded_weights(p, h, w, workers, buf, &u, e);
+    if (s != DPSIM_OK)
+        return s;
+    if (u)
         atomic_store(&unpadded.u, (float *)u);
-    }
     return conv_fast_forward_batch(&unpadded, n, in, h, w, out, relu, workers, buf, e);
 }

@@ -139,12 +139,17 @@ INLINE void transform_weights_lanes(const packed_conv *p, int panel0, int panel1
             const int ic = c % ci, y0 = c / ci / groups * 3, x0 = c / ci % groups * 3;
             const float *w = p->a + ((size_t)panel * p->k_total + (size_t)ic * k * k) * mr;
             double g[9][GEMM_MAX_MR], gg[A * 3][GEMM_MAX_MR]; /* g, then G g (A, 3), per lane */
-            for (int y = 0; y < 3; y++) /* the group's 3x3 of the (k, k) kernel */
+            for (int y = 0; y < 3; y++) /* the group's 3x3 of the (k, k) kernel, zeros past it */
                 for (int x = 0; x < 3; x++) {
-                    const int in = y0 + y < k && x0 + x < k;
-                    const float *wx = w + ((size_t)(y0 + y) * k + x0 + x) * mr;
-                    for (int i = 0; i < mr; i++)
-                        g[y * 3 + x][i] = in ? wx[i] : 0.0;
+                    double *gx = g[y * 3 + x];
+                    if (y0 + y < k && x0 + x < k) {
+                        const float *wx = w + ((size_t)(y0 + y) * k + x0 + x) * mr;
+                        for (int i = 0; i < mr; i++)
+                            gx[i] = wx[i];
+                    } else {
+                        for (int i = 0; i < mr; i++)
+                            gx[i] = 0.0;
+                    }
                 }
             for (int x = 0; x < 3; x++) /* G along y */
                 for (int i = 0; i < mr; i++) {

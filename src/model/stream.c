@@ -308,13 +308,14 @@ static float *in_slot(const stream *s, int b)
 typedef struct step_job {
     stream *s;
     int i, r0, rows, y0, y1, shift;
+    const float *u; /* NULL, or a convolution's Winograd weights, made once for all groups */
     dpsim_status status[NET_MAX_BATCH];
     errbuf err[NET_MAX_BATCH];
 } step_job;
 
 /* A convolution's step on images [b0, b0 + count): their input bands cut, padded, then run */
 static dpsim_status conv_step(const step_job *j, const stage *st, int y0, int y1,
-                              const packed_conv *pc, int relu, int b0, int count,
+                              const packed_conv *pc, const float *u, int relu, int b0, int count,
                               float *const *out, worker_pool *workers, conv_buffers *cb,
                               errbuf *e)
 {
@@ -332,7 +333,7 @@ static dpsim_status conv_step(const step_job *j, const stage *st, int y0, int y1
     const int together = pixels < STREAM_BATCH_MAX_PIXELS ? count : 1;
     dpsim_status status = DPSIM_OK;
     for (int k = 0; k < count && status == DPSIM_OK; k += together)
-        status = conv_fast_forward_batch_padded(pc, together, (const float *const *)in + k,
+        status = conv_fast_forward_batch_padded(pc, u, together, (const float *const *)in + k,
                                                 y1 - y0, wp, out + k, relu, workers, cb, e);
     return status;
 }
@@ -353,19 +354,19 @@ static dpsim_status group_step(const step_job *j, int b0, int b1, worker_pool *w
     switch (st->kind) {
     case ST_CONV:
     case ST_SQUEEZE:
-        status = conv_step(j, st, j->y0, j->y1, conv, st->relu || st->kind == ST_SQUEEZE, b0,
-                           count, out, workers, cb, e);
+        status = conv_step(j, st, j->y0, j->y1, conv, j->u, st->relu || st->kind == ST_SQUEEZE,
+                           b0, count, out, workers, cb, e);
         break;
     case ST_EXPAND: { /* expand 1x1 on the rows themselves, then 3x3 on them padded */
         const int e1 = st->lp->conv[1].shape.out_ch;
-        status = conv_step(j, &(stage){.p = 0}, j->r0, j->r0 + rows, &st->lp->conv[1].fast, 1,
-                           b0, count, out, workers, cb, e);
+        status = conv_step(j, &(stage){.p = 0}, j->r0, j->r0 + rows, &st->lp->conv[1].fast,
+                           NULL, 1, b0, count, out, workers, cb, e);
         float *e3_out[NET_MAX_BATCH];
         for (int k = 0; k < count; k++)
             e3_out[k] = out[k] + (size_t)e1 * rows * st->w;
         if (status == DPSIM_OK)
-            status = conv_step(j, st, j->y0, j->y1, &st->lp->conv[2].fast, 1, b0, count, e3_out,
-                               workers, cb, e);
+            status = conv_step(j, st, j->y0, j->y1, &st->lp->conv[2].fast, NULL, 1, b0, count,
+                               e3_out, workers, cb, e);
         break;
     }
     case ST_POOL: {
@@ -437,6 +438,13 @@ static dpsim_status step(stream *s, int i, int rows, errbuf *e)
     if (status != DPSIM_OK)
         return status;
     j.shift = st->cap > 0 && j.r0 + rows - st->lo > st->cap;
+    /* a convolution's Winograd weights made once, by all the workers, for every group; the
+       groups then use none of scratch[0].cb.u, where a large layer's are made */
+    if (s->groups > 1 && st->kind == ST_CONV &&
+        (status = conv_batch_padded_weights(&st->lp->conv[0].fast, j.y1 - j.y0,
+                                            below->w + 2 * st->p, s->workers,
+                                            &s->scratch[0].cb, &j.u, e)) != DPSIM_OK)
+        return status;
     if (s->groups == 1) {
         j.status[0] = group_step(&j, 0, s->n, s->workers, &s->scratch[0].cb, &j.err[0]);
     } else {

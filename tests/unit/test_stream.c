@@ -6,8 +6,9 @@
  * pools), bands of one row to whole layers and the default, odd sizes whose pools
  * leave rows no later layer reads, a pixel tap, custom taps (a convolution's
  * output before its ReLU) and no normalisation; several pairs at once give
- * each pair's own bits, and 1 and 2 threads give the same bits; pairs too
- * many for one stream's budget run in several (stream_pairs).
+ * each pair's own bits, and 1 and 2 threads give the same bits (also where
+ * the two threads' groups share Winograd weights made on each call); pairs
+ * too many for one stream's budget run in several (stream_pairs).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -166,6 +167,41 @@ static dpsim_model *load(dpsim_net net, dpsim_method method, int pixel, int norm
     return m;
 }
 
+/*
+ * VGG-16 at 128x128, one pair on two threads: one group per image, and its
+ * conv4 layers by Winograd on weights too large to keep (conv_wino.h), made
+ * once a step for both groups in the first one's buffer: the same bits as on
+ * one thread, within 1e-5 of the features.
+ */
+static void check_shared_winograd(const dpsim_model *m)
+{
+    enum { S = 128 };
+    const size_t px = 3 * (size_t)S * S;
+    float *img = malloc(2 * px * sizeof(float));
+    gen_image(300, S, S, img);
+    gen_image(301, S, S, img + px);
+    const float *a = img, *b = img + px;
+    double d[2], t[2][DPSIM_MAX_TAPS], ref, t_ref[DPSIM_MAX_TAPS];
+    for (int threads = 1; threads <= 2; threads++) {
+        dpsim_ctx *ctx = ctx_with(threads);
+        errbuf e = {{0}};
+        CHECK_MSG(stream_compare(m, 1, &a, &b, S, S, 0, &d[threads - 1], t[threads - 1], NULL,
+                                 ctx->workers, ctx->scratch, &e) == DPSIM_OK,
+                  "%s", e.msg);
+        CHECK(ctx->scratch[0].cb.u != NULL); /* conv4's, made on each call */
+        if (threads == 2)
+            CHECK(ctx->scratch[1].cb.u == NULL); /* the second group made none */
+        dpsim_ctx_free(ctx);
+    }
+    float *map = malloc((size_t)S * S * sizeof(float));
+    by_features(m, a, b, S, S, &ref, t_ref, map);
+    CHECK_MSG(d[0] == d[1] && memcmp(t[0], t[1], sizeof t[0]) == 0,
+              "vgg 128x128: 1 thread %.17g, 2 threads %.17g", d[0], d[1]);
+    CHECK_MSG(rel(d[1], ref) <= 1e-5, "vgg 128x128: %.17g, by features %.17g", d[1], ref);
+    free(map);
+    free(img);
+}
+
 int main(void)
 {
     struct {
@@ -198,6 +234,7 @@ int main(void)
     CHECK(!stream_applies(m, 1, 224, 224) && stream_applies(m, 1, 256, 256));
     /* bands of even 2 pairs at 256x256 pass the budget at the least step: one at a time */
     CHECK(stream_pairs(m, 2, 256, 256) == 1 && stream_pairs(m, 4, 64, 64) == 4);
+    check_shared_winograd(m);
     dpsim_model_free(m);
     /* SqueezeNet 256x256: 3 pairs fit the budget, 4 do not and run as 2 and 2 */
     m = load(DPSIM_NET_SQUEEZE, DPSIM_METHOD_SPATIAL, 0, -1, 0, NULL);
