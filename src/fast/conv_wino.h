@@ -30,10 +30,11 @@ enum {
  * fewest tiles. For the forward's (conv_wino_weights), VGG-16 keeps its
  * layers up to 256x256 channels (12 MB, all that 64x64 inputs run by
  * Winograd) and makes those of 512 on each call (92 MB it would otherwise
- * keep), about 1.6 ms a layer on one core: one 256x256 pair took 178 against
- * 250 MB of peak RSS and 8% more time (2 threads, medians of 6 interleaved
- * runs: 311 against 284 ms), one 1024x1024 pair as long as before, forward
- * and backward at 256x256 339 against 395 MB in the same time. For the
+ * keep), about 1.6 ms a layer on one core. One 256x256 pair, whose two
+ * workers share what they make (model/stream.c), took 162 against 250 MB of
+ * peak RSS in 1-3% more time (2 threads, 10 interleaved runs: medians 278
+ * against 274 ms); one 1024x1024 pair as long as before; forward and
+ * backward at 256x256 339 against 395 MB in the same time. For the
  * gradient's, rearranged from those (conv_wino_backward_input): AlexNet's 3x3
  * layers at 15x15 (6-13 MB each) spent 6% of a 256x256 forward and backward
  * rearranging on each call.

@@ -25,7 +25,9 @@
  *
  * A band's input is cut from the window with the padding's zeros where the
  * band meets the image's edge and the image's own rows elsewhere, and run
- * without padding (conv_fast_forward_batch_padded). The sums differ from
+ * without padding (conv_fast_forward_batch_padded). A convolution's Winograd
+ * weights too large to keep (conv_wino.h) are made once a step, by all the
+ * workers, for all the groups. The sums differ from
  * whole layers' only in rounding: Winograd's tiles fall elsewhere in a band.
  */
 #include <string.h>
