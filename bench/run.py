@@ -119,51 +119,63 @@ def pool_out(pool, n):
     return out
 
 
+WINO_KEEP_BYTES = 8 << 20  # WINO_KEEP_FLOATS in src/fast/conv_wino.h, in bytes
+WINO_SKEW = 16             # floats between two of the 16 elements (SKEW in conv_wino.c)
+
+
 def wino_bytes(conv, h, w):
     """float32 bytes of a Conv2d's Winograd weights in dpsim when it runs Winograd on an
     h x w input (the rule of conv_wino_wins in src/fast/conv_wino.c: 3x3 or 5x5, stride 1,
     at least 64 channels each way, at most 512x512 channel pairs, a 5x5's input channels
-    counting 4 times, and at least 64 tiles of 2x2 outputs); 0 otherwise."""
+    counting 4 times, and at least 64 tiles of 2x2 outputs); 0 otherwise. Up to
+    WINO_KEEP_BYTES they are kept once made, larger ones made again on each call."""
     groups = {3: 1, 5: 2}.get(conv.kernel_size[0], 0)
     _, ho, wo = conv_cost(conv, h, w)
     channels = conv.in_channels * groups * groups
     wins = (groups and conv.stride == (1, 1) and conv.in_channels >= 64
             and conv.out_channels >= 64 and channels * conv.out_channels <= 512 * 512
             and -(-ho // 2) * -(-wo // 2) >= 64)
-    return 4 * 16 * channels * conv.out_channels if wins else 0
+    return 4 * 16 * (channels * conv.out_channels + WINO_SKEW) if wins else 0
 
 
-Costs = collections.namedtuple("Costs", "flops acts weights taps wino")
+Costs = collections.namedtuple("Costs",
+                               "flops acts largest_act weights taps wino_kept wino_call")
 
 
 @functools.lru_cache(maxsize=None)
 def net_costs(net, h, w):
     """Costs of one h x w image through the net up to its last LPIPS tap: convolution FLOPs,
-    float32 bytes of every layer's output (a ReLU's output counted with its convolution's),
-    of the weights, of the LPIPS taps, and of the Winograd weights dpsim makes."""
+    float32 bytes of every layer's output (a ReLU's output counted with its convolution's)
+    and of the largest, of the weights, of the LPIPS taps, of the Winograd weights dpsim
+    keeps, and of the largest it makes on each call (the buffer they are made in)."""
     taps = lpips_ref.DEFAULT_TAPS[net]
-    flops = act_bytes = weight_bytes = tap_bytes = wino = channels = 0
+    flops = act_bytes = largest = weight_bytes = tap_bytes = channels = 0
+    wino = []
     for i, layer in enumerate(features(net)[:taps[-1] + 1]):
         if isinstance(layer, torchvision.models.squeezenet.Fire):
             # squeeze 1x1, then expand 1x1 and 3x3 (padding 1): all keep h x w
             convs = (layer.squeeze, layer.expand1x1, layer.expand3x3)
             flops += sum(conv_cost(c, h, w)[0] for c in convs)
-            wino += wino_bytes(layer.expand3x3, h, w)
+            wino.append(wino_bytes(layer.expand3x3, h, w))
             channels = layer.expand1x1.out_channels + layer.expand3x3.out_channels
             act_bytes += 4 * (layer.squeeze.out_channels + channels) * h * w
+            largest = max(largest, 4 * channels * h * w)
             weight_bytes += 4 * sum(p.numel() for c in convs for p in c.parameters())
         elif isinstance(layer, torch.nn.Conv2d):
-            wino += wino_bytes(layer, h, w)
+            wino.append(wino_bytes(layer, h, w))
             cost, h, w = conv_cost(layer, h, w)
             flops, channels = flops + cost, layer.out_channels
             act_bytes += 4 * channels * h * w
+            largest = max(largest, 4 * channels * h * w)
             weight_bytes += 4 * sum(p.numel() for p in layer.parameters())
         elif isinstance(layer, torch.nn.MaxPool2d):
             h, w = pool_out(layer, h), pool_out(layer, w)
             act_bytes += 4 * channels * h * w
         if i in taps:
             tap_bytes += 4 * channels * h * w
-    return Costs(flops, act_bytes, weight_bytes, tap_bytes, wino)
+    kept = sum(b for b in wino if b <= WINO_KEEP_BYTES)
+    made = max([b for b in wino if b > WINO_KEEP_BYTES], default=0)
+    return Costs(flops, act_bytes, largest, weight_bytes, tap_bytes, kept, made)
 
 
 def conv_flops(net, n):
@@ -546,23 +558,31 @@ def targets(cfg):
 
 def rss_bound(r):
     """What a peak RSS ratio must hold, against a quarter of PyTorch's peak: the weights,
-    packed, and transformed where Winograd runs (dpsim keeps both: small inputs run
-    direct); for a backward, also the taps of both images (the terms read them) and the
-    first image's tap gradients."""
+    packed (small inputs run direct), the Winograd weights kept and the buffer the larger
+    ones are made in; for a backward, also the kept ones rearranged for it, the taps of
+    both images (the terms read them), the first image's tap gradients, and the gradients
+    into and out of its largest layer."""
     if r["key"][0] not in ("fwd", "grad"):
         return ""
     _, net, n, batch = r["key"]
     c = net_costs(net, n, n)
     quarter = r["t_rss"] / 1024 / 4
-    weights = "the weights packed (%.0f MB) and Winograd's (%.0f MB)" % (
-        c.weights / 2**20, c.wino / 2**20)
-    if r["key"][0] == "grad":
-        return ("%s, the taps of the 2 images and the first one's tap gradients (%.0f MB) take"
-                " %.0f MB of the %.0f MB a quarter of PyTorch's peak allows"
-                % (weights, 3 * c.taps / 2**20, (c.weights + c.wino + 3 * c.taps) / 2**20,
-                   quarter))
-    return "%s take %.0f MB of the %.0f MB a quarter of PyTorch's peak allows" % (
-        weights, (c.weights + c.wino) / 2**20, quarter)
+    grad = r["key"][0] == "grad"
+    kept = c.wino_kept * (2 if grad else 1)
+    held = c.weights + kept + c.wino_call + (3 * c.taps + 2 * c.largest_act if grad else 0)
+    parts = ["the weights packed (%.0f MB)" % (c.weights / 2**20),
+             "Winograd's kept (%.0f MB%s)" % (kept / 2**20,
+                                               ", and rearranged for the backward" if grad
+                                               else "")]
+    if c.wino_call:
+        parts.append("the buffer its larger ones are made in (%.0f MB)" % (c.wino_call / 2**20))
+    if grad:
+        parts.append("the taps of the 2 images and the first one's tap gradients (%.0f MB)"
+                     % (3 * c.taps / 2**20))
+        parts.append("the gradients into and out of its largest layer (%.0f MB)"
+                     % (2 * c.largest_act / 2**20))
+    return "%s and %s take %.0f MB of the %.0f MB a quarter of PyTorch's peak allows" % (
+        ", ".join(parts[:-1]), parts[-1], held / 2**20, quarter)
 
 
 def target_rows(rows, cfg, peak):
