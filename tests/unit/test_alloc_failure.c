@@ -146,6 +146,53 @@ static dpsim_status op_stream(void)
     return s;
 }
 
+/*
+ * VGG-16 at 128x128 by bands on 2 threads: one group per image, conv4 by
+ * Winograd on weights made on each call, once a step for both groups
+ * (conv_batch_padded_weights), into the first group's buffer.
+ */
+enum { WINO_SIDE = 128 };
+static dpsim_model *vgg;
+static float *vgg_pixels; /* (2, 3, WINO_SIDE, WINO_SIDE) */
+static dpsim_status op_stream_wino(void)
+{
+    const size_t px = 3 * WINO_SIDE * WINO_SIDE;
+    const float *a = vgg_pixels, *b = vgg_pixels + px;
+    double per_tap[DPSIM_MAX_TAPS], d = -7.0;
+    errbuf e = {{0}};
+    dpsim_status s = stream_compare(vgg, 1, &a, &b, WINO_SIDE, WINO_SIDE, 0, &d, per_tap, NULL,
+                                    ctx_2->workers, ctx_2->scratch, &e);
+    if (s != DPSIM_OK)
+        CHECK(d == -7.0 && e.msg[0] != 0);
+    return s;
+}
+
+static void sweep_stream_wino(void)
+{
+    char path[512];
+    dpsim_model_options opt;
+    dpsim_model_options_init(&opt);
+    opt.net = DPSIM_NET_VGG16;
+    opt.trunk_path = path;
+    opt.use_lin = 0;
+    const size_t px = 3 * WINO_SIDE * WINO_SIDE;
+    vgg_pixels = malloc(2 * px * sizeof(float));
+    CHECK(vgg_pixels && gen_trunk_path("random:5", DPSIM_NET_VGG16, path, sizeof path));
+    CHECK(dpsim_model_load(NULL, &opt, &vgg) == DPSIM_OK);
+    if (vgg && vgg_pixels) {
+        gen_image(3, WINO_SIDE, WINO_SIDE, vgg_pixels);
+        gen_image(4, WINO_SIDE, WINO_SIDE, vgg_pixels + px);
+        ctx_2 = ctx_with(2);
+        alloc_sweep(NULL, "compare by bands, VGG-16 Winograd made on each call", op_stream_wino,
+                    DPSIM_OK);
+        dpsim_ctx_free(ctx_2);
+        ctx_2 = NULL;
+    }
+    dpsim_model_free(vgg);
+    free(vgg_pixels);
+    gen_trunk_cleanup();
+}
+
 static dpsim_status op_featfile_write(void)
 {
     unlink(feat_path);
@@ -285,6 +332,8 @@ int main(void)
             ctx_2 = ctx_with(2);
             alloc_sweep(NULL, "compare by bands, 2 threads", op_stream, DPSIM_OK);
             dpsim_ctx_free(ctx_2);
+            ctx_2 = NULL;
+            sweep_stream_wino();
             alloc_sweep(ctx, "feature file write", op_featfile_write, DPSIM_OK);
             alloc_sweep(ctx, "feature file read", op_featfile_read, DPSIM_OK);
         }
