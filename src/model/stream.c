@@ -88,6 +88,12 @@ static int imin(int a, int b)
     return a < b ? a : b;
 }
 
+/* Columns of a stage's input band: the rows below, with its padding (0 but for a convolution) on both sides */
+static int band_width(const stage *below, const stage *st)
+{
+    return below->w + 2 * st->p;
+}
+
 int stream_applies(const dpsim_model *m, int n, int width, int height)
 {
     if (m->method != DPSIM_METHOD_SPATIAL)
@@ -204,7 +210,7 @@ static size_t plan_bands(stream *s, long pixels)
             below->cap = imin(below->h, (st->band - 1) * st->s + st->k);
         /* a step's input: its rows, padded (an expand's 1x1 reads fewer) */
         const size_t rows = (size_t)(st->band - 1) * st->s + st->k;
-        const size_t in = (size_t)s->n * below->c * rows * (below->w + 2 * st->p);
+        const size_t in = (size_t)s->n * below->c * rows * band_width(below, st);
         const size_t out = (size_t)s->n * st->c * st->band * st->w;
         s->in_floats = in > s->in_floats ? in : s->in_floats;
         s->out_floats = out > s->out_floats ? out : s->out_floats;
@@ -323,7 +329,7 @@ static dpsim_status conv_step(const step_job *j, const stage *st, int y0, int y1
 {
     const stream *s = j->s;
     const stage *below = &s->st[j->i - 1];
-    const int wp = below->w + 2 * st->p;
+    const int wp = band_width(below, st);
     float *in[NET_MAX_BATCH];
     for (int k = 0; k < count; k++) {
         in[k] = in_slot(s, b0 + k);
@@ -444,7 +450,7 @@ static dpsim_status step(stream *s, int i, int rows, errbuf *e)
        groups then use none of scratch[0].cb.u, where a large layer's are made */
     if (s->groups > 1 && st->kind == ST_CONV &&
         (status = conv_batch_padded_weights(&st->lp->conv[0].fast, j.y1 - j.y0,
-                                            below->w + 2 * st->p, s->workers,
+                                            band_width(below, st), s->workers,
                                             &s->scratch[0].cb, &j.u, e)) != DPSIM_OK)
         return status;
     if (s->groups == 1) {
