@@ -88,7 +88,8 @@ static int imin(int a, int b)
     return a < b ? a : b;
 }
 
-/* Columns of a stage's input band: the rows below, with its padding (0 but for a convolution) on both sides */
+/* Columns of a stage's input band: the rows below, with the stage's padding (a
+   convolution's; 0 for others) on both sides */
 static int band_width(const stage *below, const stage *st)
 {
     return below->w + 2 * st->p;
